@@ -1,0 +1,37 @@
+"""House rules the code itself can show (DESIGN.md "Conventions")."""
+import pathlib
+import re
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def tracked_python_files():
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return [ROOT / p for p in out.split() if (ROOT / p).exists()]
+
+
+def test_no_cleanup_by_process_name():
+    """Only what a run created is removed, by name and pid: never mn -c, killall, pkill."""
+    pattern = re.compile(r"mn -c|mininet\.clean|\bkillall\b|\bpkill\b")
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in tracked_python_files() if p.name != "test_house_rules.py"
+                 for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not offenders, f"cleanup by name found: {offenders}"
+
+
+def test_no_sleep_to_synchronise_in_tests_or_runner():
+    """Poll with rtsock_emul.util.wait.wait_until; never sleep to synchronise."""
+    pattern = re.compile(r"\b(time|asyncio)\.sleep\(")
+    places = [p for p in tracked_python_files()
+              if p.relative_to(ROOT).parts[0] == "tests" or "scenario" in p.relative_to(ROOT).parts]
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in places if p.name != "test_house_rules.py"
+                 for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not offenders, f"sleep used to synchronise: {offenders}"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "sudo ./ipmp-lab test" in readme
+    assert "./ipmp-lab test" in ci
