@@ -1,0 +1,7 @@
+"""The Linux platform adapter (docs/internals.md "Platforms"): netlink carrier
+watcher, address/route realizer, ARP/NDP with scapy, ICMP probes for in.mpathd."""
+from .platform import LinuxPlatform
+
+
+def make_platform(config: dict, log) -> LinuxPlatform:
+    return LinuxPlatform(config, log)

@@ -1,0 +1,7 @@
+"""in.mpathd for the emulated illumos kernel (spec §6)."""
+from .config import MpathdConfig
+from .core import Mpathd
+from .prober import FakeProber, Prober
+from .state import MpathdError, PgState, PiState
+
+__all__ = ["Mpathd", "MpathdConfig", "MpathdError", "PiState", "PgState", "Prober", "FakeProber"]

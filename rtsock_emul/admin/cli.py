@@ -1,0 +1,50 @@
+"""The `rtsock` console command: `rtsock VERB ...` against the agent named by
+RTSOCK_AGENT. `route monitor|get|add|delete|change` runs here as a
+routing-socket client (route(1M) style); every other verb goes to the agent's
+admin channel (RTSOCK_AGENT + ".admin", JSON {"argv", "uid"} -> {"rc","out","err"})."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+
+from .route import run_route
+
+MAX_REPLY = 1 << 20
+
+
+def admin_call(path: str, argv: list[str], uid: int | None = None) -> tuple[int, str, str]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.connect(path + ".admin")
+        s.sendall(json.dumps({"argv": argv, "uid": os.getuid() if uid is None else uid}).encode())
+        reply = json.loads(s.recv(MAX_REPLY).decode())
+    return int(reply.get("rc", 1)), reply.get("out", ""), reply.get("err", "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    path = os.environ.get("RTSOCK_AGENT")
+    if not argv:
+        print("usage: rtsock <verb> [args...]  (ipadm, ifconfig, if_mpadm, ipmpstat, "
+              "route, kernel)", file=sys.stderr)
+        return 2
+    if not path:
+        print("rtsock: RTSOCK_AGENT is not set: run inside a lab host or export the "
+              "agent's socket path", file=sys.stderr)
+        return 2
+    if argv[0] == "route":
+        return run_route(path, argv[1:], lambda a: admin_call(path, a))
+    try:
+        rc, out, err = admin_call(path, argv)
+    except OSError as exc:
+        print(f"rtsock: cannot reach the agent at {path}.admin: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

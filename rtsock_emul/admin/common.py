@@ -1,0 +1,77 @@
+"""What every admin verb shares: typed failures, privilege, option parsing,
+the address-object table (ipadm's addrobj names, kept per agent)."""
+from __future__ import annotations
+
+import errno as _errno
+import getopt
+import os
+import weakref
+
+from ..kernel.errors import KernelError
+
+
+class AdminError(Exception):
+    """A verb failed: `text` goes to stderr as is, `rc` is the exit status."""
+
+    def __init__(self, text: str, rc: int = 1):
+        super().__init__(text)
+        self.text, self.rc = text if text.endswith("\n") else text + "\n", rc
+
+
+class Usage(AdminError):
+    def __init__(self, text: str):
+        super().__init__(text, rc=2)
+
+
+def strerror(exc) -> str:
+    """illumos-like strerror text for a KernelError/OSError errno."""
+    err = getattr(exc, "errno", None)
+    if err == _errno.ENOTSUP:
+        return "Operation not supported"
+    return os.strerror(err) if err else str(exc)
+
+
+def need_root(prog: str, uid: int) -> None:
+    if uid != 0:
+        raise AdminError(f"{prog}: insufficient privileges")
+
+
+def parse(prog: str, args: list[str], shortopts: str, usage: str, longopts=()):
+    """getopt with a usage error naming the program and what it accepts."""
+    try:
+        return getopt.getopt(args, shortopts, list(longopts))
+    except getopt.GetoptError as exc:
+        raise Usage(f"{prog}: {exc.msg}\n{usage}") from None
+
+
+class AddrObjs:
+    """ipadm address objects: "net0/v4" -> (lifname, af)."""
+
+    def __init__(self):
+        self.table: dict[str, tuple[str, int]] = {}
+
+    def find(self, lifname: str, af: int) -> str:
+        for name, value in self.table.items():
+            if value == (lifname, af):
+                return name
+        return ""
+
+
+_ADDROBJS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def addrobjs(ctx) -> AddrObjs:
+    extra = getattr(ctx, "extra", None)
+    if isinstance(extra, dict):
+        return extra.setdefault("addrobjs", AddrObjs())
+    return _ADDROBJS.setdefault(ctx.kernel, AddrObjs())
+
+
+def sync_mpathd(ctx) -> None:
+    """Let in.mpathd re-read the kernel after a verb changed it."""
+    md = getattr(ctx, "mpathd", None)
+    if md is not None and hasattr(md, "sync"):
+        md.sync()
+
+
+__all__ = ["AdminError", "Usage", "KernelError", "need_root", "parse", "strerror", "addrobjs"]

@@ -1,0 +1,210 @@
+"""ifconfig(1M) for the IPMP-relevant commands of spec §7.
+
+`ifconfig IF[:N] [inet|inet6] CMD...` runs the commands left to right as
+ifconfig does; after `addif` the following commands apply to the new
+logical interface. `ifconfig IF` / `ifconfig -a` display.
+"""
+from __future__ import annotations
+
+import errno
+import ipaddress
+
+from ..kernel.errors import KernelError
+from ..mpathd import kview
+from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOFAILOVER, IFF_STANDBY,
+                              IFF_UP)
+from . import groupflow
+from .common import AdminError, Usage, need_root, strerror, sync_mpathd
+from .ifdisplay import show
+
+PROG = "ifconfig"
+USAGE = ("usage: ifconfig <interface> | -a [ inet | inet6 ]\n"
+         "\t[ plumb | unplumb | ipmp ] [ group <name> | group \"\" ]\n"
+         "\t[ standby | -standby ] [ failover | -failover ] [ deprecated | -deprecated ]\n"
+         "\t[ <address>[/<prefix_length>] [ netmask <mask> ] [ broadcast + ] ]\n"
+         "\t[ addif <address>[/<prefix_length>] ] [ removeif <address> ] [ up | down ]")
+
+# flag words: (set, clear) and the ioctl family name for errors
+FLAG_WORDS = {
+    "up": (IFF_UP, 0), "down": (0, IFF_UP),
+    "deprecated": (IFF_DEPRECATED, 0), "-deprecated": (0, IFF_DEPRECATED),
+    "-failover": (IFF_NOFAILOVER | IFF_DEPRECATED, 0), "failover": (0, IFF_NOFAILOVER),
+    "standby": (IFF_STANDBY, 0), "-standby": (0, IFF_STANDBY),
+}
+
+
+def _ioctl_error(ioctl: str, name: str, exc, func: str = "") -> AdminError:
+    prefix = f"{PROG}: {func}: " if func else f"{PROG}: "
+    return AdminError(f"{prefix}{ioctl}: {name}: {strerror(exc)}")
+
+
+def _parse_addr(text: str, af: int | None):
+    try:
+        if "/" in text:
+            iface = ipaddress.ip_interface(text)
+            return iface.ip, iface.network.prefixlen
+        return ipaddress.ip_address(text), None
+    except ValueError:
+        raise AdminError(f"{PROG}: {text}: bad address") from None
+
+
+class _Run:
+    def __init__(self, ctx, lifname: str, af: int | None):
+        self.ctx, self.k = ctx, ctx.kernel
+        self.lifname, self.af_given = lifname, af
+        self.ifname = lifname.split(":")[0]
+        self.pending_plen = None
+
+    @property
+    def af(self) -> int:
+        if self.af_given is not None:
+            return self.af_given
+        return AF_INET
+
+    def flags(self, setb, clearb, word):
+        try:
+            new = self.k.set_flags(self.lifname, self.af, set=setb, clear=clearb)
+            if isinstance(new, str):
+                self.lifname = new
+        except KernelError as exc:
+            raise _ioctl_error("SIOCSLIFFLAGS", self.lifname, exc) from None
+        if word in ("standby", "-standby"):
+            md = getattr(self.ctx, "mpathd", None)
+            if md is not None:
+                md.on_standby_changed(self.ifname)
+
+    def run(self, words: list[str]) -> None:
+        i = 0
+        while i < len(words):
+            w = words[i]
+            arg = words[i + 1] if i + 1 < len(words) else None
+            i += 1
+            if w in FLAG_WORDS:
+                self.flags(*FLAG_WORDS[w], w)
+            elif w == "plumb":
+                self.plumb(ipmp=False)
+            elif w == "ipmp":
+                self.plumb(ipmp=True)
+            elif w == "unplumb":
+                try:
+                    self.k.unplumb(self.ifname, self.af)
+                except KernelError as exc:
+                    raise _ioctl_error("SIOCLIFREMOVEIF", self.ifname, exc) from None
+            elif w == "group":
+                if arg is None:
+                    raise Usage(f"{PROG}: group: missing group name\n{USAGE}")
+                i += 1
+                self.group(arg)
+            elif w == "addif":
+                if arg is None:
+                    raise Usage(f"{PROG}: addif: missing address\n{USAGE}")
+                i += 1
+                addr, plen = _parse_addr(arg, self.af_given)
+                try:
+                    self.lifname = self.k.addif(self.ifname, self._af_of(addr), addr, plen)
+                except KernelError as exc:
+                    raise _ioctl_error("SIOCLIFADDIF", self.ifname, exc) from None
+                self.af_given = self._af_of(addr)
+                print_created = f"Created new logical interface {self.lifname}\n"
+                self.notes.append(print_created)
+            elif w == "removeif":
+                if arg is None:
+                    raise Usage(f"{PROG}: removeif: missing address\n{USAGE}")
+                i += 1
+                self.removeif(arg)
+            elif w == "netmask":
+                if arg is None:
+                    raise Usage(f"{PROG}: netmask: missing mask\n{USAGE}")
+                i += 1
+                self.netmask(arg)
+            elif w == "broadcast":
+                i += 1 if arg is not None else 0          # broadcast + : derived from netmask
+            elif w[:1].isdigit() or ":" in w or "/" in w:
+                addr, plen = _parse_addr(w, self.af_given)
+                self.af_given = self._af_of(addr)
+                try:
+                    self.k.set_addr(self.lifname, self.af, addr, plen)
+                except KernelError as exc:
+                    raise _ioctl_error("SIOCSLIFADDR", self.lifname, exc) from None
+            else:
+                raise Usage(f"{PROG}: unknown command '{w}'\n{USAGE}")
+
+    @staticmethod
+    def _af_of(addr) -> int:
+        return AF_INET if addr.version == 4 else AF_INET6
+
+    def plumb(self, ipmp: bool) -> None:
+        try:
+            groupflow.plumb_like_platform(self.ctx, self.ifname, self.af, ipmp=ipmp)
+        except KernelError as exc:
+            if exc.errno == errno.EEXIST:
+                raise AdminError(f"{PROG}: SIOCSLIFNAME for ip: {self.ifname}: "
+                                 "already exists") from None
+            raise _ioctl_error("SIOCSLIFNAME", self.ifname, exc) from None
+
+    def group(self, name: str) -> None:
+        try:
+            if kview.is_ipmp(self.k, self.ifname):
+                self.k.set_groupname(self.ifname, self.af, name)     # rename (R74)
+            elif name in ("", '""'):
+                groupflow.leave(self.ctx, self.ifname, self.af)
+            else:
+                groupflow.join(self.ctx, self.ifname, name, self.af)
+        except KernelError as exc:
+            raise _ioctl_error("SIOCSLIFGROUPNAME", self.ifname, exc, "setifgroupname") from None
+
+    def removeif(self, text: str) -> None:
+        addr, _ = _parse_addr(text, self.af_given)
+        for row in kview.lifs(self.k, self._af_of(addr)):
+            if row.ifname == self.ifname and row.addr == addr:
+                try:
+                    self.k.removeif(row.name, row.af)
+                except KernelError as exc:
+                    raise _ioctl_error("SIOCLIFREMOVEIF", row.name, exc) from None
+                return
+        raise AdminError(f"{PROG}: SIOCLIFREMOVEIF: {self.ifname}: "
+                         "Cannot assign requested address")
+
+    def netmask(self, text: str) -> None:
+        row = kview.lif(self.k, self.lifname, self.af)
+        if row is None:
+            raise AdminError(f"{PROG}: SIOCSLIFNETMASK: {self.lifname}: No such device or address")
+        if text == "+":
+            plen = row.network().prefixlen if row.prefixlen else 24
+        else:
+            try:
+                plen = ipaddress.ip_network(f"0.0.0.0/{text}" if "." in text else
+                                            f"0.0.0.0/{int(text, 16) if text.startswith('0x') else text}",
+                                            strict=False).prefixlen
+            except ValueError:
+                raise AdminError(f"{PROG}: {text}: bad netmask") from None
+        try:
+            self.k.set_addr(self.lifname, self.af, row.addr, plen)
+        except KernelError as exc:
+            raise _ioctl_error("SIOCSLIFNETMASK", self.lifname, exc) from None
+
+
+def run(ctx, args: list[str], uid: int):
+    if not args:
+        raise Usage(USAGE)
+    target, rest = args[0], args[1:]
+    af = None
+    if rest and rest[0] in ("inet", "inet6"):
+        af = AF_INET if rest[0] == "inet" else AF_INET6
+        rest = rest[1:]
+    if target == "-a":
+        if rest:
+            raise Usage(f"{PROG}: -a takes no commands\n{USAGE}")
+        return 0, show(ctx.kernel, None, af, uid), ""
+    if not rest:
+        if not kview.families(ctx.kernel, target.split(":")[0]):
+            raise AdminError(f"{PROG}: status: SIOCGLIFFLAGS: {target}: no such interface")
+        return 0, show(ctx.kernel, target, af, uid), ""
+    need_root(PROG, uid)
+    runner = _Run(ctx, target, af)
+    runner.notes = []
+    try:
+        runner.run(rest)
+    finally:
+        sync_mpathd(ctx)
+    return 0, "".join(runner.notes), ""

@@ -1,0 +1,309 @@
+"""The agent's listeners and connections: one asyncio loop, non-blocking sockets,
+readers registered with loop.add_reader (no threads, no polling).
+
+A connection that sends garbage gets an errno back (or is closed if it cannot
+even say hello); the exception is logged and no other connection notices.
+"""
+from __future__ import annotations
+
+import errno
+import inspect
+import json
+import os
+import socket
+import stat
+
+from rtsock_emul.rtsock.request import handle_request
+from rtsock_emul.rtsock.socket import RtSocket, SockoptError
+from rtsock_emul.rtsock.transport import (
+    ADMIN_SUFFIX, HELLO, MAX_CONTROL, MAX_MSG, errno_record, parse_record, peercred,
+    recv_with_fds, recv_with_pid, record)
+
+SEND_FLAGS = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
+_REQUESTS_PER_WAKEUP = 16  # then yield to other connections
+
+
+class AgentStartError(RuntimeError):
+    """The agent cannot listen at its path; the text says what to do."""
+
+
+def listen(path: str) -> socket.socket:
+    """A SOCK_SEQPACKET listener at path, removing a stale socket file only if dead."""
+    if os.path.lexists(path):
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise AgentStartError(f"{path} exists and is not a socket; choose another --socket path")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            probe.connect(path)
+        except OSError:
+            os.unlink(path)  # stale: its agent is gone
+        else:
+            raise AgentStartError(f"an agent is already listening at {path}; stop it first")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock.bind(path)
+    os.chmod(path, 0o666)  # anyone may open a routing socket; privilege is per request (R9)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class Server:
+    """Data listener at `path`, admin listener at `path + ".admin"`."""
+
+    def __init__(self, ctx, loop, path: str):
+        self.ctx, self.loop, self.path = ctx, loop, path
+        self.admin_path = path + ADMIN_SUFFIX
+        self.conns: set = set()
+        self._listeners: list[socket.socket] = []
+
+    def start(self) -> None:
+        data = listen(self.path)
+        self._listeners.append(data)
+        admin = listen(self.admin_path)
+        self._listeners.append(admin)
+        self.loop.add_reader(data.fileno(), self._accept, data, DataConn)
+        self.loop.add_reader(admin.fileno(), self._accept, admin, AdminConn)
+
+    def close(self) -> None:
+        for conn in tuple(self.conns):
+            conn.close()
+        for sock in self._listeners:
+            self.loop.remove_reader(sock.fileno())
+            sock.close()
+        self._listeners.clear()
+        for path in (self.path, self.admin_path):
+            if os.path.lexists(path):
+                os.unlink(path)
+
+    def _accept(self, listener: socket.socket, kind) -> None:
+        try:
+            sock, _ = listener.accept()
+        except BlockingIOError:
+            return
+        except OSError as exc:  # EMFILE and the like: this client only
+            self.ctx.log.error("accept on %s failed: %s", listener.getsockname(), exc)
+            return
+        sock.setblocking(False)
+        self.conns.add(kind(self, sock))
+
+
+class DataConn:
+    """One routing socket: hello, then requests in and messages out."""
+
+    def __init__(self, server: Server, sock: socket.socket):
+        self.server, self.loop, self.log = server, server.loop, server.ctx.log
+        self.data, self.ctrl, self.rts = sock, None, None
+        self.pid, self.uid, self.gid = peercred(sock)
+        # rtm_pid is the process that writes (R28), which may not be the one that
+        # connected (client.socket(user=...) connects from a child): per-message creds.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.label = f"rtsock pid {self.pid} uid {self.uid} fd {sock.fileno()}"
+        self.loop.add_reader(sock.fileno(), self._on_hello)
+
+    # -- hello ---------------------------------------------------------------
+    def _on_hello(self) -> None:
+        try:
+            data, fds = recv_with_fds(self.data, MAX_CONTROL)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.log.warning("%s: hello failed: %s", self.label, exc)
+            return self.close()
+        if not fds:
+            self.log.warning("%s: hello without a control fd (%r); closing", self.label, data[:60])
+            return self.close()
+        self.ctrl = socket.socket(fileno=fds[0])
+        self.ctrl.setblocking(False)
+        try:
+            if not data.startswith(HELLO):
+                raise ValueError(f"hello must start with {HELLO!r}")
+            protocol = int(parse_record(data[len(HELLO):]).get("protocol", 0))
+            self.rts = RtSocket(proto=protocol, uid=self.uid, pid=self.pid, name=self.label,
+                                send=self._send, notify_overflow=self._overflow,
+                                resize=self._resize)
+        except SockoptError as exc:  # R1
+            self._control(errno_record("hello", exc.errno))
+            return self.close()
+        except (ValueError, TypeError) as exc:
+            self.log.warning("%s: bad hello %r: %s", self.label, data[:80], exc)
+            self._control(errno_record("hello", errno.EINVAL))
+            return self.close()
+        self._resize(self.rts.rcvbuf)
+        self.server.ctx.hub.add(self.rts)
+        self._control(errno_record("hello", 0))
+        self.loop.remove_reader(self.data.fileno())
+        self.loop.add_reader(self.data.fileno(), self._on_request)
+        self.loop.add_reader(self.ctrl.fileno(), self._on_control)
+
+    # -- requests --------------------------------------------------------------
+    def _on_request(self) -> None:
+        for _ in range(_REQUESTS_PER_WAKEUP):
+            try:
+                data, pid = recv_with_pid(self.data, MAX_MSG + 1)
+            except BlockingIOError:
+                return
+            except ConnectionResetError:  # closed with messages unread: an ordinary close
+                return self.close()
+            except OSError as exc:
+                self.log.info("%s: data connection error %s; closing", self.label, exc)
+                return self.close()
+            if not data:
+                return self.close()  # the client closed its routing socket
+            self._control(self._request(data, pid))
+
+    def _request(self, data: bytes, pid: int | None) -> bytes:
+        if self.rts.shut_wr:
+            return errno_record("ack", errno.EPIPE)
+        try:
+            err = handle_request(self.server.ctx.kernel, self.server.ctx.hub, self.rts, data, pid)
+        except Exception:  # a bug must not take the agent down; the client gets EIO
+            self.log.exception("%s: request %s failed inside the agent", self.label, data[:96].hex())
+            return errno_record("ack", errno.EIO)
+        return errno_record("ack", int(err), getattr(err, "name", None))
+
+    # -- control ---------------------------------------------------------------
+    def _on_control(self) -> None:
+        try:
+            data = self.ctrl.recv(MAX_CONTROL)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.log.info("%s: control channel error %s; closing", self.label, exc)
+            return self.close()
+        if not data:
+            return self.close()
+        try:
+            req = parse_record(data)
+            op = req.get("op")
+            handler = _CONTROL_OPS[op]
+        except (ValueError, KeyError) as exc:
+            self.log.warning("%s: bad control record %r: %s", self.label, data[:80], exc)
+            return self._control(errno_record("reply", errno.EINVAL))
+        try:
+            value = handler(self.rts, req)
+        except SockoptError as exc:
+            return self._control(errno_record("reply", exc.errno))
+        except (TypeError, ValueError) as exc:
+            self.log.warning("%s: bad %s record %r: %s", self.label, op, req, exc)
+            return self._control(errno_record("reply", errno.EINVAL))
+        self._control(errno_record("reply", 0, value=value))
+
+    def _control(self, rec: bytes) -> None:
+        try:
+            self.ctrl.send(rec, SEND_FLAGS)
+        except BlockingIOError:
+            self.log.warning("%s: control channel full; dropped %s", self.label, rec[:80])
+        except OSError as exc:
+            self.log.info("%s: control channel gone (%s)", self.label, exc)
+
+    # -- delivery (RtSocket's transport) --------------------------------------------
+    def _send(self, data: bytes) -> bool:
+        try:
+            self.data.send(data, SEND_FLAGS)
+        except BlockingIOError:
+            return False
+        except OSError:  # the reader is gone; its EOF closes the connection
+            return True
+        return True
+
+    def _overflow(self, dropped: int) -> None:
+        self.log.info("%s: receive buffer full, %d dropped so far", self.label, dropped)
+        self._control(record(op="overflow", dropped=dropped))
+
+    def _resize(self, nbytes: int) -> None:
+        self.data.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, max(nbytes, 1))
+
+    def close(self) -> None:
+        if self.rts is not None:
+            self.server.ctx.hub.remove(self.rts)
+        for sock in (self.data, self.ctrl):
+            if sock is not None and sock.fileno() >= 0:
+                self.loop.remove_reader(sock.fileno())
+                sock.close()
+        self.server.conns.discard(self)
+
+
+def _setsockopt(rts, req):
+    rts.setsockopt(int(req["level"]), int(req["name"]), int(req["value"]))
+    return None
+
+
+def _getsockopt(rts, req):
+    return rts.getsockopt(int(req["level"]), int(req["name"]))
+
+
+def _shutdown(rts, req):
+    rts.shutdown(int(req["how"]))
+    return None
+
+
+_CONTROL_OPS = {"setsockopt": _setsockopt, "getsockopt": _getsockopt, "shutdown": _shutdown}
+
+
+class AdminConn:
+    """`{"argv": [...]}` -> `{"rc", "out", "err"}`, one at a time, in order."""
+
+    def __init__(self, server: Server, sock: socket.socket):
+        self.server, self.loop, self.log = server, server.loop, server.ctx.log
+        self.sock = sock
+        _, self.uid, _ = peercred(sock)
+        self.loop.add_reader(sock.fileno(), self._on_request)
+
+    def _on_request(self) -> None:
+        try:
+            data = self.sock.recv(MAX_CONTROL)
+        except BlockingIOError:
+            return
+        except OSError:
+            return self.close()
+        if not data:
+            return self.close()
+        try:
+            argv = parse_record(data)["argv"]
+            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+                raise ValueError("argv must be a list of strings")
+        except (ValueError, KeyError) as exc:
+            return self._reply(2, "", f"bad admin request {data[:80]!r}: {exc}\n")
+        try:
+            result = self.server.ctx.run_admin(argv, self.uid)
+        except Exception as exc:
+            self.log.exception("admin %r failed inside the agent", argv)
+            return self._reply(70, "", f"internal error running {' '.join(argv)}: {exc!r}\n")
+        if inspect.isawaitable(result):
+            self.loop.remove_reader(self.sock.fileno())  # keep replies in order
+            task = self.loop.create_task(result)
+            task.add_done_callback(lambda t: self._done(argv, t))
+        else:
+            self._reply(*result)
+
+    def _done(self, argv, task) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.log.error("admin %r failed inside the agent: %r", argv, exc)
+            self._reply(70, "", f"internal error running {' '.join(argv)}: {exc!r}\n")
+        else:
+            self._reply(*task.result())
+        if self.sock.fileno() >= 0:
+            self.loop.add_reader(self.sock.fileno(), self._on_request)
+
+    def _reply(self, rc: int, out: str, err: str) -> None:
+        payload = json.dumps({"rc": rc, "out": out, "err": err}).encode()
+        try:
+            self.sock.setblocking(True)  # replies are small and the client waits for them
+            self.sock.settimeout(5)
+            self.sock.send(payload)
+        except OSError as exc:
+            self.log.info("admin client gone before its reply: %s", exc)
+        finally:
+            if self.sock.fileno() >= 0:
+                self.sock.setblocking(False)
+
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+        self.server.conns.discard(self)

@@ -1,0 +1,107 @@
+"""Shared plumbing of the Kernel mixins: lookups, message queueing, and the
+operation wrapper that runs deferred work and reports `changed()`."""
+from __future__ import annotations
+
+import errno
+import functools
+
+from rtsock_emul.wire import constants as C
+
+from . import messages as M
+from .errors import KernelError
+from .model import AF_INET, AF_INET6, Ill, Ipif, Phyint, addr_of, split_lifname
+
+AF_WORD = {AF_INET: "inet", AF_INET6: "inet6"}
+
+
+def operation(fn):
+    """Public operations (and timer callbacks) run deferred work at the outermost
+    level (e.g. the IPMP interface's link message, queued after the ioctl as on
+    illumos) and then call hooks.changed() if the realized state moved."""
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        outer = self._depth == 0
+        if outer:
+            before = self._signature()
+        self._depth += 1
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            self._depth -= 1
+            if outer:
+                self._depth += 1
+                try:
+                    while self._deferred:
+                        self._deferred.pop(0)()
+                finally:
+                    self._depth -= 1
+                if self._signature() != before:
+                    self.hooks.changed()
+    return wrapper
+
+
+class Base:
+    def _check_af(self, af: int) -> None:
+        if af not in (AF_INET, AF_INET6):
+            raise KernelError(errno.EAFNOSUPPORT, f"address family {af}: use AF_INET (2) or AF_INET6 (26)")
+
+    def _addr(self, af: int, value):
+        self._check_af(af)
+        try:
+            return addr_of(af, value)
+        except ValueError as e:
+            raise KernelError(errno.EINVAL, str(e)) from None
+
+    def _phy(self, name: str) -> Phyint:
+        phy = self._phyints.get(name)
+        if phy is None:
+            raise KernelError(errno.ENXIO, f"no interface {name!r}: plumb it first")
+        return phy
+
+    def _ill(self, name: str, af: int) -> Ill:
+        self._check_af(af)
+        ill = self._phy(name).ills.get(af)
+        if ill is None:
+            raise KernelError(errno.ENXIO, f"{name} is not plumbed for {AF_WORD[af]}")
+        return ill
+
+    def _ipif(self, lifname: str, af: int) -> Ipif:
+        name, unit = split_lifname(lifname)
+        ipif = self._ill(name, af).ipifs.get(unit)
+        if ipif is None:
+            raise KernelError(errno.ENXIO, f"no logical interface {lifname} ({AF_WORD[af]})")
+        return ipif
+
+    def _send(self, msg, ill: Ill | None, rtsq: int = C.RTSQ_DEFAULT) -> None:
+        self.hooks.rts(msg, msg.af, M.rtsq_for(ill, rtsq), None)
+
+    def _defer(self, fn) -> None:
+        self._deferred.append(fn)
+
+    # the three message groups of spec §4.6
+    def _send_ifinfo(self, ipif_or_ill, *, set_: int = 0, clear: int = 0, rtsq=C.RTSQ_DEFAULT):
+        """ip_rts_ifmsg: only for ipif 0 (R43)."""
+        if isinstance(ipif_or_ill, Ipif):
+            if ipif_or_ill.unit != 0:
+                return
+            ipif_or_ill = ipif_or_ill.ill
+        self._send(M.ifinfo(ipif_or_ill, set_, clear), ipif_or_ill, rtsq)
+
+    def _send_newaddr(self, cmd: int, ipif: Ipif, rtsq=C.RTSQ_DEFAULT) -> None:
+        """ip_rts_newaddrmsg: NEWADDR=>ADD, DELETE=>DELADDR; CHG/FREEADDR alone,
+        suppressed for the unspecified address (R53, R55)."""
+        ill = ipif.ill
+        if cmd == C.RTM_ADD:
+            self._send(M.addrmsg(C.RTM_NEWADDR, ipif), ill, rtsq)
+            self._send(M.addr_route(C.RTM_ADD, ipif), ill, rtsq)
+        elif cmd == C.RTM_DELETE:
+            self._send(M.addr_route(C.RTM_DELETE, ipif), ill, rtsq)
+            self._send(M.addrmsg(C.RTM_DELADDR, ipif), ill, rtsq)
+        elif not ipif.unspecified:
+            self._send(M.addrmsg(cmd, ipif), ill, rtsq)
+
+    def _up_notify(self, ipif: Ipif) -> None:
+        """ipif_up_notify: IFINFO (ipif 0) => NEWADDR => ADD (E1, R56)."""
+        ipif.ready = True
+        self._send_ifinfo(ipif)
+        self._send_newaddr(C.RTM_ADD, ipif)

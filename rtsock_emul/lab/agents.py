@@ -1,0 +1,120 @@
+"""The lab's side of the zygote: spawn one agent per host, wait for READY."""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .errors import LabError
+
+READY_TIMEOUT = 20.0        # seconds for every agent of a lab to print READY
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Zygote:
+    """A running `python -m rtsock_emul.lab.zygote` and its agents."""
+
+    def __init__(self, registry, run_dir: Path):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=open(run_dir / "zygote.log", "ab"),
+            env=env, cwd=str(run_dir), start_new_session=True)   # Ctrl-C reaches only the lab
+        self.registry = registry
+        self.entry = registry.process(self.proc.pid, "zygote")
+        self.pids: dict[str, int] = {}
+        self.ready: set[str] = set()
+        self.exited: dict[str, int] = {}
+        self.errors: list[str] = []          # fatal: the zygote is gone
+        self.notes: list[str] = []
+        self._buf = b""
+        self._agent_entries: dict[str, dict] = {}
+        self.run_dir = run_dir
+
+    def spawn(self, host: str, *, netns_pid, socket: str, log: str, platform: str, config: dict) -> None:
+        req = {"op": "spawn", "host": host, "netns_pid": netns_pid, "socket": socket,
+               "log": log, "platform": platform, "config": config}
+        self._send(req)
+
+    def _send(self, req: dict) -> None:
+        try:
+            self.proc.stdin.write((json.dumps(req) + "\n").encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise LabError(f"the agent zygote exited ({self.proc.poll()}); see {self.run_dir}/zygote.log") from None
+
+    def wait_ready(self, hosts, timeout: float = READY_TIMEOUT, logs=None) -> None:
+        """Read zygote events until every host's agent is READY (event-driven)."""
+        want = set(hosts)
+        deadline = time.monotonic() + timeout
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            while not want <= self.ready:
+                dead = sorted(h for h in want if h in self.exited)
+                if dead or self.errors:
+                    self._fail(dead, logs)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    late = sorted(want - self.ready)
+                    raise LabError(f"agents of {', '.join(late)} not READY after {timeout:g}s; "
+                                   f"see {self._log_hint(late, logs)}")
+                if sel.select(left):
+                    self._read_events()
+        finally:
+            sel.close()
+
+    def _fail(self, dead, logs):
+        lines = [f"agent of {h} exited with status {self.exited[h]} before READY" for h in dead]
+        lines += self.errors + [f"zygote: {n}" for n in self.notes]
+        tail = ""
+        for h in dead[:1]:
+            if logs and Path(logs[h]).exists():
+                tail = "\n  " + "\n  ".join(Path(logs[h]).read_text().splitlines()[-12:])
+        raise LabError("; ".join(lines) + f"; see {self._log_hint(dead, logs)}" + tail)
+
+    def _log_hint(self, hosts, logs):
+        return ", ".join(str(logs[h]) for h in hosts if logs and h in logs) or str(self.run_dir / "zygote.log")
+
+    def _read_events(self) -> None:
+        chunk = os.read(self.proc.stdout.fileno(), 65536)
+        if not chunk:
+            self.errors.append(f"the agent zygote exited ({self.proc.wait()}); see {self.run_dir}/zygote.log")
+            return
+        self._buf += chunk
+        while b"\n" in self._buf:
+            line, self._buf = self._buf.split(b"\n", 1)
+            self._event(json.loads(line))
+
+    def _event(self, ev: dict) -> None:
+        kind, host = ev["ev"], ev.get("host")
+        if kind == "spawned":
+            self.pids[host] = ev["pid"]
+            self._agent_entries[host] = self.registry.process(ev["pid"], "agent", host=host)
+        elif kind == "ready":
+            self.ready.add(host)
+        elif kind == "exit":
+            self.exited[host] = ev["status"]
+            self.ready.discard(host)
+        elif kind == "error":
+            self.notes.append(ev["text"])     # an import failed; fatal only if agents die
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the zygote to end its agents and exit; the registry catches the rest."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(b'{"op": "stop"}\n')
+                self.proc.stdin.close()
+            except (BrokenPipeError, ValueError):
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc.stdout:
+            self.proc.stdout.close()

@@ -1,0 +1,275 @@
+"""The lab: one interface over Mininet and sim (docs/internals.md "Lab")."""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from . import faults, naming
+from .agents import READY_TIMEOUT, Zygote
+from .cleanup import Registry
+from .errors import LabError
+from .topology import SWITCH_KEYS, load
+
+RUN_DIR_BASE = Path(os.environ.get("RTSOCK_LAB_DIR", "/tmp"))
+ADMIN_TIMEOUT = 30.0
+MODES = ("mininet", "sim")
+VENV_BIN = Path(sys.executable).parent
+_live: set = set()
+_hooks_installed = False
+
+
+def _stop_all() -> None:
+    for lab in list(_live):
+        lab.stop()
+
+
+def _on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)   # unwinds through finally blocks, then atexit
+
+
+def _install_hooks() -> None:
+    """atexit and SIGTERM (SIGINT already raises KeyboardInterrupt) end every live lab."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_stop_all)
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _make_run_dir(run_id: str | None) -> tuple[str, Path]:
+    """Claim a run id: the exclusive mkdir is the lock; a prefix already used by
+    links in the root namespace (another run) is skipped."""
+    from .cleanup import _root_links
+    links = _root_links()
+    for _ in range(64):
+        rid = naming.check_run_id(run_id) if run_id else naming.new_run_id()
+        run_dir = RUN_DIR_BASE / f"ipmp-lab-{rid}"
+        in_use = any(name.startswith(naming.prefix(rid)) for name in links)
+        if not in_use:
+            try:
+                run_dir.mkdir(mode=0o755)
+                return rid, run_dir
+            except FileExistsError:
+                pass
+        if run_id:
+            raise LabError(f"run id {rid} is in use ({run_dir} or links {naming.prefix(rid)}*); "
+                           f"pick another, or `python -m rtsock_emul.lab.cleanup {run_dir}` if it crashed")
+    raise LabError("no free run id after 64 tries; clean old runs with python -m rtsock_emul.lab.cleanup DIR")
+
+
+def host_config(topology, host, config: dict, sim: bool = False) -> dict:
+    """The agent config of one host: lab config + the host's mpathd/options + its
+    interfaces (in sim mode with `targets`: the other hosts' addresses on that switch)."""
+    cfg = json.loads(json.dumps(config or {}))
+    cfg["mpathd"] = {**cfg.get("mpathd", {}), **host.mpathd}
+    for key, value in host.options.items():
+        if key in SWITCH_KEYS:
+            cfg.setdefault("switches", {})[key] = value
+        elif key != "forwarding":          # forwarding is a sysctl the lab sets
+            cfg[key] = value
+    cfg["host"] = host.name
+    cfg["interfaces"] = [i.to_config() for i in host.interfaces.values()]
+    if sim:
+        for entry, intf in zip(cfg["interfaces"], host.interfaces.values()):
+            entry["targets"] = [str(a.ip) for h, other in topology.links()
+                                if h != host.name and other.switch == intf.switch for a in other.addresses]
+    cfg["routes"] = [{"dst": r.dst, "gateway": r.gateway} for r in host.routes]
+    return cfg
+
+
+class Lab:
+    def __init__(self, topology, mode: str, config: dict | None, run_id: str | None):
+        if mode not in MODES:
+            raise LabError(f"mode {mode!r}: use one of {', '.join(MODES)}")
+        self.topology = load(topology)
+        self.mode, self.config = mode, dict(config or {})
+        self.run_id, self.run_dir = _make_run_dir(run_id)
+        self.registry = Registry(self.run_dir)
+        self.registry.add("dir", path=str(self.run_dir))
+        self.hosts = list(self.topology.hosts)
+        self.net = None
+        self.zygote = None
+        self.keep_logs = bool(os.environ.get("RTSOCK_LAB_KEEP"))
+        self._impair: dict[str, faults.Impairments] = {}
+        self._stopped = False
+        self._stop_lock = threading.Lock()
+
+    # --- lifecycle ----------------------------------------------------------
+    def _start(self, ready_timeout: float) -> "Lab":
+        _install_hooks()
+        _live.add(self)
+        try:
+            if self.mode == "mininet":
+                from . import mnet
+                self.net = mnet.build(self.topology, self.run_id, self.registry, self.run_dir)
+            self.zygote = Zygote(self.registry, self.run_dir)
+            for name, host in self.topology.hosts.items():
+                self.zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
+                                  socket=self.agent_path(name), log=str(self.logs()[name]),
+                                  platform="linux" if self.net else "sim",
+                                  config=host_config(self.topology, host, self.config, sim=not self.net))
+            self.zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
+            if self.net:
+                for name in self.hosts:
+                    self.net[name].cmd(f"export RTSOCK_AGENT={shlex.quote(self.agent_path(name))}; "
+                                       f"export PATH={shlex.quote(str(VENV_BIN))}:$PATH")
+        except BaseException:
+            self.keep_logs = True      # the error names these logs
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> list[str]:
+        """Remove exactly what this run made; idempotent; returns leftovers (none)."""
+        with self._stop_lock:
+            if self._stopped:
+                return []
+            self._stopped = True
+            blocked = _block_signals()
+            try:
+                return self._teardown()
+            finally:
+                _live.discard(self)
+                _unblock_signals(blocked)
+
+    def _teardown(self) -> list[str]:
+        if self.zygote:
+            self.zygote.stop()
+        if self.net is not None:
+            try:
+                self.net.stop()
+            except Exception as exc:   # the registry below still removes what is left
+                print(f"ipmp-lab: mininet stop: {exc!r}; removing by registry", file=sys.stderr)
+        keep = tuple(p.name for p in self.logs().values()) + ("zygote.log",) if self.keep_logs else ()
+        self.run_dir_kept = bool(keep)
+        problems = self.registry.teardown(keep=keep)
+        if problems:
+            print(f"ipmp-lab: run {self.run_id} left: {'; '.join(problems)}; "
+                  f"retry with python -m rtsock_emul.lab.cleanup {self.run_dir}", file=sys.stderr)
+        return problems
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- queries ------------------------------------------------------------
+    def _host(self, host: str) -> str:
+        if host not in self.topology.hosts:
+            raise LabError(f"no host {host} in topology {self.topology.name} (hosts are: {', '.join(self.hosts)})")
+        return host
+
+    def _intf(self, host: str, ifname: str):
+        intfs = self.topology.hosts[self._host(host)].interfaces
+        if ifname not in intfs:
+            raise LabError(f"host {host} has no interface {ifname} (it has: {', '.join(intfs)})")
+        return intfs[ifname]
+
+    def agent_path(self, host: str) -> str:
+        return str(self.run_dir / f"{self._host(host)}.sock")
+
+    def logs(self) -> dict:
+        return {h: self.run_dir / f"{h}.log" for h in self.hosts}
+
+    def capture_paths(self) -> list[str]:
+        return sorted(str(p) for p in self.run_dir.glob("*.pcap"))
+
+    def agent_pids(self) -> dict:
+        return dict(self.zygote.pids) if self.zygote else {}
+
+    # --- talking to agents --------------------------------------------------
+    def admin(self, host: str, command: str, uid: int | None = None) -> tuple[int, str, str]:
+        """A Solaris-style verb line on that host's agent: (rc, out, err)."""
+        argv = shlex.split(command)
+        if argv and argv[0] == "rtsock":
+            argv = argv[1:]
+        if argv and argv[0] == "route":      # a routing-socket client, not an agent verb
+            env = dict(os.environ, RTSOCK_AGENT=self.agent_path(host))
+            res = subprocess.run([str(VENV_BIN / "rtsock"), *argv], env=env, capture_output=True,
+                                 text=True, timeout=ADMIN_TIMEOUT)
+            return res.returncode, res.stdout, res.stderr
+        path = self.agent_path(host) + ".admin"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+            s.settimeout(ADMIN_TIMEOUT)
+            try:
+                s.connect(path)
+            except OSError as exc:
+                raise LabError(f"{host}: cannot reach the agent's admin channel {path}: {exc}") from None
+            s.send(json.dumps({"argv": argv, "uid": os.getuid() if uid is None else uid}).encode())
+            reply = json.loads(s.recv(1 << 20))
+        return reply["rc"], reply.get("out", ""), reply.get("err", "")
+
+    def admin_ok(self, host: str, command: str) -> str:
+        rc, out, err = self.admin(host, command)
+        if rc:
+            raise LabError(f"{host}: {command!r} failed with rc {rc}: {err.strip() or out.strip()}")
+        return out
+
+    def open_socket(self, host: str, protocol: int = 0, user=None):
+        from rtsock_emul import client
+        return client.socket(protocol, user=user, path=self.agent_path(host))
+
+    # --- faults (Mininet only) -----------------------------------------------
+    def _need_net(self, what: str):
+        if self.net is None:
+            raise LabError(f"{what} needs mininet mode (real links); this lab runs in {self.mode} mode")
+
+    def link(self, host: str, ifname: str, up: bool) -> None:
+        """Carrier: the far (switch) end of host:ifname goes down/up."""
+        self._intf(host, ifname)
+        if self.net is None:
+            self.admin_ok(host, f"sim link {ifname} {'up' if up else 'down'}")
+            return
+        faults.set_carrier(naming.port_name(self.run_id, host, ifname), up)
+
+    def _impairments(self, host: str) -> faults.Impairments:
+        if host not in self._impair:
+            h = self.net[host]
+            self._impair[host] = faults.Impairments(host, h.pid, self.registry, h.registry_entry)
+        return self._impair[host]
+
+    def loss(self, host: str, ifname: str, percent: float) -> None:
+        self._intf(host, ifname)
+        if self.net is None:   # the sim platform drops in.mpathd's probes only
+            self.admin_ok(host, f"sim loss {ifname} {round(percent)}")
+            return
+        self._impairments(host).set_loss(ifname, percent)
+
+    def delay(self, host: str, ifname: str, ms: float) -> None:
+        self._intf(host, ifname)
+        self._need_net("delay")
+        self._impairments(host).set_delay(ifname, ms)
+
+    def ping(self, src_host: str, dst_addr: str, count: int = 3, interval: float = 0.2) -> faults.PingResult:
+        self._host(src_host)
+        self._need_net("ping")
+        return faults.ping(self.net[src_host].pid, dst_addr, count, interval, src_host=src_host)
+
+
+def _block_signals():
+    if threading.current_thread() is threading.main_thread():
+        return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    return None
+
+
+def _unblock_signals(previous) -> None:
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def start(topology, mode: str = "mininet", config: dict | None = None, run_id: str | None = None,
+          *, ready_timeout: float = READY_TIMEOUT) -> Lab:
+    """Start a lab with every agent READY; also a context manager."""
+    return Lab(topology, mode, config, run_id)._start(ready_timeout)

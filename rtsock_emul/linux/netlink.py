@@ -1,0 +1,94 @@
+"""Carrier events from Linux: RTM_NEWLINK on the RTMGRP_LINK multicast group.
+
+A plain NETLINK_ROUTE socket whose fd sits on the agent's event loop
+(add_reader): a far-end `ip link set down` reaches `kernel.link_change`
+within milliseconds, with no polling. Only the fields needed are dissected
+(struct nlmsghdr, struct ifinfomsg, the IFLA_IFNAME attribute).
+"""
+from __future__ import annotations
+
+import socket
+import struct
+
+NETLINK_ROUTE = 0
+RTMGRP_LINK = 0x1
+RTM_NEWLINK, RTM_DELLINK = 16, 17
+NLMSGHDR = struct.Struct("=IHHII")          # nlmsg_len, nlmsg_type, nlmsg_flags, nlmsg_seq, nlmsg_pid
+IFINFOMSG = struct.Struct("=BxHiII")        # ifi_family, ifi_type, ifi_index, ifi_flags, ifi_change
+RTATTR = struct.Struct("=HH")               # rta_len, rta_type
+IFLA_IFNAME = 3
+IFF_UP = 0x1
+IFF_LOWER_UP = 0x10000
+RCVBUF = 1 << 20
+RECV_SIZE = 65536
+
+
+def _align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def parse_links(buf: bytes):
+    """Yield (nlmsg_type, ifi_index, ifname, ifi_flags) for each link message."""
+    off = 0
+    while off + NLMSGHDR.size <= len(buf):
+        length, mtype, _flags, _seq, _pid = NLMSGHDR.unpack_from(buf, off)
+        if length < NLMSGHDR.size:
+            return
+        if mtype in (RTM_NEWLINK, RTM_DELLINK):
+            body = off + NLMSGHDR.size
+            _fam, _type, index, flags, _change = IFINFOMSG.unpack_from(buf, body)
+            name, attr = None, body + IFINFOMSG.size
+            while attr + RTATTR.size <= off + length:
+                alen, atype = RTATTR.unpack_from(buf, attr)
+                if alen < RTATTR.size:
+                    break
+                if atype == IFLA_IFNAME:
+                    name = buf[attr + RTATTR.size:attr + alen].split(b"\0", 1)[0].decode()
+                attr += _align(alen)
+            yield mtype, index, name, flags
+        off += _align(length)
+
+
+def running(flags: int) -> bool:
+    """illumos IFF_RUNNING: administratively up on Linux and the carrier is there."""
+    return bool(flags & IFF_UP) and bool(flags & IFF_LOWER_UP)
+
+
+class LinkWatcher:
+    """Calls `on_change(ifname, running)` for every carrier change of a watched interface."""
+
+    def __init__(self, loop, names, on_change, log):
+        self.loop, self.names, self.on_change, self.log = loop, set(names), on_change, log
+        self.state: dict[str, bool] = {}
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        self.sock.bind((0, RTMGRP_LINK))
+        self.sock.setblocking(False)
+        loop.add_reader(self.sock.fileno(), self._readable)
+
+    def seed(self, ifname: str, is_running: bool) -> None:
+        """The state read at start (events before it are compared against it)."""
+        self.state[ifname] = is_running
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                buf = self.sock.recv(RECV_SIZE)
+            except BlockingIOError:
+                return
+            except OSError as exc:    # ENOBUFS: events lost; the next ones still carry full state
+                self.log.warning("netlink: %s", exc)
+                return
+            for mtype, _index, name, flags in parse_links(buf):
+                if name not in self.names or mtype != RTM_NEWLINK:
+                    continue
+                now = running(flags)
+                if self.state.get(name) != now:
+                    self.state[name] = now
+                    self.log.info("netlink: %s %s", name, "running" if now else "carrier lost")
+                    self.on_change(name, now)
+
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()

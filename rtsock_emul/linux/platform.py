@@ -1,0 +1,222 @@
+"""The Linux platform: one Mininet host's veths under the kernel model.
+
+start(ctx): discover the lab interfaces (netN) with netlink, plumb them (v4
+and v6, MAC, MTU, carrier), watch carrier on the link multicast group, open
+the ARP/NDP sockets, bring up the topology's addresses and routes, and return
+once they are realised on Linux (READY means usable). The kernel hooks
+`changed`, `announce`, `dad_probe` drive the realizer and the packet sockets.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtsock_emul.platform import PlatformError
+from rtsock_emul.wire.constants import AF_INET, AF_INET6, IFF_UP, RTF_GATEWAY, RTF_STATIC, RTF_UP
+
+from . import netlink, packets
+from .prober import LinuxProber
+from .realizer import Realizer
+
+AF_OF = {4: AF_INET, 6: AF_INET6}
+SETTLE_TIMEOUT = 10.0          # seconds start() waits for the topology addresses (DAD)
+# per lab interface; the lab sets the same as namespace defaults
+IF_SYSCTLS = {"ipv4/conf/{}/arp_ignore": "1", "ipv4/conf/{}/arp_announce": "2",
+              "ipv4/conf/{}/promote_secondaries": "1", "ipv6/conf/{}/accept_dad": "0"}
+NS_SYSCTLS = {"ipv4/icmp_echo_ignore_broadcasts": "0"}
+
+
+@dataclass
+class Iface:
+    name: str
+    index: int
+    mac: bytes
+    mtu: int
+    flags: int
+
+
+def _sysctl(key: str, value: str, log) -> None:
+    path = Path("/proc/sys/net") / key
+    try:
+        path.write_text(value)
+    except OSError as exc:
+        log.warning("linux: cannot set %s=%s: %s", key, value, exc)
+
+
+class LinuxPlatform:
+    def __init__(self, config: dict, log):
+        self.config, self.log = config, log
+        self.ctx = None
+        self.ifaces: dict[str, Iface] = {}
+        self.prober = None
+        self.ipr = None
+        self.watcher = None
+        self.realizer = None
+        self._socks: list[packets.LinkSocket] = []
+        self._by_if: dict[str, packets.LinkSocket] = {}
+        self._our_macs: set[bytes] = set()
+
+    # --- lifecycle ------------------------------------------------------------
+    async def start(self, ctx) -> None:
+        from pyroute2 import AsyncIPRoute
+        self.ctx, loop = ctx, ctx.loop
+        self.ipr = AsyncIPRoute()
+        wanted = [i["name"] for i in self.config.get("interfaces", ())]
+        # watch before reading, so no change between the dump and the watch is lost
+        self.watcher = netlink.LinkWatcher(loop, wanted or (), self._carrier, self.log)
+        links = [link async for link in await self.ipr.get_links()]
+        by_name = {link.get("ifname"): link for link in links}
+        names = wanted or [n for n in by_name if n != "lo"]
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise PlatformError(f"interfaces {', '.join(missing)} are not in this network namespace "
+                                f"(it has: {', '.join(sorted(by_name))}); is the agent in the right host?")
+        self.watcher.names = set(names)
+        for key, value in NS_SYSCTLS.items():
+            _sysctl(key, value, self.log)
+        for name in names:
+            link = by_name[name]
+            mac = bytes.fromhex(link.get("address").replace(":", ""))
+            self.ifaces[name] = Iface(name, link["index"], mac, link.get("mtu"), link["flags"])
+            self._our_macs.add(mac)
+            for key, value in IF_SYSCTLS.items():
+                _sysctl(key.format(name), value, self.log)
+        self.realizer = Realizer(ctx, self.ipr, self.ifaces, self.log, self._send_announce)
+        self.prober = LinuxProber(loop, self.log, lambda n: self.ifaces[n].index)
+        for iface in self.ifaces.values():
+            self._open_link_sockets(iface)
+            up = netlink.running(iface.flags)
+            for af in (AF_INET, AF_INET6):
+                ctx.kernel.plumb(iface.name, af, mac=iface.mac, mtu=iface.mtu, ifindex=iface.index, running=up)
+            self.watcher.seed(iface.name, up)
+        self._bring_up_addresses()
+        await self._settle()
+        self._add_routes()
+        if self.config.get("routes"):
+            await self._settle()
+        self.log.info("linux: %d interfaces: %s", len(self.ifaces), ", ".join(self.ifaces))
+
+    def _open_link_sockets(self, iface: Iface) -> None:
+        for proto in (packets.ETH_P_ARP, packets.ETH_P_IPV6):
+            sock = packets.LinkSocket(iface.name, proto)
+            self._socks.append(sock)
+            self.ctx.loop.add_reader(sock.fileno(), self._frames, sock)
+            if proto == packets.ETH_P_ARP:
+                self._by_if[iface.name] = sock
+
+    def _bring_up_addresses(self) -> None:
+        kernel = self.ctx.kernel
+        for entry in self.config.get("interfaces", ()):
+            used = set()
+            for text in entry.get("addresses", ()):
+                iface = ipaddress.ip_interface(text)
+                af = AF_OF[iface.version]
+                if af not in used:   # the first address of a family goes on ipif 0
+                    used.add(af)
+                    kernel.set_addr(entry["name"], af, iface.ip, iface.network.prefixlen)
+                    lifname = entry["name"]
+                else:
+                    lifname = kernel.addif(entry["name"], af, iface.ip, iface.network.prefixlen)
+                kernel.set_flags(lifname, af, set=IFF_UP)
+
+    def _add_routes(self) -> None:
+        for route in self.config.get("routes", ()):
+            gw = ipaddress.ip_address(route["gateway"])
+            af = AF_OF[gw.version]
+            net = ipaddress.ip_network("0.0.0.0/0" if gw.version == 4 else "::/0") \
+                if route["dst"] == "default" else ipaddress.ip_network(route["dst"])
+            try:
+                self.ctx.kernel.route_add(af, net.network_address, net.netmask, gw,
+                                          RTF_UP | RTF_GATEWAY | RTF_STATIC)
+            except Exception as exc:
+                self.log.warning("linux: topology route %s via %s: %s", route["dst"], gw, exc)
+
+    async def _settle(self) -> None:
+        """Wait until the topology addresses passed DAD and the realizer applied them."""
+        want = {(e["name"], ipaddress.ip_interface(a).ip) for e in self.config.get("interfaces", ())
+                for a in e.get("addresses", ())}
+
+        def done():
+            have = {(ifname, addr) for ifname, addr, _ in self.realizer.addrs}
+            return want <= have and self.realizer.settled.is_set()
+
+        loop = self.ctx.loop
+        deadline = loop.time() + SETTLE_TIMEOUT
+        self.realizer.request()
+        while not done():
+            left = deadline - loop.time()
+            if left <= 0:
+                self.log.warning("linux: topology addresses not all up after %gs", SETTLE_TIMEOUT)
+                return
+            try:   # woken by every realizer pass (driven by kernel changes), never a fixed sleep
+                await asyncio.wait_for(self.realizer.settled.wait(), left)
+            except asyncio.TimeoutError:
+                continue
+            if not done():
+                self.realizer.settled.clear()
+
+    def stop(self) -> None:
+        if self.watcher:
+            self.watcher.close()
+        if self.prober:
+            self.prober.close()
+        for sock in self._socks:
+            if self.ctx and sock.sock.fileno() >= 0:
+                self.ctx.loop.remove_reader(sock.fileno())
+            sock.close()
+        self._socks.clear()
+        if self.ipr is not None:
+            self.ipr.close()
+            self.ipr = None
+
+    # --- events from Linux -------------------------------------------------------
+    def _carrier(self, ifname: str, running: bool) -> None:
+        try:
+            self.ctx.kernel.link_change(ifname, running)
+        except Exception as exc:
+            self.log.warning("linux: link_change %s %s: %s", ifname, running, exc)
+
+    def _frames(self, sock: packets.LinkSocket) -> None:
+        for frame in sock.recv_all():
+            claim = packets.parse_claim(frame)
+            if claim is None or claim[2] in self._our_macs:
+                continue
+            version, addr, mac = claim
+            try:
+                result = self.ctx.kernel.dad_conflict(sock.ifname, AF_OF[version], addr, mac)
+            except Exception as exc:
+                self.log.warning("linux: dad_conflict %s %s: %s", sock.ifname, addr, exc)
+                continue
+            if result:
+                self.log.info("linux: %s claimed by %s on %s: %s (%s)", addr, mac.hex(":"), sock.ifname, result, frame[:64].hex())
+
+    # --- kernel hooks --------------------------------------------------------------
+    def changed(self) -> None:
+        if self.realizer is not None:
+            self.realizer.request()
+
+    def dad_probe(self, phyint: str, af: int, addr, probe_no: int) -> None:
+        iface = self.ifaces.get(phyint)
+        if iface is None:
+            return
+        addr = ipaddress.ip_address(addr)
+        frame = packets.arp_probe(iface.mac, addr) if af == AF_INET else packets.ns_dad(iface.mac, addr)
+        self._send(phyint, frame)
+
+    def announce(self, phyint: str, af: int, addr) -> None:
+        if phyint in self.ifaces and self.realizer is not None:
+            self.realizer.announce(phyint, af, addr)   # sent once the address is on Linux
+
+    def _send_announce(self, phyint: str, af: int, addr) -> None:
+        iface = self.ifaces[phyint]
+        addr = ipaddress.ip_address(addr)
+        frame = packets.arp_announce(iface.mac, addr) if af == AF_INET else packets.na_unsolicited(iface.mac, addr)
+        self._send(phyint, frame)
+
+    def _send(self, phyint: str, frame: bytes) -> None:
+        try:
+            self._by_if[phyint].send(frame)
+        except OSError as exc:    # no carrier: the frame is lost, as on a real wire
+            self.log.debug("linux: send on %s: %s", phyint, exc)

@@ -1,0 +1,87 @@
+"""The Prober protocol: how in.mpathd sends ICMP probes through a platform.
+
+`ctx.platform.prober` (None when the platform cannot probe: probe-based
+detection is then off and only link-based detection runs). Every method is
+called on the agent's event-loop thread; the prober must call the reply
+handler on that thread too (e.g. `loop.call_soon_threadsafe`).
+
+- `set_reply_handler(handler)`: `handler(ifname, af, target, seq)` for each
+  ICMP(v6) echo reply received on `ifname` for one of our probes; `target` is
+  the replying address (an `ipaddress` object), `seq` the icmp_seq we sent.
+- `send_probe(ifname, af, src, dst, seq, payload)`: one unicast echo request
+  from test address `src` out of `ifname` (never via another member), with
+  icmp_seq `seq` and the bytes `payload` (see `probe_payload`) after the 8-byte
+  ICMP header.
+- `discover_targets(ifname, af, src, seq, payload)`: one echo request to
+  224.0.0.1 / ff02::1 from `src` on `ifname`; each responder is reported
+  through the reply handler with this `seq` (spec §6.3 multicast targets).
+- `close()`: stop receiving.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Callable, Protocol
+
+# struct pr_icmp after the ICMP header: pr_hrtime_ns (u64, network order),
+# pr_mtype (u32), spec §6.2.
+PR_ICMP_TAIL = struct.Struct("!QI")
+PROBE_UNI, PROBE_MULTI, PROBE_RTT = 0x1, 0x2, 0x3
+
+ReplyHandler = Callable[[str, int, object, int], None]
+
+
+class Prober(Protocol):
+    def set_reply_handler(self, handler: ReplyHandler) -> None: ...
+    def send_probe(self, ifname: str, af: int, src, dst, seq: int, payload: bytes) -> None: ...
+    def discover_targets(self, ifname: str, af: int, src, seq: int, payload: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+def probe_payload(now_ns: int, mtype: int) -> bytes:
+    return PR_ICMP_TAIL.pack(now_ns & 0xFFFFFFFFFFFFFFFF, mtype)
+
+
+class FakeProber:
+    """A prober for tests and the sim platform: who answers is a table.
+
+    `responders[(ifname, af)]` is the set of target addresses that answer on
+    that interface; `multicast[(ifname, af)]` the addresses that answer the
+    all-hosts echo. `delay` seconds later (via `clock`, 0 = at once) the reply
+    handler gets the answer. `sent` records every probe for assertions.
+    """
+
+    def __init__(self, clock=None, delay: float = 0.0):
+        self.clock, self.delay = clock, delay
+        self.responders: dict[tuple[str, int], set] = {}
+        self.multicast: dict[tuple[str, int], list] = {}
+        self.sent: list[tuple] = []
+        self._handler: ReplyHandler | None = None
+
+    def set_reply_handler(self, handler: ReplyHandler) -> None:
+        self._handler = handler
+
+    def answer(self, ifname: str, af: int, targets) -> None:
+        """Make `targets` (addresses) answer probes on ifname (empty = 100% loss)."""
+        self.responders[(ifname, af)] = set(targets)
+
+    def _reply(self, ifname, af, target, seq):
+        if self._handler is None:
+            return
+        if self.clock is None or self.delay <= 0:
+            self._handler(ifname, af, target, seq)
+        else:
+            self.clock.call_later(self.delay, lambda: self._handler(ifname, af, target, seq))
+
+    def send_probe(self, ifname, af, src, dst, seq, payload):
+        self.sent.append(("uni", ifname, af, src, dst, seq))
+        if dst in self.responders.get((ifname, af), ()):
+            self._reply(ifname, af, dst, seq)
+
+    def discover_targets(self, ifname, af, src, seq, payload):
+        self.sent.append(("multi", ifname, af, src, None, seq))
+        for target in self.multicast.get((ifname, af), ()):
+            if target in self.responders.get((ifname, af), ()):
+                self._reply(ifname, af, target, seq)
+
+    def close(self):
+        self._handler = None

@@ -1,0 +1,93 @@
+"""Read a *.scenario.yaml file keeping the line of every key and list item.
+
+yaml.compose gives nodes with marks; we build plain dicts/lists that remember
+where each value came from, so schema errors can name file:line.
+"""
+import yaml
+
+from .errors import ScenarioError
+
+
+class LMap(dict):
+    """A mapping that knows its own line and the line of each key."""
+    line = end_line = 0
+    key_lines: dict
+
+
+class LList(list):
+    """A list that knows its own line and the line of each item."""
+    line = end_line = 0
+    item_lines: list
+
+
+_SCALARS = yaml.SafeLoader("")  # only its scalar constructors are used
+
+
+def _line(node):
+    return node.start_mark.line + 1
+
+
+def _end_line(node):
+    """Last line holding text of node (a block's end mark is where the next token starts)."""
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
+        last = node.value[-1]
+        return _end_line(last[1] if isinstance(last, tuple) else last)
+    end = node.end_mark
+    return end.line if end.column == 0 and end.line > node.start_mark.line else end.line + 1
+
+
+def _build(node, path):
+    if isinstance(node, yaml.MappingNode):
+        out = LMap()
+        out.line, out.end_line, out.key_lines = _line(node), _end_line(node), {}
+        for knode, vnode in node.value:
+            key = _build(knode, path)
+            if isinstance(key, (LMap, LList)):
+                raise ScenarioError(path, _line(knode), "a mapping key must be a plain value",
+                                    "write the key as text, e.g. `h1:` or `expect:`")
+            if key in out:
+                raise ScenarioError(path, _line(knode), f"duplicate key {key!r}",
+                                    f"it was already given at line {out.key_lines[key]}; keep one")
+            out[key] = _build(vnode, path)
+            out.key_lines[key] = _line(knode)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        out = LList(_build(n, path) for n in node.value)
+        out.line, out.end_line = _line(node), _end_line(node)
+        out.item_lines = [_line(n) for n in node.value]
+        return out
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    return _SCALARS.construct_object(node, deep=True)
+
+
+def line_of(container, key, default=0):
+    """Line of container[key] (a key of an LMap or an index of an LList)."""
+    if isinstance(container, LMap):
+        return container.key_lines.get(key, container.line)
+    if isinstance(container, LList) and isinstance(key, int) and key < len(container.item_lines):
+        return container.item_lines[key]
+    return getattr(container, "line", default)
+
+
+def load_text(text, path="<string>"):
+    """Parse YAML text into LMap/LList/scalars; YAML syntax errors become ScenarioError."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        raise ScenarioError(path, line, f"YAML syntax error: {exc.problem or exc}",
+                            "check indentation and quoting; `:` inside a value needs quotes") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(path, 0, f"YAML error: {exc}", "fix the YAML syntax") from None
+    if node is None:
+        raise ScenarioError(path, 1, "the file is empty",
+                            "a scenario needs at least name, topology and steps")
+    return _build(node, path)
+
+
+def load_file(path):
+    """Parse one scenario file (not yet validated; see schema.parse_scenario)."""
+    with open(path, encoding="utf-8") as fh:
+        return load_text(fh.read(), path)

@@ -1,0 +1,93 @@
+"""The failure report: the step's YAML lines, expected vs observed per subscriber
+(decoded, `route monitor` style, first difference marked), oracle rule texts,
+and the tail of the agents' logs."""
+from pathlib import Path
+
+from rtsock_emul.wire.render import render as render_msg, to_json
+
+from .errors import OracleViolation, StepFailure
+
+LOG_TAIL = 15
+MARK = ">>> "
+
+
+def yaml_lines(path, first, last, context=0):
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return []
+    lo, hi = max(1, first - context), min(len(lines), last + context)
+    return [f"{path}:{n}: {lines[n - 1]}" for n in range(lo, hi + 1)]
+
+
+def _render(rec):
+    if rec.msg is None:
+        return f"(undecodable: {rec.error}) {rec.raw.hex()}"
+    try:
+        return render_msg(rec.msg, size=len(rec.raw))
+    except Exception as exc:  # a render bug must not hide the finding
+        return f"{rec.msg!r} (render failed: {exc})"
+
+
+def _indent(text, prefix):
+    return [prefix + line for line in text.splitlines()]
+
+
+def diff_lines(diff):
+    exp = diff.exp
+    out = [f"subscriber {exp.sub} (match: {exp.mode}, line {exp.line}): {diff.reason}", "  expected:"]
+    if not exp.messages:
+        out.append("      (nothing)")
+    for i, pat in enumerate(exp.messages):
+        out.append(("  " + MARK if i == diff.exp_index else "      ") + str(pat))
+    for pat in exp.absent:
+        out.append(f"      absent: {pat}")
+    out.append(f"  observed ({len(diff.observed)} message(s)):")
+    if not diff.observed:
+        out.append("      (nothing)")
+    for i, rec in enumerate(diff.observed):
+        marked = i == diff.obs_index
+        out.append(("  " + MARK if marked else "      ") + f"[{i}] t={rec.t:.3f}s")
+        out.extend(_indent(_render(rec), "  " + MARK if marked else "      "))
+    return out
+
+
+def violation_lines(v):
+    out = [f"rule {v.rule} broken on subscriber {v.sub}: {v.what}", f"  {v.rule}: \"{v.text}\""]
+    if v.record is not None:
+        out.append(f"      (t={v.record.t:.3f}s, during step {v.record.step})")
+        out.extend(_indent(_render(v.record), "      "))
+    return out
+
+
+def log_tails(log_text, n=LOG_TAIL):
+    out = []
+    for host, text in sorted((log_text or {}).items()):
+        lines = text.splitlines()[-n:]
+        out.append(f"--- {host} agent log, last {len(lines)} lines ---")
+        out.extend("  " + line for line in lines)
+    return out
+
+
+def format_failure(res):
+    """The whole report for a failed RunResult, as text."""
+    sc, exc = res.scenario, res.failure
+    out = [f"scenario {sc.name!r} ({sc.path}) failed in {res.mode} mode"]
+    if isinstance(exc, StepFailure):
+        st = exc.step
+        out.append(f"{st.describe()} at {sc.path}:{st.line}: {exc.summary}")
+        out.extend("  " + line for line in yaml_lines(sc.path, st.line, st.end_line))
+        for line in exc.details:
+            out.extend("  " + x for x in str(line).splitlines())
+        for diff in exc.diffs:
+            out.extend(diff_lines(diff))
+    elif exc is not None and not isinstance(exc, OracleViolation):
+        out.append(f"{type(exc).__name__}: {exc}")
+    if res.violations:
+        out.append(f"rule oracle: {len(res.violations)} violation(s) the scenario's expectations do not mention:")
+        for v in res.violations[:10]:
+            out.extend(violation_lines(v))
+    if res.artifacts:
+        out.append("artifacts: " + ", ".join(f"{k}={v}" for k, v in sorted(res.artifacts.items())))
+    out.extend(log_tails(res.log_text))
+    return "\n".join(out)

@@ -1,0 +1,322 @@
+"""Run one Scenario on a Lab: setup, subscribers, steps, recording, oracle, artifacts.
+
+The lab is `rtsock_emul.lab.start(topology, mode=..., config=...)` (docs/internals.md
+"Lab"). Every subscriber's messages are recorded by one selector thread with a
+timestamp; `expect` waits on new records (never sleeps) and then holds a quiet
+window. Ground truth for the oracle (ifindex names, IPMP membership) is asked
+from the agents before the first step and after every step (truth.py).
+"""
+import errno as errno_mod
+import os
+import re
+import time
+from dataclasses import dataclass, field
+
+from rtsock_emul.util.wait import WaitTimeout, wait_until
+from rtsock_emul.wire import constants as C
+
+from . import matcher, truth
+from .errors import OracleViolation, StepFailure
+from .reader import Reader
+from .streams import Streams
+
+AUTO_SEQ_BASE = 10000
+SETTLE_TIMEOUT = 15.0
+SETTLE_QUIET = 1.0
+
+
+@dataclass
+class SendRecord:
+    sub: str
+    step: int
+    t: float
+    seq: int
+    type: int
+    errno: str            # what the write returned
+    raw: bool = False
+    ifp: str = None       # interface named by RTA_IFP
+    family: int = None    # of the request's sockaddrs (delivery af of its echo)
+
+
+@dataclass
+class RunResult:
+    scenario: object
+    mode: str
+    streams: Streams = None
+    snapshots: list = field(default_factory=list)
+    sends: list = field(default_factory=list)
+    open_checks: list = field(default_factory=list)   # (rule, text) found at open time
+    failure: Exception = None
+    violations: list = field(default_factory=list)
+    names: dict = field(default_factory=dict)         # host -> matcher.IfNames
+    steps_done: list = field(default_factory=list)    # (step, t_start, t_end)
+    logs: dict = field(default_factory=dict)          # host -> log path (gone after lab.stop)
+    log_text: dict = field(default_factory=dict)      # host -> log text, read before lab.stop
+    artifacts: dict = field(default_factory=dict)
+
+
+class Runner:
+    def __init__(self, scenario, mode="sim", *, lab_start=None, reports_dir=None, keep_lab=False,
+                 on_error=None, capture=None):
+        self.sc, self.mode = scenario, mode
+        self.lab_start = lab_start
+        self.reports_dir, self.keep_lab, self.on_error = reports_dir, keep_lab, on_error
+        self.capture = (mode == "mininet") if capture is None else capture
+        self.result = RunResult(scenario, mode)
+        self.lab = None
+        self.socks = {}
+        self._seq = AUTO_SEQ_BASE
+
+    # --- the whole run ----------------------------------------------------------
+    def run(self):
+        from . import artifacts, oracle
+        res = self.result
+        start = self.lab_start
+        if start is None:
+            from rtsock_emul.lab import start
+        reader = cap = None
+        try:
+            self.lab = start(self.sc.topology, mode=self.mode, config=self.sc.config)
+            res.logs = {h: str(p) for h, p in self.lab.logs().items()}
+            if self.capture and self.reports_dir:
+                cap = artifacts.Capture(self.lab, self.reports_dir)
+                cap.start()
+            for st in self.sc.setup:
+                self._step(st)
+            self._settle()
+            res.streams = Streams(self.sc.subscribers)
+            self._snapshot(0)
+            for name, sub in self.sc.subscribers.items():
+                self.socks[name] = self._open(sub)
+            reader = Reader(res.streams)
+            for name, sock in self.socks.items():
+                reader.add(name, sock)
+            reader.start()
+            for st in self.sc.steps:
+                res.streams.step = st.index
+                t0 = res.streams.now()
+                try:
+                    self._step(st)
+                finally:
+                    res.steps_done.append((st, t0, res.streams.now()))
+                    self._snapshot(st.index)
+        except (StepFailure, AssertionError) as exc:
+            res.failure = exc
+            if self.on_error and self.lab is not None:
+                self.on_error(self.lab, exc)
+        finally:
+            if reader:
+                reader.stop()
+            for sock in self.socks.values():
+                _close_quietly(sock)
+            if res.streams is not None:
+                self._note_overflows()
+                res.violations = oracle.check(res)
+                if res.failure is None and res.violations:
+                    res.failure = OracleViolation(res.violations)
+            if cap:
+                cap.stop()
+            res.log_text = _read_logs(res.logs)
+            if self.reports_dir and res.streams is not None:
+                res.artifacts = artifacts.write(res, self.reports_dir)
+            if self.lab is not None and not self.keep_lab:
+                self.lab.stop()
+        return res
+
+    def _settle(self):
+        """Wait until no address is in DAD (`ipadm show-addr` STATE tentative), so that the
+        first expect sees only what the steps cause; without that verb, until the hosts'
+        routing sockets stay quiet for SETTLE_QUIET seconds."""
+        for host in {s.host for s in self.sc.subscribers.values()}:
+            rc, out, _ = self.lab.admin(host, "ipadm show-addr")
+            if rc == 0:
+                wait_until(lambda h=host: "tentative" not in self.lab.admin(h, "ipadm show-addr")[1],
+                           SETTLE_TIMEOUT, what=f"{host}: addresses to finish DAD")
+                continue
+            with self.lab.open_socket(host) as probe:
+                deadline = time.monotonic() + SETTLE_TIMEOUT
+                while time.monotonic() < deadline:
+                    try:
+                        probe.read(timeout=SETTLE_QUIET)
+                    except TimeoutError:
+                        break
+
+    # --- subscribers --------------------------------------------------------------
+    def _open(self, sub):
+        sock = self.lab.open_socket(sub.host, protocol=sub.protocol, user=sub.user)
+        checks = self.result.open_checks
+        if sub.useloopback is not None:
+            sock.setsockopt(C.SOL_SOCKET, C.SO_USELOOPBACK, int(sub.useloopback))
+        got = sock.getsockopt(C.SOL_SOCKET, C.SO_USELOOPBACK)
+        want = C.SO_USELOOPBACK if sub.useloopback in (None, True) else 0
+        if got != want:
+            checks.append(("R31", f"{sub.name}: getsockopt(SO_USELOOPBACK) is {got:#x}, expected {want:#x}"))
+        if sub.rt_aware is not None:
+            sock.setsockopt(C.SOL_ROUTE, C.RT_AWARE, sub.rt_aware)
+            got = sock.getsockopt(C.SOL_ROUTE, C.RT_AWARE)
+            if got != sub.rt_aware:
+                checks.append(("R36", f"{sub.name}: getsockopt(RT_AWARE) is {got}, set {sub.rt_aware}"))
+        if sub.rcvbuf is not None:
+            sock.setsockopt(C.SOL_SOCKET, C.SO_RCVBUF, sub.rcvbuf)
+        if sub.shutdown is not None:
+            sock.shutdown(sub.shutdown)
+        return sock
+
+    def _note_overflows(self):
+        for name, sock in self.socks.items():
+            core = getattr(sock, "_core", None)
+            if core is not None and (getattr(core, "overflow", 0) or getattr(core, "dropped", 0)):
+                self.result.streams.add(name, error="ENOBUFS")
+
+    # --- ground truth ---------------------------------------------------------------
+    def _snapshot(self, step):
+        res = self.result
+        hosts = {}
+        for host in {s.host for s in self.sc.subscribers.values()} | {self.sc.hosts[0]}:
+            hosts[host] = truth.query(self.lab.admin, host)
+            names = res.names.setdefault(host, matcher.IfNames())
+            names.table.update(hosts[host].index)
+        now = res.streams.now() if res.streams else 0.0
+        res.snapshots.append(truth.Snapshot(now, step, hosts))
+
+    def names_for(self, sub):
+        return self.result.names.setdefault(self.sc.subscribers[sub].host, matcher.IfNames())
+
+    # --- steps ------------------------------------------------------------------------
+    def _step(self, st):
+        getattr(self, "_do_" + st.kind)(st, **st.args)
+
+    def _do_run(self, st, host, command, error, output):
+        rc, out, err = self.lab.admin(host, command)
+        text = (out + err).strip()
+        if error is None and rc != 0:
+            raise StepFailure(st, f"{host}: `{command}` failed (rc {rc})", [text])
+        if error is True and rc == 0:
+            raise StepFailure(st, f"{host}: `{command}` succeeded; the scenario expects it to fail", [text])
+        if isinstance(error, str) and error != "0":
+            strerror = os.strerror(C.linux_errno(error)) if hasattr(errno_mod, error) else error
+            if rc == 0 or (error not in text and strerror.lower() not in text.lower()):
+                raise StepFailure(st, f"{host}: `{command}` should fail with {error} ({strerror})",
+                                  [f"rc {rc}", text])
+        missing = [o for o in output if o not in out + err]
+        if missing:
+            raise StepFailure(st, f"{host}: output of `{command}` lacks {missing}", [text])
+
+    def _do_link(self, st, host, ifname, up):
+        self.lab.link(host, ifname, up)
+
+    def _do_loss(self, st, links):
+        for host, ifname, pct in links:
+            self.lab.loss(host, ifname, pct)
+
+    def _do_delay(self, st, links):
+        for host, ifname, ms in links:
+            self.lab.delay(host, ifname, ms)
+
+    def _do_ping(self, st, src, dst, count, interval, max_loss):
+        res = self.lab.ping(src, dst, count, interval)
+        if res.lost > max_loss:
+            raise StepFailure(st, f"ping {src} -> {dst}: lost {res.lost} of {res.sent}, at most {max_loss} allowed")
+
+    def _do_wait_for(self, st, host, command, contains, timeout):
+        regex = re.compile(r"\s+".join(r".*?".join(re.escape(p) for p in part.split("..."))
+                                       for part in contains.split()))
+        last = {}
+
+        def probe():
+            last["out"] = self.lab.admin(host, command)[1]
+            return regex.search(last["out"])
+        try:
+            wait_until(probe, timeout, what=f"{host}: `{command}` to show {contains!r}")
+        except WaitTimeout as exc:
+            raise StepFailure(st, str(exc), ["last output:", last.get("out", "")]) from None
+
+    def _write(self, st, by, data, want, rec):
+        try:
+            self.socks[by].write(data)
+            got = "0"
+        except OSError as exc:
+            got = getattr(exc, "illumos_name", None) or C.errno_name(exc.errno)
+        rec.errno = got
+        self.result.sends.append(rec)
+        if got != want:
+            raise StepFailure(st, f"write on {by} returned {got}, expected {want}")
+
+    def _do_send(self, st, by, msg, errno, msg_line):
+        from rtsock_emul.wire.build import RtMsg
+        spec = dict(msg)
+        if "seq" not in spec:
+            self._seq += 1
+            spec["seq"] = self._seq
+        ifp = spec.get("ifp")
+        if ifp is not None and not isinstance(ifp, int):
+            spec["ifp"] = (self._ifindex(self.sc.subscribers[by].host, str(ifp), st), str(ifp))
+        try:
+            wire_msg = RtMsg(**spec)
+        except (ValueError, TypeError) as exc:
+            raise StepFailure(st, f"cannot build the message: {exc}") from None
+        rec = SendRecord(by, st.index, self.result.streams.now(), spec["seq"], wire_msg.rtm_type, "",
+                         ifp=None if ifp is None else str(ifp), family=wire_msg.family())
+        self._write(st, by, wire_msg, errno, rec)
+
+    def _do_send_raw(self, st, by, data, errno):
+        seq = int.from_bytes(data[20:24], "little") if len(data) >= 24 else None
+        rtype = data[3] if len(data) > 3 else None
+        rec = SendRecord(by, st.index, self.result.streams.now(), seq, rtype, "", raw=True)
+        self._write(st, by, data, errno, rec)
+
+    def _ifindex(self, host, name, st):
+        names = self.result.names.setdefault(host, matcher.IfNames())
+        if names.index(name) is None:
+            names.table.update(truth.query(self.lab.admin, host).index)
+        idx = names.index(name)
+        if idx is None:
+            raise StepFailure(st, f"{host} has no interface {name!r} (known: {sorted(names.table.values())})")
+        return idx
+
+    def _do_expect(self, st, expectations, within, quiet):
+        streams = self.result.streams
+        cursors = self.__dict__.setdefault("_cursors", {})
+        names = {e.sub: self.names_for(e.sub) for e in expectations}
+
+        def pending(e):
+            return streams.snapshot(e.sub, cursors.get(e.sub, 0))
+
+        def all_satisfied():
+            return all(matcher.satisfied(e, pending(e), names[e.sub]) for e in expectations)
+        streams.wait(all_satisfied, within)
+        streams.hold(quiet)
+        diffs = []
+        for e in expectations:
+            got = pending(e)
+            cursors[e.sub] = cursors.get(e.sub, 0) + len(got)
+            for rec in got:
+                if rec.msg is not None:
+                    names[e.sub].learn(rec.msg)
+            diff = matcher.compare(e, got, names[e.sub])
+            if diff:
+                diffs.append(diff)
+        if diffs:
+            raise StepFailure(st, "; ".join(f"{d.exp.sub}: {d.reason}" for d in diffs), diffs=diffs)
+
+
+def _read_logs(logs):
+    out = {}
+    for host, path in logs.items():
+        try:
+            with open(path, errors="replace") as fh:
+                out[host] = fh.read()
+        except OSError:
+            pass
+    return out
+
+
+def _close_quietly(sock):
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def elapsed_since(t0):
+    return time.monotonic() - t0

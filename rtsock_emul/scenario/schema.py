@@ -1,0 +1,300 @@
+"""Validate a loaded scenario (loader.LMap) into dataclasses, naming file:line on error.
+
+The language is DESIGN.md "Scenario file"; docs/scenario-language.md is its
+reference and tests check that every key below appears there.
+"""
+import re
+from dataclasses import dataclass, field
+
+from rtsock_emul.wire import constants as C
+
+from .errors import ScenarioError
+from .loader import LList, LMap, line_of
+from .matcher import MODES, Expectation
+from .patterns import PatternError, parse_errno, parse_pattern
+
+TOP_KEYS = ("name", "description", "covers", "topology", "mpathd", "config", "setup",
+            "subscribers", "steps")
+SUBSCRIBER_KEYS = ("host", "rt_aware", "protocol", "useloopback", "shutdown", "rcvbuf", "user")
+STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect")
+STEP_KEYS = {  # keys besides the kind itself
+    "run": ("error", "output"), "link": (), "loss": (), "delay": (),
+    "send": ("by", "msg", "errno"), "send_raw": ("by", "hex", "errno"),
+    "ping": ("from", "to", "count", "interval", "max_loss"),
+    "wait_for": ("contains", "timeout"), "expect": ("match", "within", "quiet"),
+}
+EXPECT_SUB_KEYS = ("match", "messages", "absent")
+SEND_MSG_KEYS = ("type", "dst", "gateway", "netmask", "genmask", "ifp", "ifa", "author", "brd",
+                 "src", "flags", "seq", "pid", "index", "version", "errno", "inits")
+# the sim platform switches carrier and drops probes by admin verbs; these need real links
+MININET_ONLY = frozenset({"delay", "ping"})
+DEFAULT_WITHIN = 2.0
+DEFAULT_QUIET = 0.3
+PROTOCOLS = {"AF_UNSPEC": C.AF_UNSPEC, "AF_INET": C.AF_INET, "AF_INET6": C.AF_INET6}
+_RULE_ID = re.compile(r"^(M\d+|R\d+a?)$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+@dataclass
+class Subscriber:
+    name: str
+    host: str
+    rt_aware: int = None
+    protocol: int = C.AF_UNSPEC
+    useloopback: bool = None
+    shutdown: int = None
+    rcvbuf: int = None
+    user: object = None
+    line: int = 0
+
+    @property
+    def aware(self):
+        return bool((self.rt_aware or 0) & C.RTAW_UNDER_IPMP)
+
+
+@dataclass
+class Step:
+    kind: str
+    args: dict
+    line: int
+    end_line: int
+    index: int = 0          # 1-based among steps; 0 for setup steps
+
+    def describe(self):
+        return f"step {self.index} ({self.kind})" if self.index else f"setup ({self.kind})"
+
+
+@dataclass
+class Scenario:
+    path: str
+    name: str
+    topology: object                 # lab.topology.Topology
+    description: str = ""
+    covers: list = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+    setup: list = field(default_factory=list)
+    subscribers: dict = field(default_factory=dict)
+    steps: list = field(default_factory=list)
+    line: int = 1
+
+    @property
+    def needs_mininet(self):
+        return any(s.kind in MININET_ONLY for s in self.setup + self.steps)
+
+    @property
+    def hosts(self):
+        return list(self.topology.hosts)
+
+
+def parse_duration(value):
+    """2s, 500ms, 1.5 (seconds) -> seconds; ValueError otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(value)
+    return float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+
+
+class _Checker:
+    def __init__(self, path):
+        self.path = path
+
+    def fail(self, line, what, hint=""):
+        raise ScenarioError(self.path, line, what, hint)
+
+    def mapping(self, value, line, what, allowed=None, hint=""):
+        if not isinstance(value, dict):
+            self.fail(getattr(value, "line", line), f"{what} must be a mapping, not {_kind(value)}", hint)
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    self.fail(line_of(value, key), f"unknown key {key!r} in {what}",
+                              "known keys: " + ", ".join(allowed) + _close(key, allowed))
+        return value
+
+    def duration(self, value, line, what):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            self.fail(line, f"bad duration {value!r} for {what}", "write e.g. 2s, 500ms or 1.5")
+
+    def errno(self, value, line, allow_true=False):
+        if allow_true and value is True:
+            return True
+        try:
+            return parse_errno(value)
+        except PatternError as exc:
+            self.fail(line, exc.what, exc.hint + (" (or true for any failure)" if allow_true else ""))
+
+    def pattern(self, spec, line):
+        try:
+            return parse_pattern(spec)
+        except PatternError as exc:
+            self.fail(line, f"bad pattern {spec!r}: {exc.what}", exc.hint)
+
+    def constant(self, value, prefix, line, what, table=None):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if table and str(value).upper() in table:
+            return table[str(value).upper()]
+        try:
+            return C.value_of(prefix, str(value))
+        except ValueError as exc:
+            self.fail(line, f"bad {what} {value!r}", str(exc).split("; ", 1)[-1])
+
+
+def _kind(value):
+    return {dict: "a mapping", LMap: "a mapping", list: "a list", LList: "a list",
+            str: "text"}.get(type(value), type(value).__name__)
+
+
+def _close(key, allowed):
+    import difflib
+    near = difflib.get_close_matches(str(key), allowed, n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def parse_scenario(data, path, topology_loader=None):
+    """A validated Scenario from loader output; ScenarioError on the first problem."""
+    from . import steps as step_parsers
+    ck = _Checker(path)
+    ck.mapping(data, 1, "a scenario file", TOP_KEYS, "see docs/scenario-language.md")
+    for key in ("name", "topology", "steps"):
+        if key not in data:
+            ck.fail(data.line, f"missing key {key!r}", "a scenario needs name, topology and steps")
+    name = data["name"]
+    if not isinstance(name, str) or not name.strip():
+        ck.fail(line_of(data, "name"), "name must be non-empty text")
+    topo = _topology(ck, data, topology_loader)
+    sc = Scenario(path=str(path), name=name, topology=topo,
+                  description=str(data.get("description", "")), line=data.line)
+    sc.covers = _covers(ck, data)
+    sc.config = _config(ck, data)
+    sc.subscribers = _subscribers(ck, data, sc)
+    setup = data.get("setup", [])
+    if not isinstance(setup, list):
+        ck.fail(line_of(data, "setup"), "setup must be a list of steps")
+    sc.setup = [step_parsers.parse_step(ck, sc, s, setup, i, 0) for i, s in enumerate(setup)]
+    for st in sc.setup:
+        if st.kind in ("expect", "send", "send_raw"):
+            ck.fail(st.line, f"{st.kind} is not allowed in setup: subscribers open after setup",
+                    "move it to steps")
+    steps = data["steps"]
+    if not isinstance(steps, list) or not steps:
+        ck.fail(line_of(data, "steps"), "steps must be a non-empty list")
+    sc.steps = [step_parsers.parse_step(ck, sc, s, steps, i, i + 1) for i, s in enumerate(steps)]
+    return sc
+
+
+def _topology(ck, data, topology_loader):
+    from rtsock_emul.lab import topology as topo_mod
+    from rtsock_emul.lab.errors import TopologyError
+    load = topology_loader or topo_mod.load
+    line = line_of(data, "topology")
+    spec = data["topology"]
+    if not isinstance(spec, (str, dict)):
+        ck.fail(line, "topology must be a name under topologies/ or an inline mapping")
+    try:
+        return load(_plain(spec))
+    except TopologyError as exc:
+        where = "" if isinstance(spec, dict) else f" {spec!r}"
+        ck.fail(line, f"topology{where}: {exc}", "name a file under topologies/ or fix the inline topology")
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _covers(ck, data):
+    covers = data.get("covers", [])
+    line = line_of(data, "covers")
+    if not isinstance(covers, list):
+        ck.fail(line, "covers must be a list of rule ids", "e.g. covers: [M16, R39]")
+    for i, rule in enumerate(covers):
+        if not isinstance(rule, str) or not _RULE_ID.match(rule):
+            ck.fail(line_of(covers, i, line), f"bad rule id {rule!r} in covers",
+                    "rule ids are M1..M29 and R1..R135 (and R56a) of the spec")
+    return list(covers)
+
+
+def _config(ck, data):
+    """The lab config: `config:` as given, `mpathd:` under config["mpathd"] (lab.host_config)."""
+    config = {}
+    if "config" in data:
+        config.update(_plain(ck.mapping(data["config"], line_of(data, "config"), "config")))
+    if "mpathd" in data:
+        mpathd = _plain(ck.mapping(data["mpathd"], line_of(data, "mpathd"), "mpathd"))
+        config["mpathd"] = {**config.get("mpathd", {}), **mpathd}
+    return config
+
+
+def _subscribers(ck, data, sc):
+    subs = data.get("subscribers", {})
+    ck.mapping(subs, line_of(data, "subscribers"), "subscribers")
+    out = {}
+    for name, opts in subs.items():
+        line = line_of(subs, name)
+        ck.mapping(opts, line, f"subscriber {name!r}", SUBSCRIBER_KEYS)
+        if "host" not in opts:
+            ck.fail(line, f"subscriber {name!r} has no host", f"add host: one of {', '.join(sc.hosts)}")
+        host = opts["host"]
+        if host not in sc.topology.hosts:
+            ck.fail(line_of(opts, "host"), f"unknown host {host!r} for subscriber {name!r}",
+                    f"hosts of this topology: {', '.join(sc.hosts)}")
+        sub = Subscriber(name=str(name), host=host, line=line)
+        if "rt_aware" in opts:
+            sub.rt_aware = ck.constant(opts["rt_aware"], "RTAW_", line_of(opts, "rt_aware"), "rt_aware")
+        if "protocol" in opts:
+            sub.protocol = ck.constant(opts["protocol"], "AF_", line_of(opts, "protocol"), "protocol",
+                                       PROTOCOLS)
+        if "useloopback" in opts:
+            if not isinstance(opts["useloopback"], bool):
+                ck.fail(line_of(opts, "useloopback"), "useloopback must be true or false")
+            sub.useloopback = opts["useloopback"]
+        if "shutdown" in opts:
+            sub.shutdown = ck.constant(opts["shutdown"], "SHUT_", line_of(opts, "shutdown"), "shutdown")
+        if "rcvbuf" in opts:
+            if not isinstance(opts["rcvbuf"], int) or opts["rcvbuf"] <= 0:
+                ck.fail(line_of(opts, "rcvbuf"), "rcvbuf must be a positive number of bytes")
+            sub.rcvbuf = opts["rcvbuf"]
+        if "user" in opts:
+            sub.user = opts["user"]
+        out[str(name)] = sub
+    return out
+
+
+def parse_expectations(ck, sc, value, line, mode="exact"):
+    """The subscriber part of an expect step -> [Expectation]."""
+    out = []
+    for sub, spec in value.items():
+        if sub in STEP_KEYS["expect"]:
+            continue
+        sline = line_of(value, sub)
+        if sub not in sc.subscribers:
+            ck.fail(sline, f"unknown subscriber {sub!r} in expect",
+                    "subscribers: " + (", ".join(sc.subscribers) or "(none declared)") + _close(sub, list(sc.subscribers)))
+        exp = Expectation(sub=sub, mode=mode, line=sline)
+        if isinstance(spec, dict):
+            ck.mapping(spec, sline, f"expectation of {sub!r}", EXPECT_SUB_KEYS)
+            exp.mode = spec.get("match", exp.mode)
+            if exp.mode not in MODES:
+                ck.fail(line_of(spec, "match", sline), f"bad match mode {exp.mode!r}", "one of " + ", ".join(MODES))
+            messages, absent = spec.get("messages", []), spec.get("absent", [])
+            for key, lst in (("messages", messages), ("absent", absent)):
+                if not isinstance(lst, list):
+                    ck.fail(line_of(spec, key, sline), f"{key} must be a list of patterns")
+            exp.messages = [ck.pattern(p, line_of(messages, i, sline)) for i, p in enumerate(messages)]
+            exp.absent = [ck.pattern(p, line_of(absent, i, sline)) for i, p in enumerate(absent)]
+        elif isinstance(spec, list):
+            exp.messages = [ck.pattern(p, line_of(spec, i, sline)) for i, p in enumerate(spec)]
+        else:
+            ck.fail(sline, f"expectation of {sub!r} must be a list of patterns or a mapping",
+                    "e.g. aware: [RTM_IFINFO net0 +FAILED] or aware: {match: ordered, messages: [...]}")
+        out.append(exp)
+    return out

@@ -1,0 +1,219 @@
+"""Parse one step of `setup:` or `steps:` (the step kinds of DESIGN.md "Scenario file")."""
+import ipaddress
+import re
+
+from .loader import line_of
+from .schema import (DEFAULT_QUIET, DEFAULT_WITHIN, MODES, SEND_MSG_KEYS, STEP_KEYS, STEP_KINDS,
+                     Step, _PERCENT, _close, parse_expectations)
+from .patterns import PatternError, parse_addr, parse_type
+
+_HOSTIF = re.compile(r"^(?P<host>[^:\s]+):(?P<ifname>\S+)$")
+
+
+def parse_step(ck, sc, raw, container, i, index):
+    line = line_of(container, i)
+    if not isinstance(raw, dict) or not raw:
+        ck.fail(line, "a step must be a mapping such as `h1: ipadm show-if` or `expect: {...}`")
+    end = getattr(raw, "end_line", line)
+    first = next(iter(raw))
+    if first in STEP_KINDS:
+        kind = first
+        ck.mapping(raw, line, f"a {kind} step", (kind,) + STEP_KEYS[kind])
+    elif first in sc.topology.hosts:
+        kind = "host"
+    else:
+        ck.fail(line_of(raw, first), f"unknown step kind or host {first!r}",
+                "step kinds: " + ", ".join(STEP_KINDS) + "; hosts: " + ", ".join(sc.hosts)
+                + _close(first, list(STEP_KINDS) + sc.hosts))
+    args = _PARSERS[kind](ck, sc, raw, line_of(raw, first))
+    return Step(kind="run" if kind == "host" else kind, args=args, line=line, end_line=end, index=index)
+
+
+def _host_command(ck, sc, mapping, line, what):
+    hosts = [k for k in mapping if k in sc.topology.hosts]
+    others = [k for k in mapping if k not in sc.topology.hosts]
+    if len(hosts) != 1 or others:
+        bad = others[0] if others else None
+        ck.fail(line_of(mapping, bad) if bad else line,
+                f"{what} needs exactly one HOST: COMMAND" + (f"; {bad!r} is not a host" if bad else ""),
+                f"hosts of this topology: {', '.join(sc.hosts)}")
+    host = hosts[0]
+    cmd = mapping[host]
+    if not isinstance(cmd, str) or not cmd.strip():
+        ck.fail(line_of(mapping, host), f"the command for {host} must be non-empty text")
+    return host, cmd
+
+
+def _host(ck, sc, raw, line):
+    host = next(iter(raw))
+    if len(raw) != 1:
+        extra = list(raw)[1]
+        ck.fail(line_of(raw, extra), f"a `{host}: COMMAND` step takes no other key ({extra!r})",
+                "use {run: {h1: \"...\"}, error: ..., output: [...]} to state a failure or output")
+    cmd = raw[host]
+    if not isinstance(cmd, str) or not cmd.strip():
+        ck.fail(line, f"the command for {host} must be non-empty text")
+    return {"host": host, "command": cmd, "error": None, "output": []}
+
+
+def _run(ck, sc, raw, line):
+    spec = ck.mapping(raw["run"], line, "run", None, "write run: {h1: \"ipadm ...\"}")
+    host, cmd = _host_command(ck, sc, spec, line, "run")
+    error = ck.errno(raw["error"], line_of(raw, "error"), allow_true=True) if "error" in raw else None
+    output = raw.get("output", [])
+    if isinstance(output, str):
+        output = [output]
+    if not isinstance(output, list) or not all(isinstance(o, str) for o in output):
+        ck.fail(line_of(raw, "output"), "output must be a list of substrings")
+    return {"host": host, "command": cmd, "error": error, "output": list(output)}
+
+
+def _host_if(ck, sc, text, line, what):
+    m = _HOSTIF.match(str(text).strip())
+    if not m:
+        ck.fail(line, f"{what} needs HOST:IF, not {text!r}", "e.g. h1:net0")
+    host, ifname = m.group("host"), m.group("ifname")
+    if host not in sc.topology.hosts:
+        ck.fail(line, f"unknown host {host!r} in {what}", f"hosts: {', '.join(sc.hosts)}")
+    known = list(sc.topology.hosts[host].interfaces)
+    if ifname not in known:
+        ck.fail(line, f"host {host} has no link {ifname!r} in topology {sc.topology.name}",
+                f"its links: {', '.join(known)}")
+    return host, ifname
+
+
+def _link(ck, sc, raw, line):
+    parts = str(raw["link"]).split()
+    if len(parts) != 2 or parts[1] not in ("up", "down"):
+        ck.fail(line, f"link needs `HOST:IF down|up`, not {raw['link']!r}", "e.g. link: h1:net0 down")
+    host, ifname = _host_if(ck, sc, parts[0], line, "link")
+    return {"host": host, "ifname": ifname, "up": parts[1] == "up"}
+
+
+def _faults(kind, parse, hint):
+    def parser(ck, sc, raw, line):
+        spec = ck.mapping(raw[kind], line, kind, None, hint)
+        out = []
+        for key, value in spec.items():
+            kline = line_of(spec, key)
+            host, ifname = _host_if(ck, sc, key, kline, kind)
+            try:
+                out.append((host, ifname, parse(value)))
+            except ValueError:
+                ck.fail(kline, f"bad {kind} value {value!r} for {key}", hint)
+        return {"links": out}
+    return parser
+
+
+def _percent(value):
+    m = _PERCENT.match(str(value))
+    if not m or float(m.group(1)) > 100:
+        raise ValueError(value)
+    return float(m.group(1))
+
+
+def _ms(value):
+    from .schema import parse_duration
+    return parse_duration(value) * 1000
+
+
+def _by(ck, sc, raw, line):
+    if "by" not in raw:
+        ck.fail(line, "a send needs by: SUBSCRIBER", "subscribers: " + ", ".join(sc.subscribers))
+    by = raw["by"]
+    if by not in sc.subscribers:
+        ck.fail(line_of(raw, "by"), f"unknown subscriber {by!r}",
+                "subscribers: " + (", ".join(sc.subscribers) or "(none declared)"))
+    return by
+
+
+def _send(ck, sc, raw, line):
+    spec = raw["send"]
+    if "msg" in raw or "by" in raw:   # flat form: send: {...} given as keys of the step
+        ck.fail(line, "write send: {by: SUB, msg: {...}, errno: ...}")
+    ck.mapping(spec, line, "send", ("by", "msg", "errno"))
+    by = _by(ck, sc, spec, line)
+    msg = ck.mapping(spec.get("msg"), line_of(spec, "msg", line), "send msg", SEND_MSG_KEYS,
+                     "e.g. msg: {type: RTM_ADD, dst: 198.51.100.0/24, gateway: 192.0.2.1}")
+    if "type" not in msg:
+        ck.fail(msg.line, "send msg needs a type", "e.g. type: RTM_ADD")
+    try:
+        parse_type(msg["type"])
+        for key in ("dst", "gateway", "ifa", "author", "brd", "src", "genmask"):
+            if key in msg:
+                parse_addr(msg[key], key)
+    except PatternError as exc:
+        ck.fail(msg.line, exc.what, exc.hint)
+    errno = ck.errno(spec.get("errno", 0), line_of(spec, "errno", line))
+    return {"by": by, "msg": dict(msg), "errno": errno, "msg_line": msg.line}
+
+
+def _send_raw(ck, sc, raw, line):
+    spec = ck.mapping(raw["send_raw"], line, "send_raw", ("by", "hex", "errno"))
+    by = _by(ck, sc, spec, line)
+    text = re.sub(r"\s+", "", str(spec.get("hex", "")))
+    try:
+        data = bytes.fromhex(text)
+    except ValueError:
+        ck.fail(line_of(spec, "hex", line), "hex must be an even number of hex digits",
+                "e.g. hex: \"4c0003010000...\" (spaces are allowed)")
+    errno = ck.errno(spec.get("errno", 0), line_of(spec, "errno", line))
+    return {"by": by, "data": data, "errno": errno}
+
+
+def _ping(ck, sc, raw, line):
+    spec = ck.mapping(raw["ping"], line, "ping", STEP_KEYS["ping"])
+    for key in ("from", "to"):
+        if key not in spec:
+            ck.fail(line, f"ping needs {key}")
+    if spec["from"] not in sc.topology.hosts:
+        ck.fail(line_of(spec, "from"), f"unknown host {spec['from']!r}", f"hosts: {', '.join(sc.hosts)}")
+    try:
+        ipaddress.ip_address(str(spec["to"]))
+    except ValueError:
+        ck.fail(line_of(spec, "to"), f"ping to needs an address, not {spec['to']!r}")
+    count, max_loss = spec.get("count", 10), spec.get("max_loss", 0)
+    for key, value in (("count", count), ("max_loss", max_loss)):
+        if not isinstance(value, int) or value < 0:
+            ck.fail(line_of(spec, key), f"ping {key} must be a whole number")
+    interval = ck.duration(spec.get("interval", 0.01), line_of(spec, "interval", line), "ping interval")
+    return {"src": spec["from"], "dst": str(spec["to"]), "count": count, "interval": interval,
+            "max_loss": max_loss}
+
+
+def _wait_for(ck, sc, raw, line):
+    spec = ck.mapping(raw["wait_for"], line, "wait_for")
+    rest = {k: v for k, v in spec.items() if k not in ("contains", "timeout")}
+    host, cmd = _host_command(ck, sc, rest, line, "wait_for")
+    if "contains" not in spec or not isinstance(spec["contains"], str):
+        ck.fail(line, "wait_for needs contains: TEXT", "`...` in TEXT matches anything within a line")
+    timeout = ck.duration(spec.get("timeout", 5), line_of(spec, "timeout", line), "wait_for timeout")
+    return {"host": host, "command": cmd, "contains": spec["contains"], "timeout": timeout}
+
+
+def _expect(ck, sc, raw, line):
+    spec = ck.mapping(raw["expect"], line, "expect", None, "expect: {SUB: [PATTERN, ...]}")
+    opts = {}
+    for key in STEP_KEYS["expect"]:   # match/within/quiet: beside expect or inside it
+        for where in (raw, spec):
+            if key in where:
+                if key in opts:
+                    ck.fail(line_of(where, key), f"{key} is given twice for this expect", "keep one")
+                opts[key] = (where[key], line_of(where, key))
+    mode, mline = opts.get("match", ("exact", line))
+    if mode not in MODES:
+        ck.fail(mline, f"bad match mode {mode!r}", "one of " + ", ".join(MODES))
+    within = ck.duration(*opts.get("within", (DEFAULT_WITHIN, line)), "within")
+    quiet = ck.duration(*opts.get("quiet", (DEFAULT_QUIET, line)), "quiet")
+    exps = parse_expectations(ck, sc, spec, line, mode)
+    if not exps:
+        ck.fail(line, "expect names no subscriber", "subscribers: " + ", ".join(sc.subscribers))
+    return {"expectations": exps, "within": within, "quiet": quiet}
+
+
+_PARSERS = {
+    "host": _host, "run": _run, "link": _link,
+    "loss": _faults("loss", _percent, "a percentage such as 100% or 0% (clears)"),
+    "delay": _faults("delay", _ms, "a duration such as 50ms or 0ms (clears)"),
+    "send": _send, "send_raw": _send_raw, "ping": _ping, "wait_for": _wait_for, "expect": _expect,
+}

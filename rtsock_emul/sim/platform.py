@@ -1,0 +1,154 @@
+"""The sim platform: the kernel's link layer with no system calls (no root, no netns).
+
+Interfaces come from the agent config (`interfaces: [{name, mac, mtu, addresses,
+link, conflicts, targets, loss}]`); links, loss and DAD conflicts are switched
+with the admin verbs `rtsock sim link|loss|conflict|show` (`admin`).
+"""
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+from rtsock_emul.mpathd.prober import FakeProber
+from rtsock_emul.wire.constants import AF_INET, AF_INET6, IFF_UP
+
+DEFAULT_MTU = 1500
+_AF = {4: AF_INET, 6: AF_INET6}
+_EVENTS_KEPT = 256
+_REPLY_DELAY = 0.001  # seconds; replies come later, as from a wire, never inside send_probe
+
+
+class SimConfigError(ValueError):
+    """A sim interface entry is wrong; the text names it."""
+
+
+def parse_mac(text: str) -> bytes:
+    parts = text.replace("-", ":").split(":")
+    if len(parts) != 6:
+        raise SimConfigError(f"MAC {text!r} is not six hex octets like 02:00:00:00:00:01")
+    return bytes(int(p, 16) for p in parts)
+
+
+@dataclass
+class SimLink:
+    """One simulated interface's wire: carrier, loss, who else is on it."""
+
+    name: str
+    mac: bytes
+    mtu: int = DEFAULT_MTU
+    addresses: list = field(default_factory=list)     # ip_interface objects
+    up: bool = True
+    loss: int = 0                                      # percent of probes lost
+    conflicts: dict = field(default_factory=dict)     # address -> MAC of the other owner
+
+
+def _links(config: dict) -> list[SimLink]:
+    links = []
+    for i, entry in enumerate(config.get("interfaces", ())):
+        try:
+            name = entry["name"]
+        except (KeyError, TypeError):
+            raise SimConfigError(f"interfaces[{i}] needs a name: {entry!r}") from None
+        mac = parse_mac(entry["mac"]) if entry.get("mac") else bytes([2, 0, 0, 0, 0, i + 1])
+        link = SimLink(name, mac, int(entry.get("mtu", DEFAULT_MTU)),
+                       [ipaddress.ip_interface(a) for a in entry.get("addresses", ())],
+                       entry.get("link", "up") == "up", int(entry.get("loss", 0)))
+        for addr in entry.get("conflicts", ()):
+            link.conflicts[ipaddress.ip_address(addr)] = bytes([2, 0xde, 0xad, 0, 0, i + 1])
+        links.append(link)
+    return links
+
+
+class SimProber(FakeProber):
+    """in.mpathd's probes on simulated wires: targets answer while the link is up,
+    minus `loss` percent."""
+
+    def __init__(self, platform: "SimPlatform", clock, seed: int = 0):
+        super().__init__(clock, _REPLY_DELAY)
+        self.platform = platform
+        self._random = random.Random(seed)
+
+    def _passes(self, ifname: str) -> bool:
+        link = self.platform.links.get(ifname)
+        if link is None or not link.up:
+            return False
+        return link.loss <= 0 or (link.loss < 100 and self._random.random() * 100 >= link.loss)
+
+    def _reply(self, ifname, af, target, seq):
+        if self._passes(ifname):
+            super()._reply(ifname, af, target, seq)
+
+
+class SimPlatform:
+    """Platform protocol (rtsock_emul/platform.py) with no system calls."""
+
+    def __init__(self, config: dict, log):
+        self.config, self.log = config, log
+        self.links = {link.name: link for link in _links(config)}
+        self.ctx = None
+        self.prober = None
+        self.events: deque = deque(maxlen=_EVENTS_KEPT)  # recent (kind, ...) of announce/changed
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self, ctx) -> None:
+        self.ctx = ctx
+        self.prober = SimProber(self, ctx.clock)
+        for entry, link in zip(self.config.get("interfaces", ()), self.links.values()):
+            for target in entry.get("targets", ()):
+                addr = ipaddress.ip_address(target)
+                key = (link.name, _AF[addr.version])
+                self.prober.responders.setdefault(key, set()).add(addr)
+                self.prober.multicast.setdefault(key, []).append(addr)
+        kernel = ctx.kernel
+        for link in self.links.values():
+            for af in (AF_INET, AF_INET6):
+                kernel.plumb(link.name, af, mac=link.mac, mtu=link.mtu)
+            kernel.link_change(link.name, link.up)
+            self._bring_up(kernel, link)
+        self.log.info("sim: %d interfaces: %s", len(self.links), ", ".join(self.links))
+
+    def _bring_up(self, kernel, link: SimLink) -> None:
+        used = set()
+        for iface in link.addresses:
+            af = _AF[iface.version]
+            if af not in used:  # the first address of a family goes on ipif 0
+                used.add(af)
+                kernel.set_addr(link.name, af, iface.ip, iface.network.prefixlen)
+                lifname = link.name
+            else:
+                lifname = kernel.addif(link.name, af, iface.ip, iface.network.prefixlen)
+            kernel.set_flags(lifname, af, set=IFF_UP)
+
+    def stop(self) -> None:
+        if self.prober is not None:
+            self.prober.close()
+
+    # -- kernel hooks -------------------------------------------------------------
+    def dad_probe(self, phyint, af, addr, probe_no) -> None:
+        link = self.links.get(phyint)
+        if link is None or not link.up:
+            return
+        owner = link.conflicts.get(ipaddress.ip_address(addr))
+        if owner is not None:  # the other owner answers the probe
+            self.log.info("sim: DAD probe %d for %s on %s answered by %s",
+                          probe_no, addr, phyint, owner.hex(":"))
+            self.ctx.loop.call_soon(self.ctx.kernel.dad_conflict, phyint, af, addr, owner)
+
+    def announce(self, phyint, af, addr) -> None:
+        self.events.append(("announce", phyint, af, str(addr)))
+        self.log.info("sim: announce %s on %s", addr, phyint)
+
+    def changed(self) -> None:
+        self.events.append(("changed",))
+        self.log.debug("sim: kernel state changed")
+
+    # -- admin verbs: rtsock sim ... ---------------------------------------------
+    def admin(self, argv: list[str], uid: int):
+        from .verbs import run_sim_verb
+        return run_sim_verb(self, argv, uid)
+
+
+def make_platform(config: dict, log) -> SimPlatform:
+    return SimPlatform(config, log)

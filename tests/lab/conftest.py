@@ -1,0 +1,15 @@
+import os
+
+import pytest
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="Mininet labs need root (network namespaces, veths)")
+
+
+def root_links() -> set[str]:
+    from rtsock_emul.lab.cleanup import _root_links
+    return set(_root_links())
+
+
+def pid_alive(pid: int) -> bool:
+    from rtsock_emul.lab.cleanup import proc_starttime
+    return proc_starttime(pid) is not None

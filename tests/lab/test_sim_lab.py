@@ -1,0 +1,77 @@
+"""The lab in sim mode: the same interface, agents from the zygote, no root."""
+import shutil
+
+import pytest
+
+import rtsock_emul.lab as lab_api
+from rtsock_emul.lab import LabError
+from rtsock_emul.lab.runtime import host_config
+from rtsock_emul.lab.topology import load
+
+from .conftest import pid_alive
+
+
+@pytest.fixture
+def sim_lab():
+    lab = lab_api.start("ipmp-triple", mode="sim")
+    yield lab
+    lab.stop()
+
+
+def test_sim_lab_agents_ready_and_reachable(sim_lab):
+    assert sim_lab.hosts == ["h1", "h2", "h3"]
+    pids = sim_lab.agent_pids()
+    assert set(pids) == {"h1", "h2", "h3"} and all(pid_alive(p) for p in pids.values())
+    rc, out, err = sim_lab.admin("h1", "sim show")
+    assert rc == 0, err
+    assert all(name in out for name in ("net0", "net1", "net2"))
+
+
+def test_sim_link_goes_through_the_sim_verbs(sim_lab):
+    sim_lab.link("h1", "net1", False)
+    out = sim_lab.admin_ok("h1", "sim show")
+    line = next(line for line in out.splitlines() if "net1" in line)
+    assert "down" in line
+
+
+def test_sim_mode_refuses_real_traffic(sim_lab):
+    with pytest.raises(LabError, match="needs mininet mode"):
+        sim_lab.ping("h1", "192.0.2.1", 1, 0.2)
+    with pytest.raises(LabError, match="needs mininet mode"):
+        sim_lab.delay("h1", "net0", 10)
+    with pytest.raises(LabError, match="no interface net7"):
+        sim_lab.link("h1", "net7", False)
+
+
+def test_stop_ends_agents_and_removes_the_run_dir():
+    lab = lab_api.start("ipmp-pair", mode="sim")
+    pids = list(lab.agent_pids().values()) + [lab.zygote.proc.pid]
+    run_dir = lab.run_dir
+    assert lab.stop() == []
+    assert not any(pid_alive(p) for p in pids)
+    assert not run_dir.exists()
+    assert lab.stop() == []                 # idempotent
+
+
+def test_sim_targets_are_the_other_hosts_on_the_switch():
+    topo = load("ipmp-triple")
+    cfg = host_config(topo, topo.hosts["h1"], {"mpathd": {"failure_detection_time": 1000}}, sim=True)
+    assert cfg["interfaces"][0]["targets"] == ["192.0.2.1", "2001:db8::1", "192.0.2.2", "2001:db8::2"]
+    assert cfg["mpathd"] == {"failure_detection_time": 1000} and cfg["host"] == "h1"
+
+
+def test_a_failing_agent_names_its_host_and_keeps_its_log():
+    with pytest.raises(LabError) as info:
+        lab_api.start("ipmp-pair", mode="sim", config={"dad_profile": "bogus"})
+    text = str(info.value)
+    assert "agent of h1 exited" in text and "h1.log" in text and "dad_profile" in text
+    run_dir = text.split("see ", 1)[1].split("/h1.log")[0]
+    try:
+        assert (shutil.os.path.exists(f"{run_dir}/h1.log"))
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(LabError, match="use one of mininet, sim"):
+        lab_api.start("ipmp-pair", mode="docker")
