@@ -24,9 +24,15 @@ def summary(values) -> dict:
             "p99": percentile(values, 99), "max": max(values) if values else float("nan")}
 
 
+def loadavg() -> float:
+    """1-minute load average: other work on this machine skews every figure."""
+    return os.getloadavg()[0]
+
+
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
-            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "loadavg_1min_at_end": loadavg()}
 
 
 def verdict(ok: bool | None) -> str:
@@ -52,6 +58,9 @@ def report(name: str, rows: list[dict], details: dict, *, out_dir: Path | None =
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    if result["machine"]["loadavg_1min_at_end"] > 0.5 * (os.cpu_count() or 1):
+        print(f"note: load average {result['machine']['loadavg_1min_at_end']:.2f} on "
+              f"{os.cpu_count()} CPUs: other work ran during this benchmark; rerun on a quiet machine")
     print(f"results: {path}")
     return result
 

@@ -49,12 +49,17 @@ class AgentContext:
     socket_path: str = ""
     stop: object = None  # stop(reason): end serve() from the loop thread
 
+    def privileged(self, uid: int) -> bool:
+        """secpolicy_ip_config (R9): uid 0, or a uid of config `privileged_uids`."""
+        return uid in self.config.get("privileged_uids", (0,))
+
     def run_admin(self, argv: list[str], uid: int):
         """One admin verb line -> (rc, out, err), or an awaitable of it.
 
         `sim ...`/`linux ...` go to the platform's `admin`; everything else to
-        `rtsock_emul.admin.run_verb`.
+        `rtsock_emul.admin.run_verb`. Verbs see uid 0 for a privileged uid.
         """
+        uid = 0 if self.privileged(uid) else uid
         if argv and argv[0] in platforms.PLATFORMS:
             handler = getattr(self.platform, "admin", None)
             if argv[0] != self.config.get("platform") or handler is None:

@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return run_agent(args.socket, args.platform, parse_config(args.config), args.log)
-    except (ConfigError, AgentStartError, PlatformError, json.JSONDecodeError) as exc:
+    except (ValueError, AgentStartError, PlatformError) as exc:  # ConfigError, bad JSON, sim config
         print(f"rtsock agent: {exc}", file=sys.stderr)
         return 2
 

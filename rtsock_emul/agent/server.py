@@ -57,12 +57,15 @@ class Server:
         self.admin_path = path + ADMIN_SUFFIX
         self.conns: set = set()
         self._listeners: list[socket.socket] = []
+        self._bound: list[str] = []  # only these socket files are ours to remove
 
     def start(self) -> None:
         data = listen(self.path)
         self._listeners.append(data)
+        self._bound.append(self.path)
         admin = listen(self.admin_path)
         self._listeners.append(admin)
+        self._bound.append(self.admin_path)
         self.loop.add_reader(data.fileno(), self._accept, data, DataConn)
         self.loop.add_reader(admin.fileno(), self._accept, admin, AdminConn)
 
@@ -73,9 +76,10 @@ class Server:
             self.loop.remove_reader(sock.fileno())
             sock.close()
         self._listeners.clear()
-        for path in (self.path, self.admin_path):
+        for path in self._bound:
             if os.path.lexists(path):
                 os.unlink(path)
+        self._bound.clear()
 
     def _accept(self, listener: socket.socket, kind) -> None:
         try:
@@ -121,6 +125,7 @@ class DataConn:
                 raise ValueError(f"hello must start with {HELLO!r}")
             protocol = int(parse_record(data[len(HELLO):]).get("protocol", 0))
             self.rts = RtSocket(proto=protocol, uid=self.uid, pid=self.pid, name=self.label,
+                                privileged=self.server.ctx.privileged(self.uid),
                                 send=self._send, notify_overflow=self._overflow,
                                 resize=self._resize)
         except SockoptError as exc:  # R1

@@ -21,10 +21,11 @@ class Zygote:
     def __init__(self, registry, run_dir: Path):
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=open(run_dir / "zygote.log", "ab"),
-            env=env, cwd=str(run_dir), start_new_session=True)   # Ctrl-C reaches only the lab
+        with open(run_dir / "zygote.log", "ab") as errlog:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=errlog,
+                env=env, cwd=str(run_dir), start_new_session=True)   # Ctrl-C reaches only the lab
         self.registry = registry
         self.entry = registry.process(self.proc.pid, "zygote")
         self.pids: dict[str, int] = {}

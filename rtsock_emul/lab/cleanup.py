@@ -4,11 +4,10 @@ Every process (by pid and start time, so a reused pid is never killed), root
 namespace link and bridge (by name), and in-namespace nft table / tc qdisc is
 recorded before it is created, in memory and in RUN_DIR/registry.json, so
 `python -m rtsock_emul.lab.cleanup RUN_DIR` can finish the job of a crashed run.
-Nothing here ever kills or deletes by pattern (no `mn -c`, killall, pkill).
+Nothing here ever kills or deletes by name pattern: only what the registry recorded.
 """
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -175,7 +174,8 @@ def _remove_in_ns(entry: dict) -> list[str]:
         argv = ["nft", "delete", "table", entry["family"], entry["name"]]
     else:
         argv = ["tc", "qdisc", "del", "dev", entry["dev"], "root"]
-    res = subprocess.run(["mnexec", "-a", str(entry["ns_pid"]), *argv], capture_output=True, text=True)
+    from .faults import ns_argv
+    res = subprocess.run(ns_argv(entry["ns_pid"], argv), capture_output=True, text=True)
     if res.returncode and not any(s in res.stderr for s in ("No such file", "Cannot find", "not exist")):
         return [f"{entry['kind']} {entry.get('name') or entry.get('dev')}: {res.stderr.strip()}"]
     return []

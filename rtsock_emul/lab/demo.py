@@ -93,8 +93,13 @@ def run_demo(topology: str = "ipmp-pair", out=sys.stdout) -> int:
 
             banner(printer, f"h2 pings {DATA_ADDR} every {PING_INTERVAL * 1000:.0f} ms while h1:net0 loses carrier")
             result = {}
-            pinger = threading.Thread(target=lambda: result.update(
-                ping=lab.ping("h2", DATA_ADDR, PING_COUNT, PING_INTERVAL)), daemon=True)
+
+            def pinger_run():
+                try:
+                    result["ping"] = lab.ping("h2", DATA_ADDR, PING_COUNT, PING_INTERVAL)
+                except LabError as exc:
+                    result["error"] = exc
+            pinger = threading.Thread(target=pinger_run, daemon=True)
             pinger.start()
             time.sleep(0.5)  # let the ping get going before the cut: part of the show, not a synchronisation
             printer.say("link h1:net0 down")
@@ -103,10 +108,11 @@ def run_demo(topology: str = "ipmp-pair", out=sys.stdout) -> int:
             admin(printer, lab, "h1", "ipmpstat -i")
             admin(printer, lab, "h1", "ipmpstat -a -n")
             pinger.join()
-            ping = result.get("ping")
-            if ping is not None:
-                printer.say(f"h2 -> {DATA_ADDR}: {ping.sent} sent, {ping.received} received, "
-                            f"{ping.lost} lost across the failover")
+            if "error" in result:
+                raise result["error"]
+            ping = result["ping"]
+            printer.say(f"h2 -> {DATA_ADDR}: {ping.sent} sent, {ping.received} received, "
+                        f"{ping.lost} lost across the failover")
 
             banner(printer, "the link returns: net0 is repaired and takes its share again")
             printer.say("link h1:net0 up")

@@ -38,9 +38,17 @@ def netem_available() -> bool:
     return res.returncode == 0
 
 
+def ns_argv(pid: int, argv: list[str]) -> list[str]:
+    """argv prefixed to run in the network namespace of process `pid`."""
+    return ["nsenter", f"--net=/proc/{pid}/ns/net", "--", *argv]
+
+
 def in_ns(pid: int, argv: list[str], *, input: str | None = None, timeout: float | None = 30) -> subprocess.CompletedProcess:
-    """Run argv in the network namespace of process `pid` (a Mininet host shell)."""
-    return subprocess.run(["mnexec", "-a", str(pid), *argv], input=input, capture_output=True,
+    """Run argv in the network namespace of process `pid` (a Mininet host shell).
+
+    nsenter enters the network namespace only: `mnexec -a` also enters the mount
+    namespace, which resets the root and breaks inside a chroot."""
+    return subprocess.run(ns_argv(pid, argv), input=input, capture_output=True,
                           text=True, timeout=timeout)
 
 

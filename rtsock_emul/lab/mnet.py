@@ -34,6 +34,7 @@ HOST_SYSCTLS = {
     "net.ipv6.conf.default.autoconf": 0,
     "net.ipv6.conf.default.dad_transmits": 0,
 }
+ARP_IGNORE_ALL = 8     # arp_ignore: answer no ARP request at all
 # Root namespace, only when the module is loaded: bridged frames must not hit iptables.
 BRIDGE_NF = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables")
 
@@ -70,7 +71,11 @@ class LabBridge(Switch):
         if "ok" not in out:
             raise LabError(f"cannot create bridge {self.dev}: {out.strip()}")
         ports = [i.name for i in self.intfList() if i.name != "lo"]
-        cmds = [f"ip link set {p} master {self.dev} up" for p in ports] + [f"ip link set {self.dev} up"]
+        # the root namespace must not take part in lab traffic: no ARP answers, no IPv6
+        quiet = [f"net.ipv6.conf.{d}.disable_ipv6=1" for d in [self.dev, *ports]]
+        quiet.append(f"net.ipv4.conf.{self.dev}.arp_ignore={ARP_IGNORE_ALL}")
+        cmds = [f"sysctl -q -w {' '.join(quiet)}"]
+        cmds += [f"ip link set {p} master {self.dev} up" for p in ports] + [f"ip link set {self.dev} up"]
         out = self.cmd(" && ".join(cmds) + " && echo ok")
         if "ok" not in out:
             raise LabError(f"cannot attach ports to bridge {self.dev}: {out.strip()}")
@@ -106,11 +111,14 @@ def build(topology, run_id: str, registry, run_dir: Path) -> Mininet:
                   build=False, autoSetMacs=False, autoStaticArp=False, waitConnected=False,
                   inNamespace=False)
     for host in topology.hosts.values():
-        h = net.addHost(host.name, ip=None, registry=registry)
+        net.addHost(host.name, ip=None, registry=registry)
+    for host in topology.hosts.values():      # all hosts at once, then collect: no lock-step
         settings = dict(HOST_SYSCTLS)
         if host.options.get("forwarding"):
             settings.update({"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1})
-        out = h.cmd(f"sysctl -q -w {_sysctl_line(settings)} && echo ok")
+        net[host.name].sendCmd(f"sysctl -q -w {_sysctl_line(settings)} && echo ok")
+    for host in topology.hosts.values():
+        out = net[host.name].waitOutput()
         if "ok" not in out:
             raise LabError(f"host {host.name}: sysctl failed: {out.strip()}")
     for sw in topology.switches:
@@ -121,9 +129,10 @@ def build(topology, run_id: str, registry, run_dir: Path) -> Mininet:
         net.addLink(intf.switch, hname, intfName1=port, intfName2=intf.name,
                     addr2=intf.mac or net.randMac())
     net.start()
-    for hname, intf in topology.links():
-        h = net[hname]
-        mtu = f" mtu {intf.mtu}" if intf.mtu else ""
-        h.cmd(f"ip link set {intf.name} up{mtu}")
+    for hname, intf in topology.links():      # Mininet brought them up; only MTUs remain
+        if intf.mtu:
+            out = net[hname].cmd(f"ip link set {intf.name} mtu {intf.mtu} && echo ok")
+            if "ok" not in out:
+                raise LabError(f"host {hname} interface {intf.name}: mtu {intf.mtu}: {out.strip()}")
     bridge_netfilter_off()
     return net

@@ -110,10 +110,11 @@ class Lab:
         _install_hooks()
         _live.add(self)
         try:
+            # the zygote imports the agent stack while Mininet builds the network
+            self.zygote = Zygote(self.registry, self.run_dir)
             if self.mode == "mininet":
                 from . import mnet
                 self.net = mnet.build(self.topology, self.run_id, self.registry, self.run_dir)
-            self.zygote = Zygote(self.registry, self.run_dir)
             for name, host in self.topology.hosts.items():
                 self.zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
                                   socket=self.agent_path(name), log=str(self.logs()[name]),

@@ -1,5 +1,5 @@
 """The Linux platform adapter (docs/internals.md "Platforms"): netlink carrier
-watcher, address/route realizer, ARP/NDP with scapy, ICMP probes for in.mpathd."""
+watcher, address/route realizer, ARP/NDP frames on packet sockets, ICMP probes for in.mpathd."""
 from .platform import LinuxPlatform
 
 

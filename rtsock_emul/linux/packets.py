@@ -1,8 +1,8 @@
 """ARP and NDP on one Linux interface: DAD probes, announcements, conflicts.
 
-Frames are built with scapy (only when the kernel asks for one: DAD and
-failover, not a hot path) and sent through one AF_PACKET socket per
-interface. Received ARP/NDP is dissected by offsets (every frame on the link
+Frames are laid out with struct (the tests check them against scapy's
+dissectors; importing scapy in every agent would cost ~40 MB RSS each) and
+sent through one AF_PACKET socket per interface. Received ARP/NDP is dissected by offsets (every frame on the link
 passes here), and only frames that claim an address from a MAC that is not
 ours are reported as possible conflicts; the kernel decides (R104, R105, R108).
 """
@@ -12,6 +12,7 @@ import ipaddress
 import socket
 import struct
 
+
 ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
@@ -19,7 +20,15 @@ ETH_HLEN = 14
 IPV6_HLEN = 40
 IPPROTO_ICMPV6 = 58
 ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT = 135, 136
+ETH_P_IP = 0x0800
+ARPHRD_ETHER, ARPOP_REQUEST = 1, 1
 ARP_FMT = struct.Struct("!HHBBH6s4s6s4s")      # struct ether_arp
+IPV6_HDR = struct.Struct("!IHBB16s16s")         # ver/class/flow, plen, nxt, hlim, src, dst
+ND_HDR = struct.Struct("!BBHI")                 # type, code, cksum, flags/reserved
+ND_NA_FLAG_OVERRIDE = 0x20000000
+ND_OPT_TARGET_LINKADDR = 2
+UNSPECIFIED = ipaddress.IPv6Address("::")
+ALL_NODES = ipaddress.IPv6Address("ff02::1")
 BROADCAST = b"\xff" * 6
 RECV_SIZE = 2048
 
@@ -32,36 +41,54 @@ def multicast_mac(addr: ipaddress.IPv6Address) -> bytes:
     return b"\x33\x33" + addr.packed[12:]
 
 
+def _ether(dst: bytes, src: bytes, ethertype: int) -> bytes:
+    return dst + src + struct.pack("!H", ethertype)
+
+
+def _arp_request(mac: bytes, spa: bytes, tpa: bytes) -> bytes:
+    return _ether(BROADCAST, mac, ETH_P_ARP) + ARP_FMT.pack(
+        ARPHRD_ETHER, ETH_P_IP, 6, 4, ARPOP_REQUEST, mac, spa, b"\0" * 6, tpa)
+
+
 def arp_probe(mac: bytes, addr: ipaddress.IPv4Address) -> bytes:
     """RFC 5227 probe: who-has addr, sender IP 0.0.0.0."""
-    from scapy.layers.l2 import ARP, Ether
-    return bytes(Ether(dst=BROADCAST, src=mac) /
-                 ARP(op=1, hwsrc=mac, psrc="0.0.0.0", hwdst=b"\0" * 6, pdst=str(addr)))
+    return _arp_request(mac, b"\0" * 4, addr.packed)
 
 
 def arp_announce(mac: bytes, addr: ipaddress.IPv4Address) -> bytes:
     """Gratuitous ARP request: sender and target IP are addr."""
-    from scapy.layers.l2 import ARP, Ether
-    return bytes(Ether(dst=BROADCAST, src=mac) /
-                 ARP(op=1, hwsrc=mac, psrc=str(addr), hwdst=b"\0" * 6, pdst=str(addr)))
+    return _arp_request(mac, addr.packed, addr.packed)
+
+
+def _icmp6_frame(mac: bytes, dst_mac: bytes, src, dst, icmp: bytes) -> bytes:
+    """Ethernet + IPv6 (hop limit 255, as NDP requires) + ICMPv6 with its checksum."""
+    pseudo = src.packed + dst.packed + struct.pack("!I3xB", len(icmp), IPPROTO_ICMPV6)
+    icmp = icmp[:2] + struct.pack("!H", _checksum(pseudo + icmp)) + icmp[4:]
+    ip6 = IPV6_HDR.pack(0x60000000, len(icmp), IPPROTO_ICMPV6, 255, src.packed, dst.packed)
+    return _ether(dst_mac, mac, ETH_P_IPV6) + ip6 + icmp
 
 
 def ns_dad(mac: bytes, addr: ipaddress.IPv6Address) -> bytes:
     """DAD neighbour solicitation: from ::, to the solicited-node group, no SLLA."""
-    from scapy.layers.inet6 import ICMPv6ND_NS, IPv6
-    from scapy.layers.l2 import Ether
     group = solicited_node(addr)
-    return bytes(Ether(dst=multicast_mac(group), src=mac) /
-                 IPv6(src="::", dst=str(group), hlim=255) / ICMPv6ND_NS(tgt=str(addr)))
+    icmp = ND_HDR.pack(ND_NEIGHBOR_SOLICIT, 0, 0, 0) + addr.packed
+    return _icmp6_frame(mac, multicast_mac(group), UNSPECIFIED, group, icmp)
 
 
 def na_unsolicited(mac: bytes, addr: ipaddress.IPv6Address) -> bytes:
     """Unsolicited NA to all-nodes with the override flag and our link address."""
-    from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, IPv6
-    from scapy.layers.l2 import Ether
-    return bytes(Ether(dst=multicast_mac(ipaddress.IPv6Address("ff02::1")), src=mac) /
-                 IPv6(src=str(addr), dst="ff02::1", hlim=255) /
-                 ICMPv6ND_NA(tgt=str(addr), R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac))
+    icmp = ND_HDR.pack(ND_NEIGHBOR_ADVERT, 0, 0, ND_NA_FLAG_OVERRIDE) + addr.packed
+    icmp += bytes([ND_OPT_TARGET_LINKADDR, 1]) + mac
+    return _icmp6_frame(mac, multicast_mac(ALL_NODES), addr, ALL_NODES, icmp)
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total >> 16) + (total & 0xFFFF)
+    return ~total & 0xFFFF
 
 
 def parse_claim(frame: bytes):

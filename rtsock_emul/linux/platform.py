@@ -13,6 +13,8 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyroute2 import AsyncIPRoute
+
 from rtsock_emul.platform import PlatformError
 from rtsock_emul.wire.constants import AF_INET, AF_INET6, IFF_UP, RTF_GATEWAY, RTF_STATIC, RTF_UP
 
@@ -60,7 +62,6 @@ class LinuxPlatform:
 
     # --- lifecycle ------------------------------------------------------------
     async def start(self, ctx) -> None:
-        from pyroute2 import AsyncIPRoute
         self.ctx, loop = ctx, ctx.loop
         self.ipr = AsyncIPRoute()
         wanted = [i["name"] for i in self.config.get("interfaces", ())]

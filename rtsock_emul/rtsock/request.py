@@ -66,7 +66,7 @@ def handle_request(kernel, hub, sock: RtSocket, data: bytes, pid: int | None = N
             raise Reject("EINVAL", f"rtm_msglen {hdr['rtm_msglen']} != {len(data)} bytes written (R7)")
         if hdr["rtm_version"] != C.RTM_VERSION:
             raise Reject("EPROTONOSUPPORT", f"rtm_version {hdr['rtm_version']} != {C.RTM_VERSION} (R8)")
-        if hdr["rtm_type"] not in _PRIVILEGE_EXEMPT and sock.uid != 0:
+        if hdr["rtm_type"] not in _PRIVILEGE_EXEMPT and not sock.privileged:
             raise Reject("EPERM", f"uid {sock.uid} may only send RTM_GET (R9)")
         addrs = getaddrs(data, hdr["rtm_addrs"])
         if not addrs.found & C.RTA_DST:

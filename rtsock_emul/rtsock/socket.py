@@ -41,6 +41,7 @@ class RtSocket:
     notify_overflow: Callable[[int], None] = lambda dropped: None
     resize: Callable[[int], None] = lambda nbytes: None
     name: str = ""
+    privileged: bool | None = None  # secpolicy_ip_config; None: uid == 0
     useloopback: bool = True  # R31: on by default (ip_rts_register)
     rt_aware: int = RTAW_DEFAULT
     shut_rd: bool = False
@@ -51,6 +52,8 @@ class RtSocket:
     overflowed: bool = field(default=False)  # dropped since the last successful send
 
     def __post_init__(self):
+        if self.privileged is None:
+            self.privileged = self.uid == 0
         if self.proto not in PROTOCOLS:
             raise SockoptError(errno.EPROTONOSUPPORT,
                                f"routing socket protocol {self.proto} not in 0, 2, 26 (R1)")

@@ -67,14 +67,19 @@ class Violation:
 
 def family(msg):
     """The delivery af of a message: IFINFO's from IFF_IPV4/IPV6, else its sockaddrs'."""
-    if msg.type == C.RTM_IFINFO:
+    if msg.PREFIX == "ifm_":
         flags = msg.ifm_flags
         return C.AF_INET if flags & C.IFF_IPV4 else C.AF_INET6 if flags & C.IFF_IPV6 else C.AF_UNSPEC
     return msg.family()
 
 
-def is_echo(msg):
-    return msg.type not in ADDR_TYPES + (C.RTM_IFINFO,) and msg.rtm_pid != 0
+def is_echo(msg, sent=frozenset()):
+    """A request's echo or RTM_GET reply: an rt_msghdr (whatever its rtm_type: the echo
+    of an RTM_NEWADDR request is the caller's rt_msghdr) with the sender's pid, or the
+    (type, seq) of a request of this run (`sent`)."""
+    if msg.PREFIX != "rtm_":
+        return False
+    return msg.rtm_pid != 0 or (msg.rtm_seq != 0 and (msg.type, msg.rtm_seq) in sent)
 
 
 def addr_route(msg):
@@ -85,7 +90,7 @@ def addr_route(msg):
 
 def about_index(msg):
     """The ifindex a message is about, or None (request echoes, MISS, REDIRECT, ...)."""
-    if msg.type == C.RTM_IFINFO or msg.type in ADDR_TYPES or addr_route(msg):
+    if msg.PREFIX in ("ifm_", "ifam_") or addr_route(msg):
         return view(msg).index
     return None
 
@@ -96,6 +101,10 @@ class _Ctx:
         self.snaps = {s.step: s for s in res.snapshots}
         self.out = []
         self.end = max((r.t for r in res.streams.all_records()), default=0.0)
+        self.sent = frozenset((s.type, s.seq) for s in res.sends if s.seq)   # per run
+
+    def is_echo(self, msg):
+        return is_echo(msg, self.sent)
 
     def add(self, rule, sub, what, rec=None):
         self.out.append(Violation(rule, sub, what, rec))
@@ -149,12 +158,15 @@ def _per_stream(ctx, sub, recs):
             ctx.add("R42", sub.name, f"undecodable message: {r.error} ({r.raw.hex()})", r)
     for i, r in enumerate(msgs):
         m = r.msg
-        if getattr(m, m.PREFIX + "version") != C.RTM_VERSION:
+        echo = ctx.is_echo(m)
+        if getattr(m, m.PREFIX + "version") != C.RTM_VERSION and not echo:   # an echo is the caller's bytes
             ctx.add("R2", sub.name, f"version {getattr(m, m.PREFIX + 'version')}", r)
         fam = family(m)
         if sub.protocol and fam in (C.AF_INET, C.AF_INET6) and fam != sub.protocol:
             ctx.add("M11", sub.name, f"a {C.AF_NAMES[fam]} {m.type_name} reached a "
                                      f"{C.AF_NAMES.get(sub.protocol)} socket", r)
+        if echo:      # the caller's bytes: no kernel format or membership rule applies
+            continue
         _format(ctx, sub, r, m)
         _membership(ctx, sub, r, m)
         nxt = msgs[i + 1].msg if i + 1 < len(msgs) else None
@@ -251,7 +263,7 @@ def _echoes(ctx):
         twins = [s for s in res.sends if (s.type, s.seq) == key and s is not send]
         for name, sub in subs.items():
             echoes = [r for r in res.streams.snapshot(name)
-                      if r.msg is not None and is_echo(r.msg) and (r.msg.type, r.msg.rtm_seq) == key]
+                      if r.msg is not None and ctx.is_echo(r.msg) and (r.msg.type, r.msg.rtm_seq) == key]
             for r in echoes:
                 got = C.from_wire_errno(r.msg.rtm_errno)
                 if not twins and got != send.errno:
@@ -277,7 +289,7 @@ def _echoes(ctx):
 
 
 def _kernel_msgs(ctx, name, keep=lambda r: True):
-    return [r for r in ctx.res.streams.snapshot(name) if r.msg is not None and not is_echo(r.msg) and keep(r)]
+    return [r for r in ctx.res.streams.snapshot(name) if r.msg is not None and not ctx.is_echo(r.msg) and keep(r)]
 
 
 def _compare(ctx, rule, a, b, ra, rb, why):

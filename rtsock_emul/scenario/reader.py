@@ -8,7 +8,10 @@ import selectors
 import socket
 import threading
 
-from rtsock_emul.wire import decode
+import struct
+
+from rtsock_emul.wire import decode, decode_request
+from rtsock_emul.wire.structs import RT_MSGHDR
 
 MAX_MSG = 1 << 16
 
@@ -56,7 +59,11 @@ class Reader:
             msg = decode(data)
             self.streams.add(name, raw=data, msg=msg)
         except Exception as exc:  # a malformed message is a finding, not a crash (R42)
-            self.streams.add(name, raw=data, error=f"{type(exc).__name__}: {exc}")
+            echo = echo_of_request(data)
+            if echo is not None:
+                self.streams.add(name, raw=data, msg=echo)
+            else:
+                self.streams.add(name, raw=data, error=f"{type(exc).__name__}: {exc}")
 
     def stop(self):
         self._stop = True
@@ -68,3 +75,17 @@ class Reader:
         self.sel.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
+
+
+def echo_of_request(data):
+    """The echo of a malformed request is the sender's own bytes (R29) with rtm_pid
+    set (R28): read it as the kernel read the request (an rt_msghdr whatever its
+    type, rtm_msglen taken as the length read), or None if it is not an echo."""
+    if len(data) < RT_MSGHDR.size:
+        return None
+    fixed = struct.pack("<H", len(data) & 0xFFFF) + data[2:]
+    try:
+        msg = decode_request(fixed)
+    except Exception:
+        return None
+    return msg if msg.rtm_pid != 0 else None

@@ -67,6 +67,7 @@ class SimProber(FakeProber):
 
     def __init__(self, platform: "SimPlatform", clock, seed: int = 0):
         super().__init__(clock, _REPLY_DELAY)
+        self.sent = deque(maxlen=_EVENTS_KEPT)  # recent probes only: the agent runs for long
         self.platform = platform
         self._random = random.Random(seed)
 

@@ -24,6 +24,7 @@ START_TIMEOUT = 10.0
 NET0_MAC = bytes.fromhex("020000000001")
 SIM_CONFIG = {
     "mpathd": False,
+    "privileged_uids": sorted({0, os.geteuid()}),  # an unprivileged run still may change routes
     "interfaces": [
         {"name": "net0", "mac": "02:00:00:00:00:01",
          "addresses": ["192.0.2.10/24", "2001:db8:1::10/64"]},

@@ -3,6 +3,7 @@ R43-R59, R75-R77, R82-R84). The agent runs in this process so the test can drive
 its kernel (on the agent's loop) while reading from real routing sockets."""
 import errno
 import ipaddress
+import os
 
 import pytest
 
@@ -16,6 +17,7 @@ from .helpers import add, expect_errno, next_seq
 V4, V6 = C.AF_INET, C.AF_INET6
 CONFIG = {
     "mpathd": False,
+    "privileged_uids": sorted({0, os.geteuid()}),
     "interfaces": [
         {"name": "net0", "mac": "02:00:00:00:00:01", "addresses": ["192.0.2.10/24", "2001:db8:1::10/64"]},
         {"name": "net1", "mac": "02:00:00:00:00:02"},
@@ -68,6 +70,36 @@ def ipmp(ag):
     return {name: kcall(ag, "ifindex", name) for name in ("ipmp0", "net1", "net2")}
 
 
+# ---- R2, R5: every kernel-built message -------------------------------------------------
+_SA_SIZE = {C.AF_INET: 16, C.AF_INET6: 32, C.AF_LINK: 252, C.AF_UNSPEC: 16}
+_HDR = {C.RTM_IFINFO: (84, 4), C.RTM_NEWADDR: (20, 4), C.RTM_DELADDR: (20, 4),
+        C.RTM_CHGADDR: (20, 4), C.RTM_FREEADDR: (20, 4)}  # (header size, offset of *_addrs)
+
+
+def test_R2_R5_version_3_and_packed_sockaddrs(ag):
+    """R2: version 3 everywhere; R5: sockaddrs in bit order, no padding, 16/32/252 bytes."""
+    with ag.socket() as s:
+        down, up = _down_up(ag, s, "net0", V6)
+        kcall(ag, "emit_miss", "10.66.0.9")
+        raws = []
+        while True:
+            try:
+                raws.append(s.read(0.15))
+            except TimeoutError:
+                break
+    assert len(raws) >= 1 and down and up
+    for raw in raws:
+        assert raw[2] == C.RTM_VERSION
+        size, at = _HDR.get(raw[3], (76, 12))
+        addrs = int.from_bytes(raw[at:at + 4], "little")
+        cursor = size
+        for bit in range(C.RTA_NUMBITS):
+            if addrs & (1 << bit):
+                family = int.from_bytes(raw[cursor:cursor + 2], "little")
+                cursor += 252 if (1 << bit) == C.RTA_IFP else _SA_SIZE[family]
+        assert cursor == len(raw) == int.from_bytes(raw[:2], "little")
+
+
 # ---- R43-R45: RTM_IFINFO ---------------------------------------------------------
 def test_R43_ifinfo_only_for_ipif0(ag):
     with ag.socket() as s:
@@ -103,7 +135,7 @@ def test_R44_R45_ifinfo_layout(ag):
 
 
 # ---- R46-R47, R37-R40: IPMP visibility --------------------------------------------
-def test_R39_R40_underlying_events_reach_aware_sockets_only(ag, ipmp):
+def test_R38_R39_underlying_events_reach_aware_sockets_only(ag, ipmp):
     with ag.socket() as normal, ag.socket() as aware:
         aware.setsockopt(C.SOL_ROUTE, C.RT_AWARE, C.RTAW_UNDER_IPMP)
         ag.admin("sim", "link", "net1", "down")
@@ -228,6 +260,30 @@ def test_R56_up_messages_wait_for_dad(ag):
         settle(ag)
         got = types(drain(s))
         assert immediate == [] and got[-3:] == ["RTM_IFINFO", "RTM_NEWADDR", "RTM_ADD"]
+
+
+@pytest.fixture(scope="module")
+def r56a_agent():
+    a = InprocAgent(dict(CONFIG, switches={"r56a_reup_prefix": True}))
+    try:
+        wait_until(lambda: a.call(settled, a.ctx.kernel), 5, what="DAD of the configured addresses")
+        yield a
+    finally:
+        a.stop()
+
+
+def test_R56a_reup_prefix_behind_its_switch(r56a_agent):
+    """R56a (code-derived, switch r56a_reup_prefix): SIOCSLIFFLAGS up on a down
+    address first sends IFINFO(UP clear), DELETE, DELADDR, then E1 after DAD."""
+    ag = r56a_agent
+    with ag.socket(V4) as s:
+        kcall(ag, "set_flags", "net3", V4, clear=C.IFF_UP)
+        drain(s)
+        kcall(ag, "set_flags", "net3", V4, set=C.IFF_UP)
+        settle(ag)
+        msgs = drain(s)
+    assert types(msgs) == ["RTM_IFINFO", "RTM_DELETE", "RTM_DELADDR", "RTM_IFINFO", "RTM_NEWADDR", "RTM_ADD"]
+    assert not msgs[0].ifm_flags & C.IFF_UP and msgs[3].ifm_flags & C.IFF_UP
 
 
 def test_R57_down_sequence(ag):

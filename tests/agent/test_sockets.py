@@ -9,7 +9,7 @@ from rtsock_emul import client
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 
-from .conftest import drain, wait_addresses_up
+from .conftest import SIM_CONFIG, AgentProcess, drain, wait_addresses_up
 from .helpers import add, next_seq, read_raw_reply
 
 UNPRIVILEGED = "nobody"
@@ -32,10 +32,22 @@ def test_R1_other_protocols_are_eprotonosupport(agent, protocol):
     assert info.value.errno == errno.EPROTONOSUPPORT
 
 
-def test_R9_unprivileged_gets_eperm_for_add_and_succeeds_with_get(agent):
+@pytest.fixture
+def strict_agent():
+    """Only uid 0 is privileged here (the shared agent also trusts an unprivileged runner)."""
+    a = AgentProcess(dict(SIM_CONFIG, privileged_uids=[0]))
+    try:
+        wait_addresses_up(a.path)
+        yield a
+    finally:
+        a.stop()
+
+
+def test_R9_unprivileged_gets_eperm_for_add_and_succeeds_with_get(strict_agent):
     """R9: only RTM_GET and RTM_RESOLVE are exempt from the privilege check.
     As root the socket is opened as `nobody` (SO_PEERCRED shows that uid);
     unprivileged, the test's own uid is the unprivileged one."""
+    agent = strict_agent
     user = UNPRIVILEGED if is_root() else None
     with agent.socket(user=user) as s, agent.socket() as watcher:
         seq = next_seq()

@@ -122,13 +122,14 @@ def lab_pids(lab):
 
 
 def test_stop_leaves_no_interface_namespace_or_process():
-    links_before, netns_before = snapshot()
+    """Other runs may come and go meanwhile: look at this run's names and pids only."""
+    _, netns_before = snapshot()
     lab = lab_api.start("ipmp-triple")
-    pids, run_dir = lab_pids(lab), lab.run_dir
-    assert len(root_links() - links_before) == 6       # 5 veth ends + 1 bridge
+    pids, run_dir, prefix = lab_pids(lab), lab.run_dir, naming.prefix(lab.run_id)
+    assert len({n for n in root_links() if n.startswith(prefix)}) == 6    # 5 veth ends + 1 bridge
     lab.stop()
     links_after, netns_after = snapshot()
-    assert links_after - links_before == set()
+    assert {n for n in links_after if n.startswith(prefix)} == set()
     assert netns_after == netns_before
     assert [p for p in pids if pid_alive(p)] == []
     assert not run_dir.exists()

@@ -1,0 +1,33 @@
+"""The Mininet CLI of a lab: `link` cuts only the far end, and exit cleans up."""
+import subprocess
+import sys
+
+import pytest
+
+from rtsock_emul.lab import naming
+
+from .conftest import needs_root, root_links
+
+pytestmark = [needs_root, pytest.mark.timeout(60)]
+
+
+def test_cli_link_cuts_the_far_end_only_and_exit_cleans_up():
+    commands = "\n".join([
+        "h1 echo AGENT=$RTSOCK_AGENT",
+        "link s1 h1 down",                  # Mininet's form: every h1 link on s1
+        "h1 ip -o link show dev net1",
+        "link h1:net1 up",
+        "h1 ip -o link show dev net1",
+        "link nowhere",
+        "exit", ""])
+    res = subprocess.run([sys.executable, "-m", "rtsock_emul.lab.cli", "ipmp-pair"], input=commands,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout + res.stderr          # Mininet prints command output on stderr
+    run_id = out.split("; run ")[1].split(",")[0]
+    assert f"AGENT=/tmp/ipmp-lab-{run_id}/h1.sock" in out
+    net1 = [line for line in out.splitlines() if "net1@" in line]
+    assert "NO-CARRIER" in net1[0] and ",UP" in net1[0]     # host end still administratively up
+    assert "LOWER_UP" in net1[1]
+    assert "usage: link HOST:IF up|down" in out
+    assert not any(n.startswith(naming.prefix(run_id)) for n in root_links())
