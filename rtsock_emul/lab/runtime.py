@@ -84,6 +84,7 @@ def host_config(topology, host, config: dict, sim: bool = False) -> dict:
         for entry, intf in zip(cfg["interfaces"], host.interfaces.values()):
             entry["targets"] = [str(a.ip) for h, other in topology.links()
                                 if h != host.name and other.switch == intf.switch for a in other.addresses]
+            entry["conflicts"] = list(entry["targets"])   # those hosts defend them in DAD (R104)
     cfg["routes"] = [{"dst": r.dst, "gateway": r.gateway} for r in host.routes]
     return cfg
 
