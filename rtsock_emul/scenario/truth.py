@@ -1,11 +1,14 @@
 """Ground truth the oracle needs, asked from the agents around every step.
 
 Per host: ifindex -> name, and which interfaces are under IPMP (member of a
-group, not the IPMP interface) with their IPMP interface. Parsed from the
+group, not the IPMP interface) with their IPMP interface; the flags of each
+interface's ipif 0 per family, and the addresses `ipadm show-addr` calls
+tentative (DAD not finished, M23). Parsed from the
 Solaris-style `ifconfig -a` (header `NAME: flags=HEX<...> mtu N index I`,
 indented `groupname G`); `ipmpstat -i -P -o INTERFACE,GROUP` is the fallback
 for membership when ifconfig is not available.
 """
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
@@ -20,6 +23,8 @@ class HostTruth:
     index: dict = field(default_factory=dict)     # ifindex -> name
     under: dict = field(default_factory=dict)     # underlying name -> IPMP interface name
     ipmp: set = field(default_factory=set)        # IPMP interface names
+    flags: dict = field(default_factory=dict)     # (name, af) -> flags of ipif 0 (64-bit)
+    tentative: set = field(default_factory=set)   # ip_address objects DAD has not finished
     error: str = ""
 
 
@@ -31,6 +36,10 @@ def parse_ifconfig(text):
             current = m.group("name")
             if m.group("index") and not m.group("unit"):
                 truth.index[int(m.group("index"))] = current
+            if not m.group("unit"):
+                names = m.group("names").split(",")
+                af = 2 if "IPv4" in names else 26 if "IPv6" in names else 0
+                truth.flags[(current, af)] = int(m.group("flags"), 16)
             if "IPMP" in m.group("names").split(","):
                 truth.ipmp.add(current)
             continue
@@ -54,12 +63,28 @@ def parse_ipmpstat(text):
     return truth
 
 
+def parse_tentative(text):
+    """Addresses in STATE tentative of `ipadm show-addr` (ADDROBJ TYPE STATE ADDR)."""
+    found = set()
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 4 and parts[2] == "tentative":
+            try:
+                found.add(ipaddress.ip_interface(parts[3]).ip)
+            except ValueError:
+                pass
+    return found
+
+
 def query(admin, host):
     """HostTruth of one host; admin(host, command) -> (rc, out, err)."""
     try:
         rc, out, err = admin(host, "ifconfig -a")
         if rc == 0 and _HEADER.search(out.splitlines()[0] if out else ""):
-            return parse_ifconfig(out)
+            truth = parse_ifconfig(out)
+            rc, out, _ = admin(host, "ipadm show-addr")
+            truth.tentative = parse_tentative(out) if rc == 0 else None   # None: unknown
+            return truth
         rc, out2, err2 = admin(host, "ipmpstat -i -P -o INTERFACE,GROUP")
         if rc == 0:
             return parse_ipmpstat(out2)
