@@ -9,19 +9,17 @@ import pytest
 
 pytest_plugins = ["rtsock_emul.scenario.pytest_plugin", "pytester"]
 
-LAB_LINK_PREFIX = "ipl"        # rtsock_emul.lab.naming.RUN_PREFIX: bridges and switch-side veths
-RUN_DIR_GLOB = "ipmp-lab-*"    # rtsock_emul.lab.runtime: one run directory per lab
 
-
-def _lab_links():
+def _links_of_our_runs():
+    """Root-namespace links named with the prefix of a run this process started
+    (other people's concurrent runs are not ours to judge)."""
+    from rtsock_emul.lab import naming, runtime
+    prefixes = tuple(naming.prefix(rid) for rid in runtime.STARTED_RUN_IDS)
+    if not prefixes:
+        return []
     out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     names = [line.split(": ")[1].split("@")[0] for line in out.splitlines() if ": " in line]
-    return {n for n in names if n.startswith(LAB_LINK_PREFIX)}
-
-
-def _run_dirs():
-    base = pathlib.Path(os.environ.get("RTSOCK_LAB_DIR", "/tmp"))
-    return {str(p) for p in base.glob(RUN_DIR_GLOB)}
+    return sorted(n for n in names if n.startswith(prefixes))
 
 
 def _our_descendants():
@@ -42,16 +40,12 @@ def _our_descendants():
     return found
 
 
-def pytest_sessionstart(session):
-    session.config._lab_before = (_lab_links(), _run_dirs())
-
-
 def pytest_sessionfinish(session, exitstatus):
-    """After the whole session no interface, bridge, run directory or process of a lab remains."""
-    if os.geteuid() != 0 or not hasattr(session.config, "_lab_before"):
+    """After the whole session no interface, bridge or process of this session's labs remains
+    (run directories kept after a failed start hold the logs its error names)."""
+    if os.geteuid() != 0:
         return
-    links_before, dirs_before = session.config._lab_before
-    leftovers = sorted(_lab_links() - links_before) + sorted(_run_dirs() - dirs_before)
+    leftovers = _links_of_our_runs()
     procs = _our_descendants()
     if procs:
         leftovers += [f"process {pid}: " + pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()

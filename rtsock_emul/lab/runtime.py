@@ -23,6 +23,7 @@ ADMIN_TIMEOUT = 30.0
 MODES = ("mininet", "sim")
 VENV_BIN = Path(sys.executable).parent
 _live: set = set()
+STARTED_RUN_IDS: list[str] = []   # every run this process started (the session leftover check reads it)
 _hooks_installed = False
 
 
@@ -96,6 +97,7 @@ class Lab:
         self.topology = load(topology)
         self.mode, self.config = mode, dict(config or {})
         self.run_id, self.run_dir = _make_run_dir(run_id)
+        STARTED_RUN_IDS.append(self.run_id)
         self.registry = Registry(self.run_dir)
         self.registry.add("dir", path=str(self.run_dir))
         self.hosts = list(self.topology.hosts)

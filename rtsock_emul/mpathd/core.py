@@ -17,6 +17,7 @@ from ..wire.constants import (AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE, IFF_L
 from . import kview
 from .config import (LINK_UP_PERMIN, LINK_UP_WINDOW, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS,
                      MpathdConfig)
+from .failure import FailureMixin, log_to as _log_to
 from .probing import ProbingMixin
 from .state import (IPMP_EBADSTATE, IPMP_EMINRED, IPMP_EUNKIF, MpathdError, PgState, Phyint,
                     PhyintInst, PiState, PROBE_RECORDS_KEPT)
@@ -33,7 +34,7 @@ def _cfg_mapping(config) -> dict:
     return getattr(config, "mpathd", {}) or {}
 
 
-class Mpathd(ProbingMixin):
+class Mpathd(ProbingMixin, FailureMixin):
     def __init__(self, ctx, *, rng: _random.Random | None = None):
         self.ctx = ctx
         self.kernel, self.clock, self.hub = ctx.kernel, ctx.clock, getattr(ctx, "hub", None)
@@ -48,10 +49,13 @@ class Mpathd(ProbingMixin):
         self._running = False
         self._busy = False
         self._dirty = False
+        self.started_at = self.clock.now()
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self) -> None:
         self._running = True
+        self.started_at = self.clock.now()      # ipmpstat -p TIME origin
+        _log_to(getattr(self.ctx, "log", None))
         if self.hub is not None:
             for af in (AF_INET, AF_INET6):      # setup_rtsock: one aware socket per family
                 self._subs.append(self.hub.add_internal(self._on_rtmsg, proto=af,
@@ -159,7 +163,10 @@ class Mpathd(ProbingMixin):
             self._transition_to_running(pi)
 
     def _targets_changed(self, pi: Phyint) -> None:
-        if pi.state in (PiState.PI_RUNNING, PiState.PI_NOTARGETS):
+        if pi.state == PiState.PI_NOTARGETS and self._flags(pi) & IFF_FAILED:
+            if pi.has_targets:          # flushed by a group failure: repair by probes
+                self._chstate(pi, PiState.PI_FAILED)
+        elif pi.state in (PiState.PI_RUNNING, PiState.PI_NOTARGETS):
             self._chstate(pi, self._ok_state(pi))
         self._refresh_groups()
 
@@ -171,8 +178,11 @@ class Mpathd(ProbingMixin):
         pi.link_up = running
         if not running:
             log.error("The link has gone down on %s", pi.name)
-            if pi.state not in (PiState.PI_OFFLINE, PiState.PI_FAILED):
-                self._fail(pi)
+            for inst in pi.insts.values():      # clear_pii_probe_stats
+                inst.reset_counts()
+            if pi.state == PiState.PI_RUNNING or (
+                    pi.state != PiState.PI_FAILED and not self._group_failed(pi)):
+                self._failure(pi, None)
             return
         log.info("The link has come up on %s", pi.name)
         pi.linkups.append(self.clock.now())
@@ -208,19 +218,12 @@ class Mpathd(ProbingMixin):
 
     # ---- probe verdicts (R112, R113) -----------------------------------------------
     def _check_probe_failure(self, pi: Phyint) -> None:
+        """phyint_inst_probe_failure_state: 5 losses on every capable family (R112)."""
         capable = [i for i in pi.insts.values() if i.probing and i.targets]
-        if not capable or pi.state in (PiState.PI_FAILED, PiState.PI_OFFLINE):
+        if not capable or pi.state != PiState.PI_RUNNING or not pi.link_up:
             return
         if all(i.nlost >= NUM_PROBE_FAILS for i in capable):
-            log.error("All targets failed on %s; failing interface", pi.name)
-            self._fail(pi)
-
-    def _check_probe_repair(self, pi: Phyint) -> None:
-        if pi.state == PiState.PI_FAILED:
-            self._check_repair(pi)
-        elif pi.state in (PiState.PI_INIT, PiState.PI_NOTARGETS):
-            self._chstate(pi, self._ok_state(pi))
-            self._refresh_groups()
+            self._failure(pi, min(i.tff for i in capable if i.tff is not None))
 
     # ---- state changes (R117-R119) -------------------------------------------------
     def _set_flags(self, pi: Phyint, set: int = 0, clear: int = 0) -> None:
@@ -259,7 +262,8 @@ class Mpathd(ProbingMixin):
     def _fail(self, pi: Phyint) -> None:
         """R117: set FAILED, clear INACTIVE; replace it if it was active."""
         was_active = self.functioning(pi) and not self._flags(pi) & IFF_INACTIVE
-        self._chstate(pi, PiState.PI_FAILED)
+        if pi.state != PiState.PI_OFFLINE:      # offline: noted when it comes back
+            self._chstate(pi, PiState.PI_FAILED)
         self._set_flags(pi, set=IFF_FAILED, clear=IFF_INACTIVE)
         if was_active and pi.group:
             self._activate_another(pi)
@@ -341,11 +345,12 @@ class Mpathd(ProbingMixin):
             state = (PgState.PG_FAILED if nusable == 0 else
                      PgState.PG_OK if nusable == len(members) else PgState.PG_DEGRADED)
             old = self.group_state.get(grp)
+            self.group_state[grp] = state
             if state == PgState.PG_FAILED and old not in (None, PgState.PG_FAILED):
                 log.error("All IP interfaces in group %s are now unusable", grp)
+                self._flush_host_targets(members)
             elif old == PgState.PG_FAILED and state != PgState.PG_FAILED:
                 log.error("At least 1 IP interface in group %s is now usable", grp)
-            self.group_state[grp] = state
 
     # ---- if_mpadm (R121, R122) ------------------------------------------------------
     def offline(self, ifname: str) -> None:

@@ -104,6 +104,12 @@ class ProbingMixin:
         inst.timer = None
         if self.phyints.get(pi.name) is not pi or pi.insts.get(inst.af) is not inst:
             return
+        # phyint_inst_timer: judge the recorded losses on every tick, so losses
+        # seen during the quiet period count as soon as it is over (R131).
+        if inst.nlost and self.clock.now() >= inst.quiet_until:
+            self._check_probe_failure(pi)
+        if self.phyints.get(pi.name) is not pi or pi.insts.get(inst.af) is not inst:
+            return
         self._send_probe(pi, inst)
         inst.period_start += self.config.probe_interval
         self._schedule_probing(pi, inst, next_period=True)
@@ -132,10 +138,12 @@ class ProbingMixin:
         if inst.outstanding.pop(rec.seq, None) is not rec:
             return
         rec.state = "lost"
-        if self.clock.now() < inst.quiet_until:
-            return                      # R131: losses ignored in the quiet period
+        if inst.nlost == 0:
+            inst.tff = self.clock.now()     # time of first failure of this run
         inst.nlost += 1
         inst.nok = 0
+        if self.clock.now() < inst.quiet_until:
+            return      # R131: kept in the history, judged once the quiet period ends
         self._check_probe_failure(pi)
 
     def _on_reply(self, ifname: str, af: int, target, seq: int) -> None:
@@ -154,6 +162,7 @@ class ProbingMixin:
         inst.quiet_until = 0.0          # R131: the first ack ends the quiet period
         inst.nok += 1
         inst.nlost = 0
+        inst.tff, inst.tls = None, rec.acked
         self._check_probe_repair(pi)
 
     def _add_host_target(self, pi, inst: PhyintInst, addr) -> None:

@@ -76,6 +76,8 @@ class PhyintInst:
     nlost: int = 0                     # consecutive lost probes
     nok: int = 0                       # consecutive acked probes
     quiet_until: float = 0.0           # R131
+    tff: float | None = None           # time first fail of the current run of losses
+    tls: float | None = None           # time last success (last ack)
     period_start: float = 0.0
     timer: object = None
 
@@ -92,6 +94,7 @@ class PhyintInst:
 
     def reset_counts(self) -> None:
         self.nlost = self.nok = 0
+        self.tff = self.tls = None
         self.outstanding.clear()
         self.multi_seqs.clear()
 

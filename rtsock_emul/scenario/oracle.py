@@ -1,7 +1,8 @@
 """The rule oracle: every recorded stream is checked against the manpage (M*) and
 delivery/format (R*) rules a stream can show, whatever the scenario expects.
 
-Ground truth: truth.Snapshot per step (IPMP membership, ifindex names). A
+Ground truth: truth.Snapshot per step (IPMP membership, ifindex names, ipif 0
+flags, tentative addresses). A
 membership rule is applied to a message only when the interface's state was
 the same in the snapshots around the step it was read in ("stable"), so a
 join or leave in flight never gives a false finding.
@@ -22,6 +23,11 @@ RULES = {
     "M15": "shutdown() for input makes a process ignore all routing-socket messages.",
     "M16": "By default, underlying interfaces in an IPMP group are not visible to routing sockets, "
            "and no events about them are delivered.",
+    "M17": "When an interface is placed into an IPMP group, the kernel generates RTM_DELADDR for each "
+           "IFF_UP address that is not migrated and an RTM_IFINFO saying the interface is down "
+           "(so a normal socket hears no RTM_NEWADDR about it once it joined).",
+    "M23": "The RTM_IFINFO, RTM_NEWADDR and RTM_ADD messages for configuring an interface are held "
+           "back until Duplicate Address Detection finishes.",
     "M18": "When an underlying interface leaves its group, the kernel sends an RTM_IFINFO saying the "
            "interface is up again. It then generates RTM_NEWADDR for each IFF_UP address on it.",
     "M19": "RTAW_UNDER_IPMP makes underlying IPMP interfaces stay visible, and their events keep being delivered.",
@@ -36,6 +42,7 @@ RULES = {
     "R42": "Every read returns exactly one whole routing message.",
     "R43": "RTM_IFINFO is sent only for ipif 0; logical units never produce IFINFO.",
     "R44": "RTM_IFINFO: ifm_addrs=RTA_IFP; length 336; all if_data fields but type, mtu, metric are 0.",
+    "R45": "ifm_flags is the low 32 bits of (ipif|ill|phyint flags).",
     "R46": "In every RTA_IFP sockaddr_dl, sdl_index is the IPMP interface's ifindex when the ill is "
            "underlying, and the ill's own ifindex otherwise.",
     "R52": "ifam_index is the ifindex of the ill that owns the address.",
@@ -51,6 +58,8 @@ IF_DATA_ZERO = ("ifi_addrlen", "ifi_hdrlen", "ifi_baudrate", "ifi_ipackets", "if
                 "ifi_imcasts", "ifi_omcasts", "ifi_iqdrops", "ifi_noproto")
 UNDEFINED_AF_ERRORS = ("EINVAL", "EPROTONOSUPPORT", "EPERM")   # §4.2 steps 2-4: af undefined
 END_SLACK = 0.2   # a copy read this close to the end may lack its twin in another stream
+# phyint flags (R45 check): the same on every ill of an interface and shown by ifconfig
+PHYINT_BITS = C.IFF_RUNNING | C.IFF_FAILED | C.IFF_STANDBY | C.IFF_INACTIVE | C.IFF_OFFLINE
 
 
 @dataclass
@@ -169,10 +178,13 @@ def _per_stream(ctx, sub, recs):
             continue
         _format(ctx, sub, r, m)
         _membership(ctx, sub, r, m)
+        _held_back(ctx, sub, r, m)
+        _ifinfo_flags(ctx, sub, r, m)
         nxt = msgs[i + 1].msg if i + 1 < len(msgs) else None
         if nxt is not None:
             _pairs(ctx, sub, r, m, nxt)
     _leave_order(ctx, sub, msgs)
+    _join_silence(ctx, sub, msgs)
 
 
 def _format(ctx, sub, r, m):
@@ -253,6 +265,75 @@ def _leave_order(ctx, sub, msgs):
         elif m.type == C.RTM_NEWADDR and (r.step, name) not in up_seen:
             ctx.add("M18", sub.name, f"RTM_NEWADDR about {name} leaving its group came before "
                                      f"an RTM_IFINFO {name} with UP", r)
+
+
+def _around(ctx, host, r):
+    """(before, after) HostTruths of the step r was read in, if both are known and
+    r was read between them; else None."""
+    before, after = ctx.snaps.get(r.step - 1), ctx.snaps.get(r.step)
+    if before is None or after is None or not before.t <= r.t <= after.t:
+        return None
+    tb, ta = before.hosts.get(host), after.hosts.get(host)
+    return (tb, ta) if tb and ta and tb.ok and ta.ok else None
+
+
+def _held_back(ctx, sub, r, m):
+    """M23: an RTM_NEWADDR read before a snapshot that still calls its address tentative
+    (`ipadm show-addr`) was sent before DAD finished."""
+    if m.type != C.RTM_NEWADDR or m.PREFIX != "ifam_":
+        return
+    after = ctx.snaps.get(r.step)
+    truth = after.hosts.get(sub.host) if after is not None and r.t <= after.t else None
+    ifa = sa_addr(m.sockaddrs.get(C.RTA_IFA))
+    if truth and truth.ok and truth.tentative and ifa in truth.tentative:
+        ctx.add("M23", sub.name, f"RTM_NEWADDR {ifa} was sent while DAD of {ifa} was still running "
+                                 f"(ipadm show-addr says tentative after step {r.step})", r)
+
+
+def _ifinfo_flags(ctx, sub, r, m):
+    """R45: an IFINFO's phyint bits equal what ifconfig showed, when they were the same
+    before and after the step it was read in (a change in flight is not judged)."""
+    if m.PREFIX != "ifm_":
+        return
+    around = _around(ctx, sub.host, r)
+    name = ctx.name(sub.host, m.ifm_index)
+    if around is None or name is None:
+        return
+    key = (name, family(m))
+    fb, fa = (t.flags.get(key) for t in around)
+    if fb is None or fa is None or (fb ^ fa) & PHYINT_BITS:
+        return
+    got, want = m.ifm_flags & PHYINT_BITS, fa & PHYINT_BITS
+    if got != want:
+        ctx.add("R45", sub.name, f"RTM_IFINFO {name} has phyint flags <{_names(got)}>, but ifconfig "
+                                 f"showed <{_names(want)}> before and after the step", r)
+
+
+def _names(bits):
+    return ",".join(C.flag_names(C.IFF_NAMES, bits, "IFF_"))
+
+
+def _join_silence(ctx, sub, msgs):
+    """M17: in the step where X joins a group, a normal socket gets no RTM_NEWADDR about X
+    after the RTM_IFINFO saying X is down (or at all, when there was none: no UP address)."""
+    if sub.aware:
+        return
+    down_seen = set()
+    for r in msgs:
+        m, around = r.msg, _around(ctx, sub.host, r)
+        idx = about_index(m)
+        name = ctx.name(sub.host, idx) if idx is not None and around else None
+        if not name or name in around[0].under or name not in around[1].under:
+            continue
+        if m.PREFIX == "ifm_" and not m.ifm_flags & C.IFF_UP:
+            down_seen.add((r.step, name))
+        elif m.type == C.RTM_NEWADDR and m.PREFIX == "ifam_":
+            had_down = any(s == r.step and n == name for s, n in down_seen) or not any(
+                x.step == r.step and x.msg.PREFIX == "ifm_" and ctx.name(sub.host, x.msg.ifm_index) == name
+                for x in msgs)
+            if had_down:
+                ctx.add("M17", sub.name, f"RTM_NEWADDR about {name}, which joined "
+                                         f"{around[1].under[name]} in this step, reached a normal socket", r)
 
 
 def _echoes(ctx):

@@ -62,3 +62,123 @@ def test_M16_leak_of_one_underlying_message_is_caught(tmp_path, monkeypatch):
     v = next(v for v in res.violations if v.rule == "M16")
     assert v.sub == "normal" and "net0" in v.what and "not visible to routing sockets" in v.text
     assert "M16" in Path(res.artifacts["report"]).read_text()
+
+
+def _run_text(tmp_path, text):
+    path = tmp_path / "t.scenario.yaml"
+    path.write_text(text)
+    sc = parse_scenario(load_text(text, str(path)), str(path))
+    return Runner(sc, "sim", lab_start=InProcessLab, reports_dir=tmp_path / "rep").run()
+
+
+JOIN = """\
+name: ifconfig join with an UP address
+topology: ipmp-pair
+setup:
+  - h1: ifconfig ipmp0 ipmp
+  - h1: ipadm create-addr -T static -a 192.0.2.20/24 net0/v4
+subscribers:
+  normal: {host: h1, protocol: AF_INET}
+steps:
+  - h1: ifconfig net0 group ipmp0
+  - expect:
+      normal: {match: ordered, messages: [RTM_DELADDR net0 192.0.2.20/24]}
+"""
+
+
+def test_M17_clean_join_passes(tmp_path):
+    res = _run_text(tmp_path, JOIN)
+    assert res.failure is None, res.failure
+
+
+def test_M17_newaddr_about_joined_interface_is_caught(tmp_path, monkeypatch):
+    """M17: once net0 is placed into ipmp0 (IFINFO saying it is down, DELADDR), a normal
+    socket hears no RTM_NEWADDR about net0. Plant a fault that leaks every aware-only
+    message to normal sockets: the 0.0.0.0 stub's NEWADDR on net0 reaches `normal`
+    in the join step, where M16 cannot judge (membership changes in that step)."""
+    real = hub_mod.wanted
+
+    def leaky(proto, rt_aware, af, rtsq):
+        return real(proto, rt_aware, af, rtsq) or (rtsq == C.RTSQ_UNDER_IPMP and proto in (0, af))
+    monkeypatch.setattr(hub_mod, "wanted", leaky)
+    res = _run_text(tmp_path, JOIN)
+    m17 = [v for v in res.violations if v.rule == "M17"]
+    assert m17, res.violations
+    assert m17[0].sub == "normal" and "net0" in m17[0].what and "ipmp0" in m17[0].what
+
+
+UP_AFTER_DAD = """\
+name: an address comes up after DAD
+topology: ipmp-pair
+config: {tunables: {arp_fastprobe_interval: 0.5}}
+subscribers:
+  s: {host: h1, protocol: AF_INET}
+steps:
+  - h1: ipadm create-addr -T static -a 192.0.2.20/24 net0/v4
+  - expect:
+      s: {match: ordered, messages: [RTM_NEWADDR net0 192.0.2.20/24]}
+    within: 5s
+"""
+
+
+def test_M23_clean_dad_passes(tmp_path):
+    res = _run_text(tmp_path, UP_AFTER_DAD)
+    assert res.failure is None, res.failure
+
+
+def test_M23_newaddr_before_dad_is_caught(tmp_path, monkeypatch):
+    """M23: NEWADDR is held back until DAD finishes. The oracle knows DAD is unfinished
+    when the snapshot taken after the message was read (`ipadm show-addr`) still calls
+    the address tentative. Plant a kernel that announces at DAD start."""
+    from rtsock_emul.kernel import dad as dad_mod
+    real = dad_mod.DadMixin._dad_start
+
+    def eager(self, ipif):
+        if not ipif.unspecified:
+            self._send_newaddr(C.RTM_ADD, ipif)
+        return real(self, ipif)
+    monkeypatch.setattr(dad_mod.DadMixin, "_dad_start", eager)
+    res = _run_text(tmp_path, UP_AFTER_DAD)
+    m23 = [v for v in res.violations if v.rule == "M23"]
+    assert m23, res.violations
+    assert "192.0.2.20" in m23[0].what and "tentative" in m23[0].what
+
+
+def test_R45_ifinfo_flags_disagreeing_with_ifconfig_are_caught(tmp_path, monkeypatch):
+    """R45: ifm_flags is the low 32 bits of ipif|ill|phyint flags. net0 is RUNNING before
+    and after the step, so the address-up IFINFO must say RUNNING; plant one that does not."""
+    from rtsock_emul.kernel import messages as msgs_mod
+    real = msgs_mod.ifinfo
+
+    def wrong(ill, set_=0, clear=0):
+        msg = real(ill, set_, clear)
+        msg.ifm_flags &= ~C.IFF_RUNNING
+        return msg
+    monkeypatch.setattr(msgs_mod, "ifinfo", wrong)
+    res = _run_text(tmp_path, UP_AFTER_DAD)
+    r45 = [v for v in res.violations if v.rule == "R45"]
+    assert r45, res.violations
+    assert "net0" in r45[0].what and "RUNNING" in r45[0].what
+
+
+def test_echo_state_is_per_run():
+    """A (type, seq) sent in one run does not make another run's kernel message an echo."""
+    from rtsock_emul.scenario import oracle
+    from rtsock_emul.wire import RtMsghdr
+    msg = RtMsghdr(C.RTM_ADD, rtm_seq=5)
+    assert oracle.is_echo(msg, frozenset({(C.RTM_ADD, 5)}))
+    assert not oracle.is_echo(msg)
+    assert not hasattr(oracle, "_SENT")
+
+
+def test_echo_of_a_malformed_request_is_read_as_the_request():
+    """R29: the echo is the caller's bytes; an rt_msghdr of type RTM_IFINFO or with a wrong
+    rtm_msglen is recorded as that request (with the pid the kernel set), not as an R42 finding."""
+    from rtsock_emul.scenario.reader import echo_of_request
+    from rtsock_emul.wire import RtMsghdr, encode
+    raw = bytearray(encode(RtMsghdr(C.RTM_IFINFO, rtm_seq=4, rtm_pid=77, rtm_errno=45)))
+    msg = echo_of_request(bytes(raw))
+    assert msg.type == C.RTM_IFINFO and msg.rtm_seq == 4 and msg.PREFIX == "rtm_"
+    raw[0] += 4                                   # rtm_msglen no longer the length read
+    assert echo_of_request(bytes(raw)).rtm_seq == 4
+    assert echo_of_request(encode(RtMsghdr(C.RTM_ADD, rtm_seq=4))) is None   # pid 0: not an echo
