@@ -87,11 +87,9 @@ def _lab_cli_class():
     return LabCLI
 
 
-def run_scenario_until(lab, path: str, until: int | None) -> None:
+def run_scenario_until(lab, scenario, until: int | None) -> None:
     """Play a scenario's setup and its steps up to `until` (1-based) on this lab."""
-    from rtsock_emul.scenario.loader import load_file
     from rtsock_emul.scenario.runner import Runner
-    scenario = load_file(path)
     if until is not None:
         scenario = copy.copy(scenario)
         scenario.steps = [st for st in scenario.steps if st.index <= until]
@@ -105,15 +103,30 @@ def main(argv=None) -> int:
     ap.add_argument("topology", nargs="?", default="ipmp-pair", help="a name under topologies/ or a file")
     ap.add_argument("--scenario", help="play this scenario file first")
     ap.add_argument("--until", type=int, help="stop the scenario after this step number")
+    ap.add_argument("--fdt", type=int, metavar="MS",
+                    help="in.mpathd FAILURE_DETECTION_TIME in ms (default 10000, as on illumos)")
     args = ap.parse_args(argv)
+    topology, config, scenario = args.topology, {}, None
     try:
-        lab = start(args.topology)
+        if args.scenario:   # the scenario's own topology and settings (mpathd, switches)
+            from rtsock_emul.scenario.errors import ScenarioError
+            from rtsock_emul.scenario.loader import load_file
+            from rtsock_emul.scenario.schema import parse_scenario
+            try:
+                scenario = parse_scenario(load_file(args.scenario), args.scenario)
+            except ScenarioError as exc:
+                print(f"ipmp-lab: {exc}", file=sys.stderr)
+                return 1
+            topology, config = scenario.topology, dict(scenario.config)
+        if args.fdt is not None:
+            config["mpathd"] = {**config.get("mpathd", {}), "failure_detection_time": args.fdt}
+        lab = start(topology, config=config)
     except LabError as exc:
         print(f"ipmp-lab: {exc}", file=sys.stderr)
         return 1
     try:
-        if args.scenario:
-            run_scenario_until(lab, args.scenario, args.until)
+        if scenario is not None:
+            run_scenario_until(lab, scenario, args.until)
         print(BANNER.format(topo=lab.topology.name, hosts=", ".join(lab.hosts), run=lab.run_id,
                             run_dir=lab.run_dir, first=lab.hosts[0]))
         from mininet.log import setLogLevel
