@@ -12,6 +12,25 @@ from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire.render import render as render_msg, to_json
 
 PCAP_STOP_TIMEOUT = 3.0
+PCAP_START_TIMEOUT = 5.0
+ARTIFACT_GLOBS = ("*.pcap", "*.log", "streams.jsonl", "timeline.html", "failure.txt")
+
+
+def clear(out_dir):
+    """Remove a previous run's artifacts, so a stale failure.txt never sits beside a pass."""
+    for pattern in ARTIFACT_GLOBS:
+        for path in Path(out_dir).glob(pattern):
+            path.unlink()
+
+
+def _first_line(stream, timeout):
+    """The first line of a child's stream, waiting at most `timeout` seconds (a selector, no sleep)."""
+    import selectors
+    with selectors.DefaultSelector() as sel:
+        sel.register(stream, selectors.EVENT_READ)
+        if not sel.select(timeout):
+            return ""
+    return stream.readline().decode(errors="replace")
 
 
 def slug(name):
@@ -19,7 +38,8 @@ def slug(name):
 
 
 class Capture:
-    """tcpdump on every switch bridge of a Mininet lab, registered with the lab's cleanup."""
+    """tcpdump on the switch end of every host link of a Mininet lab (a bridge device
+    shows only what is flooded or addressed to it), registered with the lab's cleanup."""
 
     def __init__(self, lab, out_dir):
         self.lab, self.out_dir = lab, Path(out_dir)
@@ -30,13 +50,18 @@ class Capture:
         if shutil.which("tcpdump") is None or getattr(self.lab, "net", None) is None:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for switch in self.lab.topology.switches:
-            dev = naming.bridge_name(self.lab.run_id, switch)
-            path = self.out_dir / f"{switch}.pcap"
-            proc = subprocess.Popen(["tcpdump", "-q", "-U", "-i", dev, "-w", str(path)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for host, intf in self.lab.topology.links():
+            dev = naming.port_name(self.lab.run_id, host, intf.name)
+            path = self.out_dir / f"{host}-{intf.name}.pcap"
+            proc = subprocess.Popen(["tcpdump", "-Z", "root", "-n", "-q", "-U", "--immediate-mode",
+                                     "-i", dev, "-w", str(path)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             entry = self.lab.registry.process(proc.pid, kind="pcap", dev=dev)
             self.procs.append((proc, entry, path))
+        for proc, entry, _ in self.procs:   # capture only counts once tcpdump listens
+            line = _first_line(proc.stderr, PCAP_START_TIMEOUT)
+            if "listening on" not in line:
+                raise RuntimeError(f"tcpdump on {entry.get('dev')} did not start: {line.strip() or 'no output'}")
 
     def stop(self):
         for proc, entry, _ in self.procs:
@@ -48,6 +73,7 @@ class Capture:
                 except WaitTimeout:
                     proc.kill()
                     proc.wait()
+            proc.stderr.close()     # only now: tcpdump writes its counts there as it exits
             self.lab.registry.forget(entry)
 
     def paths(self):

@@ -78,6 +78,8 @@ class Runner:
         try:
             self.lab = start(self.sc.topology, mode=self.mode, config=self.sc.config)
             res.logs = {h: str(p) for h, p in self.lab.logs().items()}
+            if self.reports_dir:
+                artifacts.clear(self.reports_dir)
             if self.capture and self.reports_dir:
                 cap = artifacts.Capture(self.lab, self.reports_dir)
                 cap.start()

@@ -134,3 +134,12 @@ def events(rec_or_msgs, mark=0, *, types=None):
     if types is not None:
         out = [m for m in out if name_of(RTM_NAMES, m.type) in types]
     return out
+
+
+def settle(lab, host, timeout=5.0, *, skip=()):
+    """Wait until no UP address of `host` is still in DAD (ipadm show-addr STATE),
+    except on the interfaces in `skip` (a link that is down keeps DAD waiting, R102)."""
+    def done():
+        rows = lab.admin_ok(host, "ipadm show-addr").splitlines()[1:]
+        return not [r for r in rows if " tentative " in r and r.split("/")[0] not in skip]
+    wait_until(done, timeout, what=f"DAD to finish on {host}")

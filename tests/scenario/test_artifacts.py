@@ -1,0 +1,45 @@
+"""Artifacts of a Mininet scenario run (issue 4 item 7): per-link pcaps that hold the
+lab's real packets, the streams as JSON lines, the HTML timeline; stale files go."""
+import json
+import os
+import pathlib
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="pcaps come from a Mininet lab: needs root")
+
+SCENARIO = """
+name: artifacts
+topology: ipmp-pair
+setup:
+  - h1: ipadm create-ipmp -i net0,net1 ipmp0
+  - h1: ipadm create-addr -T static -a 192.0.2.10/24 ipmp0/v4
+subscribers:
+  aware: {host: h1, rt_aware: RTAW_UNDER_IPMP}
+steps:
+  - ping: {from: h2, to: 192.0.2.10, count: 3, interval: 0.05, max_loss: 0}
+  - link: h1:net0 down
+  - expect:
+      aware: {match: ordered, messages: [RTM_IFINFO net0 -RUNNING]}
+"""
+
+
+def test_mininet_run_leaves_pcaps_streams_and_timeline(pytester):
+    from scapy.all import ARP, ICMP, rdpcap
+    pytester.makefile(".scenario.yaml", artifacts=SCENARIO)
+    reports = pytester.path / "rep"
+    (reports / "artifacts").mkdir(parents=True)
+    stale = reports / "artifacts" / "failure.txt"
+    stale.write_text("from an earlier run")
+    result = pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
+                                           "--rtsock-mode=mininet", "--rtsock-reports", str(reports))
+    result.assert_outcomes(passed=1)
+    out = reports / "artifacts"
+    assert not stale.exists()
+    packets = [p for f in out.glob("*.pcap") for p in rdpcap(str(f))]
+    assert sorted(f.name for f in out.glob("*.pcap")) == ["h1-net0.pcap", "h1-net1.pcap", "h2-net0.pcap"]
+    assert any(p.haslayer(ARP) and p[ARP].psrc == "0.0.0.0" for p in packets), "no DAD ARP probe captured"
+    assert any(p.haslayer(ICMP) and p[ICMP].type == 0 for p in packets), "no echo reply captured"
+    records = [json.loads(line) for line in (out / "streams.jsonl").read_text().splitlines()]
+    assert any(r["subscriber"] == "aware" for r in records)
+    assert (out / "timeline.html").read_text().lower().startswith("<!doctype html>")
