@@ -308,6 +308,8 @@ class Ipmp:
             for ipif in sorted(ill.ipifs.values(), key=lambda i: i.unit):
                 if ipif.up and (renotify or not ipif.ready):
                     self._dad_start(ipif)
+                elif ipif.up and ipif.bound_ill is not None:   # fresh bind, no DAD: update peers
+                    self.hooks.announce(ipif.bound_ill.name, ipif.af, ipif.addr)
 
     # ---- IFF_ROUTER -------------------------------------------------------------
     def _forward_set(self, ill: Ill, on: bool) -> None:

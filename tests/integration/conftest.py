@@ -9,7 +9,7 @@ import pytest
 
 import rtsock_emul.lab as lab_api
 from rtsock_emul.util.wait import wait_until
-from rtsock_emul.wire.constants import (IFF_NAMES, RT_AWARE, RTA_IFA, RTA_IFP, RTAW_UNDER_IPMP,
+from rtsock_emul.wire.constants import (IFF_NAMES, RT_AWARE, RTA_DST, RTA_IFA, RTA_IFP, RTAW_UNDER_IPMP,
                                         RTM_GET, SOL_ROUTE, flag_names, name_of, RTM_NAMES)
 
 needs_root = pytest.mark.skipif(
@@ -101,7 +101,7 @@ def barrier(lab, host, *recs, timeout=3.0):
     seq = next(_seq)
     with lab.open_socket(host) as s:
         try:
-            s.write(lab_api_rtmsg(seq))
+            s.write(_barrier_request(seq))
         except OSError:
             pass                              # ESRCH still echoes to everyone
     for rec in recs:
@@ -110,7 +110,7 @@ def barrier(lab, host, *recs, timeout=3.0):
     return seq
 
 
-def lab_api_rtmsg(seq):
+def _barrier_request(seq):
     from rtsock_emul.client import RtMsg
     return RtMsg(type="RTM_GET", dst="203.0.113.99", seq=seq)
 
@@ -124,16 +124,17 @@ def summary(msg) -> str:
         return f"{name} {ifname} " + ",".join(flag_names(IFF_NAMES, msg.ifm_flags, strip="IFF_"))
     if hasattr(msg, "ifam_flags"):
         return f"{name} {ifname} {getattr(msg.sockaddrs.get(RTA_IFA), 'addr', '')}"
-    return f"{name} seq={getattr(msg, 'rtm_seq', '')}"
+    dst = msg.sockaddrs.get(RTA_DST) if hasattr(msg, "sockaddrs") else None
+    return f"{name} {getattr(dst, 'addr', '')}"
 
 
 def events(rec_or_msgs, mark=0, *, types=None):
-    """Summaries of the recorded messages, barrier echoes left out."""
+    """Summaries (`summary`) of the recorded messages, barrier echoes left out."""
     msgs = rec_or_msgs.since(mark) if isinstance(rec_or_msgs, Recorder) else rec_or_msgs
     out = [m for m in msgs if m.type != RTM_GET]
     if types is not None:
         out = [m for m in out if name_of(RTM_NAMES, m.type) in types]
-    return out
+    return [summary(m) for m in out]
 
 
 def settle(lab, host, timeout=5.0, *, skip=()):
@@ -143,3 +144,7 @@ def settle(lab, host, timeout=5.0, *, skip=()):
         rows = lab.admin_ok(host, "ipadm show-addr").splitlines()[1:]
         return not [r for r in rows if " tentative " in r and r.split("/")[0] not in skip]
     wait_until(done, timeout, what=f"DAD to finish on {host}")
+
+
+def ipmpstat(lab, host, opt) -> str:
+    return lab.admin_ok(host, f"ipmpstat {opt}")
