@@ -95,26 +95,49 @@ class ScenarioItem(pytest.Item):
         if mode is None:
             pytest.skip(reason)
         base = config.getoption("rtsock_reports") or os.path.join(str(config.rootpath), "reports")
-        runner = Runner(self.scenario, mode, reports_dir=report_dir(base, self.name),
-                        keep_lab=config.getoption("keep_lab"),
+        keep = config.getoption("keep_lab")
+        runner = Runner(self.scenario, mode, reports_dir=report_dir(base, self.name), keep_lab=keep,
                         on_error=self._cli if config.getoption("cli_on_error") else None)
-        res = runner.run()
+        try:
+            res = runner.run()
+        finally:
+            if keep and runner.lab is not None:
+                try:
+                    self._pause(runner.lab)
+                finally:
+                    runner.lab.stop()
         if res.failure is not None:
             raise ScenarioFailed(format_failure(res))
+
+    def _interactive(self, fn):
+        """Run fn with pytest's capture suspended, so the user's terminal is the lab's."""
+        capman = self.config.pluginmanager.getplugin("capturemanager")
+        if capman:
+            capman.suspend_global_capture(in_=True)
+        try:
+            fn()
+        finally:
+            if capman:
+                capman.resume_global_capture()
 
     def _cli(self, lab, exc):
         if getattr(lab, "net", None) is None:
             return
         from mininet.cli import CLI
-        capman = self.config.pluginmanager.getplugin("capturemanager")
-        if capman:
-            capman.suspend_global_capture(in_=True)
-        try:
-            print(f"\n{exc}\n--cli-on-error: the lab is as the failing step left it; `exit` to go on")
-            CLI(lab.net)
-        finally:
-            if capman:
-                capman.resume_global_capture()
+        print(f"\n{exc}\n--cli-on-error: the lab is as the failing step left it; `exit` to go on")
+        self._interactive(lambda: CLI(lab.net))
+
+    def _pause(self, lab):
+        """--keep-lab: the lab stays up after the scenario until the user is done with it
+        (Mininet: the lab CLI until `exit`; sim: until Enter); then it is stopped."""
+        agents = ", ".join(f"{h}: RTSOCK_AGENT={lab.agent_path(h)}" for h in lab.hosts)
+        print(f"\n--keep-lab: scenario '{self.name}' left lab {lab.run_id} up ({agents})")
+        if getattr(lab, "net", None) is not None:
+            from rtsock_emul.lab.cli import _lab_cli_class
+            print("`exit` stops it")
+            self._interactive(lambda: _lab_cli_class()(lab.net, lab))
+        else:
+            self._interactive(lambda: _read_line("press Enter to stop it: "))
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, (ScenarioFailed, ScenarioError)):
@@ -123,3 +146,10 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, self.scenario.line - 1, f"scenario: {self.scenario.name}"
+
+
+def _read_line(prompt):
+    try:
+        input(prompt)
+    except EOFError:    # no terminal (CI): nothing to wait for
+        print()
