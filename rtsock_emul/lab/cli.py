@@ -87,6 +87,13 @@ def _lab_cli_class():
     return LabCLI
 
 
+def interact(lab) -> None:
+    """The lab's Mininet CLI on a running lab, until `exit`."""
+    from mininet.log import setLogLevel
+    setLogLevel("output")          # the CLI prints command output at this level
+    _lab_cli_class()(lab.net, lab)
+
+
 def run_scenario_until(lab, scenario, until: int | None) -> None:
     """Play a scenario's setup and its steps up to `until` (1-based) on this lab."""
     from rtsock_emul.scenario.runner import Runner
@@ -129,9 +136,7 @@ def main(argv=None) -> int:
             run_scenario_until(lab, scenario, args.until)
         print(BANNER.format(topo=lab.topology.name, hosts=", ".join(lab.hosts), run=lab.run_id,
                             run_dir=lab.run_dir, first=lab.hosts[0]))
-        from mininet.log import setLogLevel
-        setLogLevel("output")          # the CLI prints command output at this level
-        _lab_cli_class()(lab.net, lab)
+        interact(lab)
     finally:
         lab.stop()
     return 0

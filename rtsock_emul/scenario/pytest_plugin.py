@@ -123,9 +123,9 @@ class ScenarioItem(pytest.Item):
     def _cli(self, lab, exc):
         if getattr(lab, "net", None) is None:
             return
-        from mininet.cli import CLI
+        from rtsock_emul.lab.cli import interact
         print(f"\n{exc}\n--cli-on-error: the lab is as the failing step left it; `exit` to go on")
-        self._interactive(lambda: CLI(lab.net))
+        self._interactive(lambda: interact(lab))
 
     def _pause(self, lab):
         """--keep-lab: the lab stays up after the scenario until the user is done with it
@@ -133,9 +133,9 @@ class ScenarioItem(pytest.Item):
         agents = ", ".join(f"{h}: RTSOCK_AGENT={lab.agent_path(h)}" for h in lab.hosts)
         print(f"\n--keep-lab: scenario '{self.name}' left lab {lab.run_id} up ({agents})")
         if getattr(lab, "net", None) is not None:
-            from rtsock_emul.lab.cli import _lab_cli_class
+            from rtsock_emul.lab.cli import interact
             print("`exit` stops it")
-            self._interactive(lambda: _lab_cli_class()(lab.net, lab))
+            self._interactive(lambda: interact(lab))
         else:
             self._interactive(lambda: _read_line("press Enter to stop it: "))
 
