@@ -45,10 +45,13 @@ class LinuxProber:
         self.loop, self.log, self.ifindex_of = loop, log, ifindex_of
         self.ident = os.getpid() & 0xFFFF
         self._handler = None
+        self._with_payload = False
         self._socks: dict[tuple, socket.socket] = {}
 
-    def set_reply_handler(self, handler) -> None:
-        self._handler = handler
+    def set_reply_handler(self, handler, with_payload: bool = False) -> None:
+        # with_payload: also pass the echoed bytes after the ICMP header, whose
+        # pr_icmp_mtype tells in.mpathd unicast, multicast and RTT replies apart.
+        self._handler, self._with_payload = handler, with_payload
 
     def _sock(self, ifname: str, af: int, src) -> socket.socket | None:
         key = (ifname, af, src)
@@ -116,7 +119,10 @@ class LinuxProber:
             kind, _code, _ck, ident, seq = ECHO_HDR.unpack_from(data)
             if kind != want or ident != self.ident or self._handler is None:
                 continue
-            self._handler(ifname, af, ipaddress.ip_address(addr[0].split("%")[0]), seq)
+            args = (ifname, af, ipaddress.ip_address(addr[0].split("%")[0]), seq)
+            if self._with_payload:
+                args += (data[ECHO_HDR.size:],)
+            self._handler(*args)
 
     def forget(self, ifname: str, af: int, src) -> None:
         """A test address went away: close its socket."""

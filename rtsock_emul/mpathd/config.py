@@ -19,6 +19,14 @@ LINK_UP_PERMIN = 2              # R114 (mpd_tables.h)
 LINK_UP_WINDOW = 60.0           # seconds, "in the last minute"
 MAX_PROBE_TARGETS = 5           # R116
 MIN_RANDOM_FACTOR, MAX_RANDOM_FACTOR = 0.5, 1.0   # R111
+MIN_PROBE_TARGETS = 3           # mpd_defs.h
+NEXT_FDT_MULTIPLE = 2           # raise/lower the group FDT by this factor (§6.2)
+LOWER_FDT_TRIGGER = 4           # lower it once crtt < probe interval / 4
+EXCEPTION_FACTOR = 2            # a slow target's peers must be this much faster
+MIN_SETTLING_TIME = 60.0        # s between an FDT increase and a decrease
+MIN_RECOVERY_TIME = 60.0        # s before a slow router target is used again
+MAXDEFERREDRTT = 1              # suspect rtts deferred before they count (mpd_tables.h)
+PROBE_STATS_COUNT = NUM_PROBE_REPAIRS * MAX_PROBE_TARGETS + 2   # probe window (mpd_defs.h)
 
 
 def _parse_fdt(value) -> int:
@@ -52,9 +60,14 @@ class MpathdConfig:
     quiet_period: int = DEFAULT_QUIET_MS             # ms
 
     @property
+    def probe_interval_ms(self) -> int:
+        """user_probe_interval: FDT / (NUM_PROBE_FAILS + 2) ms (1428 by default)."""
+        return self.failure_detection_time // (NUM_PROBE_FAILS + 2)
+
+    @property
     def probe_interval(self) -> float:
-        """R111: FDT / (NUM_PROBE_FAILS + 2), in seconds (1.428 s by default)."""
-        return (self.failure_detection_time // (NUM_PROBE_FAILS + 2)) / 1000.0
+        """R111: the user probe interval in seconds (1.428 s by default)."""
+        return self.probe_interval_ms / 1000.0
 
     @classmethod
     def from_mapping(cls, cfg) -> "MpathdConfig":

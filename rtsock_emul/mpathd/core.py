@@ -8,20 +8,21 @@ kernel emits the routing messages. All timers come from ctx.clock.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import random as _random
 
 from ..kernel.errors import KernelError
 from ..wire.constants import (AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE, IFF_LOOPBACK,
-                              IFF_OFFLINE, IFF_RUNNING, IFF_STANDBY, IFF_UP, RTAW_UNDER_IPMP)
+                              IFF_OFFLINE, IFF_RUNNING, IFF_STANDBY, RTAW_UNDER_IPMP)
 from . import kview
 from .config import (LINK_UP_PERMIN, LINK_UP_WINDOW, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS,
                      MpathdConfig)
+from .adaptive import AdaptiveFdtMixin
+from .admin import AdminMixin
 from .failure import FailureMixin, log_to as _log_to
 from .probing import ProbingMixin
-from .state import (IPMP_EBADSTATE, IPMP_EMINRED, IPMP_EUNKIF, MpathdError, PgState, Phyint,
-                    PhyintInst, PiState, PROBE_RECORDS_KEPT)
-import collections
+from .state import PgState, Phyint, PhyintInst, PiState, PROBE_RECORDS_KEPT
 
 log = logging.getLogger("rtsock_emul.mpathd")
 
@@ -34,7 +35,7 @@ def _cfg_mapping(config) -> dict:
     return getattr(config, "mpathd", {}) or {}
 
 
-class Mpathd(ProbingMixin, FailureMixin):
+class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
     def __init__(self, ctx, *, rng: _random.Random | None = None):
         self.ctx = ctx
         self.kernel, self.clock, self.hub = ctx.kernel, ctx.clock, getattr(ctx, "hub", None)
@@ -44,6 +45,7 @@ class Mpathd(ProbingMixin, FailureMixin):
         self.random = rng or _random.Random()
         self.phyints: dict[str, Phyint] = {}
         self.group_state: dict[str, PgState] = {}
+        self.pgs: dict = {}             # group name ("" anonymous) -> GroupTiming
         self.records = collections.deque(maxlen=PROBE_RECORDS_KEPT)
         self._subs: list = []
         self._running = False
@@ -61,7 +63,11 @@ class Mpathd(ProbingMixin, FailureMixin):
                 self._subs.append(self.hub.add_internal(self._on_rtmsg, proto=af,
                                                         rt_aware=RTAW_UNDER_IPMP))
         if self.prober is not None:
-            self.prober.set_reply_handler(lambda *a: self._run(self._on_reply, *a))
+            handler = lambda *a: self._run(self._on_reply, *a)     # noqa: E731
+            try:        # echoed payloads carry pr_icmp_mtype (prober.py)
+                self.prober.set_reply_handler(handler, with_payload=True)
+            except TypeError:
+                self.prober.set_reply_handler(handler)
         self._run(self.refresh)
 
     def stop(self) -> None:
@@ -112,6 +118,8 @@ class Mpathd(ProbingMixin, FailureMixin):
         tracked = self._tracked()
         for name in [n for n in self.phyints if n not in tracked]:
             self._stop_phyint(self.phyints.pop(name))
+        for grp in [g for g in self.pgs if g and g not in tracked.values()]:
+            del self.pgs[grp]           # phyint_group_delete: a new group starts afresh
         rows = kview.lifs(self.kernel)
         own = {r.addr for r in rows}
         taken: dict[str, set] = {}
@@ -264,6 +272,7 @@ class Mpathd(ProbingMixin, FailureMixin):
         was_active = self.functioning(pi) and not self._flags(pi) & IFF_INACTIVE
         if pi.state != PiState.PI_OFFLINE:      # offline: noted when it comes back
             self._chstate(pi, PiState.PI_FAILED)
+            self.reset_crtt_all(pi)
         self._set_flags(pi, set=IFF_FAILED, clear=IFF_INACTIVE)
         if was_active and pi.group:
             self._activate_another(pi)
@@ -322,21 +331,6 @@ class Mpathd(ProbingMixin, FailureMixin):
             self._set_flags(pi, clear=IFF_INACTIVE)
         self._refresh_groups()
 
-    def standby_refresh_inactive(self, ifname: str) -> None:
-        """phyint_standby_refresh_inactive: run when STANDBY is toggled."""
-        pi = self.phyints.get(ifname)
-        if pi is None or not pi.group or not self.functioning(pi):
-            return
-        members = self._members(pi)
-        nnonstandby = sum(1 for p in members if not self._flags(p) & IFF_STANDBY)
-        nactive = sum(1 for p in members if p is not pi and self.functioning(p)
-                      and not self._flags(p) & IFF_INACTIVE)
-        if nactive == 0 or nactive < nnonstandby:
-            self._set_flags(pi, clear=IFF_INACTIVE)
-        elif nactive > nnonstandby:
-            self._set_flags(pi, set=IFF_INACTIVE)
-        self._refresh_groups()
-
     def _refresh_groups(self) -> None:
         """phyint_group_refresh_state (R120); empty groups are failed."""
         for grp, info in kview.groups(self.kernel).items():
@@ -351,51 +345,6 @@ class Mpathd(ProbingMixin, FailureMixin):
                 self._flush_host_targets(members)
             elif old == PgState.PG_FAILED and state != PgState.PG_FAILED:
                 log.error("At least 1 IP interface in group %s is now usable", grp)
-
-    # ---- if_mpadm (R121, R122) ------------------------------------------------------
-    def offline(self, ifname: str) -> None:
-        """phyint_offline(pi, minred=1); if_mpadm then downs the addresses."""
-        return self._run(self._offline, ifname)
-
-    def _offline(self, ifname: str) -> None:
-        self.refresh()
-        pi = self.phyints.get(ifname)
-        if pi is None or not pi.group:
-            raise MpathdError("IPMP_EUNKIF", IPMP_EUNKIF)
-        others = [p for p in self._members(pi) if p is not pi and self.usable(p)]
-        if not others and self.group_state.get(pi.group) != PgState.PG_FAILED:
-            raise MpathdError("IPMP_EMINRED", IPMP_EMINRED)
-        was_active = self.functioning(pi) and not self._flags(pi) & IFF_INACTIVE
-        self._chstate(pi, PiState.PI_OFFLINE)
-        for inst in pi.insts.values():
-            self._stop_inst(inst)
-            inst.reset_counts()
-        self._set_flags(pi, set=IFF_OFFLINE, clear=IFF_INACTIVE)
-        if was_active:
-            self._activate_another(pi)
-        self._refresh_groups()
-
-    def undo_offline(self, ifname: str) -> None:
-        return self._run(self._undo_offline, ifname)
-
-    def _undo_offline(self, ifname: str) -> None:
-        self.refresh()
-        pi = self.phyints.get(ifname)
-        if pi is None or not pi.group:
-            raise MpathdError("IPMP_EUNKIF", IPMP_EUNKIF)
-        if pi.state != PiState.PI_OFFLINE:
-            raise MpathdError("IPMP_EBADSTATE", IPMP_EBADSTATE)
-        self._set_flags(pi, clear=IFF_OFFLINE)
-        if self._flags(pi) & IFF_FAILED or not pi.link_up:
-            self._chstate(pi, PiState.PI_FAILED)
-        else:
-            self._transition_to_running(pi)
-        for inst in pi.insts.values():
-            self._schedule_probing(pi, inst)
-        self._refresh_groups()
-
-    def on_standby_changed(self, ifname: str) -> None:
-        self._run(self.standby_refresh_inactive, ifname)
 
     def sync(self) -> None:
         """Re-read the kernel now (admin verbs call this after changing it)."""

@@ -84,6 +84,8 @@ class FailureMixin:
         log.error("All IP interfaces in group %s have failed", pi.group)
         for p in self._members(pi):
             self._set_flags(p, set=IFF_FAILED, clear=IFF_INACTIVE)
+            if p.state != PiState.PI_OFFLINE:
+                self.reset_crtt_all(p)
             if p.state == PiState.PI_RUNNING:
                 self._chstate(p, PiState.PI_FAILED)
         self._refresh_groups()

@@ -8,6 +8,10 @@ handler on that thread too (e.g. `loop.call_soon_threadsafe`).
 - `set_reply_handler(handler)`: `handler(ifname, af, target, seq)` for each
   ICMP(v6) echo reply received on `ifname` for one of our probes; `target` is
   the replying address (an `ipaddress` object), `seq` the icmp_seq we sent.
+  A prober that also accepts `set_reply_handler(handler, with_payload=True)`
+  then calls `handler(ifname, af, target, seq, payload)` with the echoed bytes
+  after the ICMP header: in.mpathd tells unicast, multicast and RTT replies
+  apart by pr_icmp_mtype, since only unicast probes consume icmp_seq numbers.
 - `send_probe(ifname, af, src, dst, seq, payload)`: one unicast echo request
   from test address `src` out of `ifname` (never via another member), with
   icmp_seq `seq` and the bytes `payload` (see `probe_payload`) after the 8-byte
@@ -25,7 +29,7 @@ from typing import Callable, Protocol
 # struct pr_icmp after the ICMP header: pr_hrtime_ns (u64, network order),
 # pr_mtype (u32), spec §6.2.
 PR_ICMP_TAIL = struct.Struct("!QI")
-PROBE_UNI, PROBE_MULTI, PROBE_RTT = 0x1, 0x2, 0x3
+PROBE_UNI, PROBE_MULTI, PROBE_RTT = 0x1234, 0x5678, 0x9ABC     # [mpd_probe.c]
 
 ReplyHandler = Callable[[str, int, object, int], None]
 
@@ -39,6 +43,13 @@ class Prober(Protocol):
 
 def probe_payload(now_ns: int, mtype: int) -> bytes:
     return PR_ICMP_TAIL.pack(now_ns & 0xFFFFFFFFFFFFFFFF, mtype)
+
+
+def parse_payload(payload) -> tuple[int, int] | None:
+    """(pr_icmp_timestamp ns, pr_icmp_mtype) of an echoed probe, None if short."""
+    if payload is None or len(payload) < PR_ICMP_TAIL.size:
+        return None
+    return PR_ICMP_TAIL.unpack_from(payload)
 
 
 class FakeProber:
@@ -56,31 +67,45 @@ class FakeProber:
         self.multicast: dict[tuple[str, int], list] = {}
         self.sent: list[tuple] = []
         self._handler: ReplyHandler | None = None
+        self._with_payload = False
+        self._payload = None        # of the probe being answered (see _reply)
 
-    def set_reply_handler(self, handler: ReplyHandler) -> None:
-        self._handler = handler
+    def set_reply_handler(self, handler: ReplyHandler, with_payload: bool = False) -> None:
+        self._handler, self._with_payload = handler, with_payload
 
     def answer(self, ifname: str, af: int, targets) -> None:
         """Make `targets` (addresses) answer probes on ifname (empty = 100% loss)."""
         self.responders[(ifname, af)] = set(targets)
 
+    def delay_for(self, ifname, af, target) -> float:
+        """Seconds until `target` answers (override or set `delay`)."""
+        return self.delay
+
     def _reply(self, ifname, af, target, seq):
-        if self._handler is None:
+        # Subclasses override _reply(ifname, af, target, seq) to drop replies, so
+        # the echoed payload travels in self._payload, set by the sender.
+        handler = self._handler
+        if handler is None:
             return
-        if self.clock is None or self.delay <= 0:
-            self._handler(ifname, af, target, seq)
+        args = (ifname, af, target, seq) + ((self._payload,) if self._with_payload else ())
+        delay = self.delay_for(ifname, af, target)
+        if self.clock is None or delay <= 0:
+            handler(*args)
         else:
-            self.clock.call_later(self.delay, lambda: self._handler(ifname, af, target, seq))
+            self.clock.call_later(delay, lambda: self._handler is not None and self._handler(*args))
 
     def send_probe(self, ifname, af, src, dst, seq, payload):
-        self.sent.append(("uni", ifname, af, src, dst, seq))
+        kind = "rtt" if (parse_payload(payload) or (0, PROBE_UNI))[1] == PROBE_RTT else "uni"
+        self.sent.append((kind, ifname, af, src, dst, seq))
         if dst in self.responders.get((ifname, af), ()):
+            self._payload = payload
             self._reply(ifname, af, dst, seq)
 
     def discover_targets(self, ifname, af, src, seq, payload):
         self.sent.append(("multi", ifname, af, src, None, seq))
         for target in self.multicast.get((ifname, af), ()):
             if target in self.responders.get((ifname, af), ()):
+                self._payload = payload
                 self._reply(ifname, af, target, seq)
 
     def close(self):

@@ -1,7 +1,15 @@
 """Probe-based failure detection (spec §6.2, §6.3; R111-R113, R115, R116, R131).
 
+The timer of each phyint instance ticks once per user probe interval
+(phyint_inst_timer). A tick sends a unicast failure-detection probe when the
+group's (possibly raised) probe interval is due, else an RTT-only probe; it
+first judges the last two unicast probes: lost once their target's crtt has
+passed. Only unicast probes consume icmp_seq numbers (and appear in ipmpstat
+-p); multicast discovery and RTT probes reuse the next one and are told apart
+by pr_icmp_mtype.
+
 A mixin of `Mpathd`: needs self.kernel, self.clock, self.prober, self.config,
-self.random, self.phyints, self.records and the failure/repair checks.
+self.random, self.phyints, self.records, pg() and the failure/repair checks.
 """
 from __future__ import annotations
 
@@ -11,9 +19,10 @@ import logging
 from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOFAILOVER,
                               IFF_NOLOCAL, IFF_NOXMIT, IFF_UP)
 from . import kview
-from .config import MAX_PROBE_TARGETS, MAX_RANDOM_FACTOR, MIN_RANDOM_FACTOR
-from .prober import PROBE_MULTI, PROBE_UNI, probe_payload
-from .state import PhyintInst, ProbeRecord, Target
+from .config import (MAX_PROBE_TARGETS, MAX_RANDOM_FACTOR, MIN_RANDOM_FACTOR,
+                     MIN_RECOVERY_TIME)
+from .prober import PROBE_MULTI, PROBE_RTT, PROBE_UNI, parse_payload, probe_payload
+from .state import PhyintInst, PiState, ProbeRecord, Target
 
 log = logging.getLogger("rtsock_emul.mpathd")
 
@@ -57,7 +66,7 @@ class ProbingMixin:
 
     def _update_router_targets(self, inst: PhyintInst, own: set) -> None:
         """R116: next hops of gateway routes on the test subnet; routers replace
-        host targets; v6 only link-local next hops."""
+        host targets; v6 only link-local next hops. Known routers keep their rtt."""
         routers = []
         for _net, gw in kview.routes(self.kernel, inst.af):
             if gw in own or gw not in inst.test_net:
@@ -68,15 +77,15 @@ class ProbingMixin:
                 routers.append(gw)
         routers = routers[:MAX_PROBE_TARGETS]
         if routers:
-            if [t.addr for t in inst.targets] != routers:
-                inst.targets = [Target(a, True) for a in routers]
-                inst.next_target = 0
+            if [(t.addr, t.is_router) for t in inst.targets] != [(a, True) for a in routers]:
+                old = {t.addr: t for t in inst.targets if t.is_router}
+                inst.targets = [old.get(a) or Target(a, True) for a in routers]
+                inst.next_target = inst.rtt_next = 0
         elif any(t.is_router for t in inst.targets):
             inst.targets = []           # routers gone: rediscover hosts
 
-    # ---- timers ---------------------------------------------------------------
+    # ---- timers (phyint_inst_timer) -----------------------------------------------
     def _schedule_probing(self, pi, inst: PhyintInst, *, next_period: bool = False) -> None:
-        from .state import PiState
         wanted = (inst.probing and self.prober is not None and self._running
                   and pi.state != PiState.PI_OFFLINE)
         if not wanted:
@@ -84,7 +93,8 @@ class ProbingMixin:
             return
         if inst.timer is None:
             if not next_period:
-                inst.period_start = self.clock.now()
+                inst.period_start = inst.fd_base = self.clock.now()
+                inst.next_when = None
             self._arm(pi, inst)
 
     def _stop_inst(self, inst: PhyintInst) -> None:
@@ -92,85 +102,164 @@ class ProbingMixin:
             self.clock.cancel(inst.timer)
             inst.timer = None
 
+    def _random_when(self, base: float) -> float:
+        """R111: each tick at a random 50-100% point of its period."""
+        return base + self.config.probe_interval * self.random.uniform(MIN_RANDOM_FACTOR,
+                                                                       MAX_RANDOM_FACTOR)
+
     def _arm(self, pi, inst: PhyintInst) -> None:
-        """R111: the probe of each period goes out at a random 50-100% point."""
-        interval = self.config.probe_interval
-        when = inst.period_start + interval * self.random.uniform(MIN_RANDOM_FACTOR,
-                                                                   MAX_RANDOM_FACTOR)
+        when = inst.next_when if inst.next_when is not None else self._random_when(inst.period_start)
+        inst.next_when = None
         inst.timer = self.clock.call_later(max(0.0, when - self.clock.now()),
                                            lambda: self._probe_tick(pi, inst))
 
+    def _current(self, pi, inst) -> bool:
+        return self.phyints.get(pi.name) is pi and pi.insts.get(inst.af) is inst
+
     def _probe_tick(self, pi, inst: PhyintInst) -> None:
         inst.timer = None
-        if self.phyints.get(pi.name) is not pi or pi.insts.get(inst.af) is not inst:
+        if not self._current(pi, inst):
             return
-        # phyint_inst_timer: judge the recorded losses on every tick, so losses
-        # seen during the quiet period count as soon as it is over (R131).
-        if inst.nlost and self.clock.now() >= inst.quiet_until:
-            self._check_probe_failure(pi)
-        if self.phyints.get(pi.name) is not pi or pi.insts.get(inst.af) is not inst:
-            return
-        self._send_probe(pi, inst)
+        now, pg = self.clock.now(), self.pg(pi.group)
         inst.period_start += self.config.probe_interval
-        self._schedule_probing(pi, inst, next_period=True)
-
-    def _send_probe(self, pi, inst: PhyintInst) -> None:
-        inst.seq = (inst.seq + 1) & 0xFFFF
-        seq, now = inst.seq, self.clock.now()
+        inst.next_when = self._random_when(inst.period_start)
         if not inst.targets:
-            # PI_NOTARGETS: find host targets with an all-hosts echo (not counted).
-            inst.multi_seqs.add(seq)
-            self.prober.discover_targets(pi.name, inst.af, inst.test_addr, seq,
-                                         probe_payload(int(now * 1e9), PROBE_MULTI))
-            return
-        target = inst.targets[inst.next_target % len(inst.targets)]
-        inst.next_target = (inst.next_target + 1) % len(inst.targets)
-        rec = ProbeRecord(seq=seq, ifname=pi.name, af=inst.af, target=target.addr, sent=now)
-        inst.outstanding[seq] = rec
-        self.records.append(rec)
-        # A probe is lost when unanswered within one probe interval.
-        self.clock.call_later(self.config.probe_interval,
-                              lambda: self._probe_timeout(pi, inst, rec))
-        self.prober.send_probe(pi.name, inst.af, inst.test_addr, target.addr, seq,
-                               probe_payload(int(now * 1e9), PROBE_UNI))
+            inst.fd_base = inst.period_start
+            self._send_multi(pi, inst)
+        elif pg.probeint != self.config.probe_interval_ms and inst.next_when < inst.fd_base:
+            self._send_rtt(pi, inst)        # the failure-detection probe is not due yet
+        else:
+            self._fd_tick(pi, inst, now, pg)
+        if self._current(pi, inst):
+            self._schedule_probing(pi, inst, next_period=True)
 
-    def _probe_timeout(self, pi, inst: PhyintInst, rec: ProbeRecord) -> None:
-        if inst.outstanding.pop(rec.seq, None) is not rec:
+    def _fd_tick(self, pi, inst: PhyintInst, now: float, pg) -> None:
+        if pg.probeint == self.config.probe_interval_ms:
+            inst.fd_base = inst.period_start
+        else:
+            step = pg.probeint / 1000.0
+            inst.fd_base += step
+            if now > inst.fd_base:
+                inst.fd_base += (int((now - inst.fd_base) / step) + 1) * step
+        self._judge_losses(inst, now, pg)
+        # Losses seen during the quiet period count as soon as it is over (R131).
+        if inst.nlost and now >= inst.quiet_until:
+            self._check_probe_failure(pi)
+        if not self._current(pi, inst):
             return
-        rec.state = "lost"
+        if inst.targets:
+            self._send_uni(pi, inst)
+            # One host target gives no resilience: keep looking for more.
+            if not any(t.is_router for t in inst.targets) and len(inst.active_targets) == 1:
+                self._send_multi(pi, inst)
+        else:                           # flushed by a group failure just now
+            self._send_multi(pi, inst)
+
+    def _judge_losses(self, inst: PhyintInst, now: float, pg) -> None:
+        """The last two unicast probes: lost once start + crtt (the group probe
+        interval while crtt is 0) has passed; the older one is lost regardless."""
+        for i, rec in enumerate(list(inst.probes)[-2:][::-1]):
+            if rec.state != "sent":
+                continue
+            crtt = rec.tg.crtt if rec.tg is not None else 0
+            timeout = rec.sent + (crtt or pg.probeint) / 1000.0
+            if timeout < now:
+                self._mark_lost(inst, rec, timeout)
+            elif i == 1:
+                self._mark_lost(inst, rec, now)
+
+    def _mark_lost(self, inst: PhyintInst, rec: ProbeRecord, when: float) -> None:
+        rec.state, rec.lost = "lost", when
         if inst.nlost == 0:
-            inst.tff = self.clock.now()     # time of first failure of this run
+            inst.tff = when             # time of first failure of this run
         inst.nlost += 1
         inst.nok = 0
-        if self.clock.now() < inst.quiet_until:
-            return      # R131: kept in the history, judged once the quiet period ends
-        self._check_probe_failure(pi)
 
-    def _on_reply(self, ifname: str, af: int, target, seq: int) -> None:
+    # ---- sending (probe) ----------------------------------------------------------------
+    def _next_active(self, inst: PhyintInst, attr: str):
+        now = self.clock.now()
+        for t in inst.targets:          # TG_SLOW routers come back after a while
+            if t.slow_since is not None and (now - t.slow_since > MIN_RECOVERY_TIME
+                                             or not inst.active_targets):
+                t.slow_since = None
+        active = inst.active_targets
+        idx = getattr(inst, attr) % len(active)
+        setattr(inst, attr, (idx + 1) % len(active))
+        return active[idx]
+
+    def _payload(self, mtype: int) -> bytes:
+        return probe_payload(int(self.clock.now() * 1e9), mtype)
+
+    def _send_uni(self, pi, inst: PhyintInst) -> None:
+        tg = self._next_active(inst, "next_target")
+        inst.rtt_next = inst.next_target
+        seq, inst.snxt = inst.snxt, (inst.snxt + 1) & 0xFFFF
+        rec = ProbeRecord(seq=seq, ifname=pi.name, af=inst.af, target=tg.addr,
+                          sent=self.clock.now(), tg=tg)
+        inst.probes.append(rec)
+        self.records.append(rec)
+        self.prober.send_probe(pi.name, inst.af, inst.test_addr, tg.addr, seq,
+                               self._payload(PROBE_UNI))
+
+    def _send_rtt(self, pi, inst: PhyintInst) -> None:
+        tg = self._next_active(inst, "rtt_next")
+        self.prober.send_probe(pi.name, inst.af, inst.test_addr, tg.addr, inst.snxt,
+                               self._payload(PROBE_RTT))
+
+    def _send_multi(self, pi, inst: PhyintInst) -> None:
+        self.prober.discover_targets(pi.name, inst.af, inst.test_addr, inst.snxt,
+                                     self._payload(PROBE_MULTI))
+
+    # ---- replies (in_data / in6_data) -----------------------------------------------------
+    def _on_reply(self, ifname: str, af: int, target, seq: int, payload=None) -> None:
         pi = self.phyints.get(ifname)
         inst = pi.insts.get(af) if pi is not None else None
-        if inst is None or not inst.probing:
+        if inst is None or not inst.probing or not pi.link_up:
             return
         target = ipaddress.ip_address(str(target))
-        if seq in inst.multi_seqs:
-            self._add_host_target(pi, inst, target)
-            return
-        rec = inst.outstanding.pop(seq, None)
-        if rec is None or rec.target != target:
-            return
-        rec.state, rec.acked = "acked", self.clock.now()
+        parsed = parse_payload(payload)
+        mtype = parsed[1] if parsed is not None else None   # None: prober gives no payload
+        if mtype in (PROBE_UNI, None):
+            rec = inst.probe(seq)
+            if rec is not None and rec.target == target:
+                self._echo_reply(pi, inst, rec)
+                return
+            if mtype == PROBE_UNI:
+                return                  # out of window, or a fake reply
+        if mtype == PROBE_RTT:
+            self._rtt_reply(pi, inst, target, int(self.clock.now() * 1e9) - parsed[0])
+        elif mtype in (PROBE_MULTI, None):
+            self._mcast_reply(pi, inst, target)
+
+    def _echo_reply(self, pi, inst: PhyintInst, rec: ProbeRecord) -> None:
+        """incoming_echo_reply: an ack, even one judged lost already."""
+        if rec.state == "acked":
+            return                      # duplicate
+        now = self.clock.now()
+        self._echo_rtt(pi, inst, rec, int(round((now - rec.sent) * 1e9)))
+        rec.state, rec.acked = "acked", now
         inst.quiet_until = 0.0          # R131: the first ack ends the quiet period
-        inst.nok += 1
-        inst.nlost = 0
-        inst.tff, inst.tls = None, rec.acked
+        inst.recount()
         self._check_probe_repair(pi)
 
-    def _add_host_target(self, pi, inst: PhyintInst, addr) -> None:
-        if any(t.is_router for t in inst.targets) or addr in self._own_addrs():
+    def _mcast_reply(self, pi, inst: PhyintInst, addr) -> None:
+        """incoming_mcast_reply: a responder becomes a host target of every
+        member of a named group (only of this one in the anonymous group)."""
+        if any(t.is_router for t in inst.targets) or len(inst.targets) >= MAX_PROBE_TARGETS:
             return
-        if inst.test_net is not None and addr not in inst.test_net:
+        if addr.is_unspecified or addr in self._own_addrs():
             return
-        if addr in [t.addr for t in inst.targets] or len(inst.targets) >= MAX_PROBE_TARGETS:
+        for p in (self._members(pi) if pi.group else [pi]):
+            other = p.insts.get(inst.af)
+            if other is not None:
+                self._target_create(p, other, addr)
+
+    def _target_create(self, pi, inst: PhyintInst, addr) -> None:
+        if inst.test_net is None or addr not in inst.test_net:
+            return                      # not on this test address's subnet
+        if any(t.is_router for t in inst.targets) or len(inst.targets) >= MAX_PROBE_TARGETS:
+            return
+        if addr in [t.addr for t in inst.targets]:
             return
         inst.targets.append(Target(addr, False))
         self._targets_changed(pi)

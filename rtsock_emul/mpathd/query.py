@@ -103,7 +103,7 @@ def group_rows(md) -> list[dict]:
         if unusable:
             parts.append("[" + " ".join(unusable) + "]")
         probing = any(pi.probing for pi in mem)
-        fdt = f"{md.config.failure_detection_time / 1000:.2f}s" if probing else ""
+        fdt = f"{md.group_fdt(grp) / 1000:.2f}s" if probing else ""    # adapted (§6.2)
         state = md.group_state.get(grp, PgState.PG_FAILED)
         rows.append({"GROUP": info["ipmp"], "GROUPNAME": grp, "STATE": GROUP_STATE[state],
                      "FDT": fdt, "INTERFACES": " ".join(parts)})

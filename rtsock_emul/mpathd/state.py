@@ -6,6 +6,8 @@ import collections
 import enum
 from dataclasses import dataclass, field
 
+from .config import PROBE_STATS_COUNT
+
 
 class PiState(enum.IntEnum):
     """enum pi_state ([mpd_tables.h])."""
@@ -50,6 +52,8 @@ class ProbeRecord:
     sent: float                 # clock seconds
     state: str = "sent"         # sent | acked | lost
     acked: float | None = None
+    lost: float | None = None   # pr_time_lost
+    tg: object = field(default=None, repr=False, compare=False)   # the Target probed
 
     @property
     def rtt(self) -> float | None:
@@ -58,8 +62,26 @@ class ProbeRecord:
 
 @dataclass
 class Target:
+    """struct target: rtt state as in [mpd_probe.c] compute_crtt (ns, ms)."""
     addr: object
     is_router: bool
+    crtt: int = 0                      # tg_crtt, ms; 0 = not known yet
+    rtt_sa: int = -1                   # tg_rtt_sa: 8 x smoothed rtt, ns; -1 = none
+    rtt_sd: int = 0                    # tg_rtt_sd: 4 x mean deviation, ns
+    deferred: list = field(default_factory=list)     # suspect rtts, ns
+    slow_since: float | None = None    # TG_SLOW router (tg_latime), else active
+
+    def reset_rtt(self) -> None:
+        """reset_crtt_all for one target."""
+        self.crtt, self.rtt_sa, self.rtt_sd = 0, -1, 0
+        self.deferred.clear()
+
+
+@dataclass
+class GroupTiming:
+    """pg_fdt / pg_probeint of struct phyint_group (ms); adapted per group."""
+    fdt: int
+    probeint: int
 
 
 @dataclass
@@ -70,9 +92,12 @@ class PhyintInst:
     test_net: object = None
     targets: list = field(default_factory=list)     # [Target]
     next_target: int = 0
-    seq: int = 0
-    outstanding: dict = field(default_factory=dict)  # seq -> ProbeRecord
-    multi_seqs: set = field(default_factory=set)
+    rtt_next: int = 0                  # pii_rtt_target_next
+    snxt: int = 0                      # pii_snxt: icmp_seq of the next unicast probe
+    probes: collections.deque = field(   # pii_probes: the unicast probe window
+        default_factory=lambda: collections.deque(maxlen=PROBE_STATS_COUNT))
+    fd_base: float = 0.0               # pii_fd_snxt_basetime (s)
+    next_when: float | None = None     # pii_snxt_time: the next tick (s)
     nlost: int = 0                     # consecutive lost probes
     nok: int = 0                       # consecutive acked probes
     quiet_until: float = 0.0           # R131
@@ -92,11 +117,39 @@ class PhyintInst:
             return "disabled"
         return "routes" if any(t.is_router for t in self.targets) else "multicast"
 
+    @property
+    def active_targets(self) -> list:
+        return [t for t in self.targets if t.slow_since is None]
+
+    def probe(self, seq: int):
+        """The unicast ProbeRecord with icmp_seq `seq` in the window, or None."""
+        for rec in reversed(self.probes):
+            if rec.seq == seq:
+                return rec
+        return None
+
+    def recount(self) -> None:
+        """nlost/nok/tff/tls from the window, most recent resolved probe first
+        (probe_fail_info / probe_success_info): a late ack can end a run of losses."""
+        self.nlost = self.nok = 0
+        self.tff = None
+        resolved = [r for r in self.probes if r.state != "sent"]
+        acks = [r.acked for r in resolved if r.acked is not None]
+        self.tls = max(acks) if acks else None
+        for rec in reversed(resolved):
+            if rec.state != resolved[-1].state:
+                break
+            if rec.state == "lost":
+                self.nlost += 1
+                self.tff = rec.lost
+            else:
+                self.nok += 1
+
     def reset_counts(self) -> None:
+        """clear_pii_probe_stats."""
         self.nlost = self.nok = 0
         self.tff = self.tls = None
-        self.outstanding.clear()
-        self.multi_seqs.clear()
+        self.probes.clear()
 
 
 @dataclass
