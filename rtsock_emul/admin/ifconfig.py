@@ -11,8 +11,8 @@ import ipaddress
 
 from ..kernel.errors import KernelError
 from ..mpathd import kview
-from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOFAILOVER, IFF_STANDBY,
-                              IFF_UP)
+from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOARP, IFF_NOFAILOVER,
+                              IFF_ROUTER, IFF_STANDBY, IFF_UP)
 from . import groupflow
 from .common import AdminError, Usage, need_root, strerror, sync_mpathd
 from .ifdisplay import show
@@ -21,6 +21,7 @@ PROG = "ifconfig"
 USAGE = ("usage: ifconfig <interface> | -a [ inet | inet6 ]\n"
          "\t[ plumb | unplumb | ipmp ] [ group <name> | group \"\" ]\n"
          "\t[ standby | -standby ] [ failover | -failover ] [ deprecated | -deprecated ]\n"
+         "\t[ router | -router ] [ arp | -arp ]\n"
          "\t[ <address>[/<prefix_length>] [ netmask <mask> ] [ broadcast + ] ]\n"
          "\t[ addif <address>[/<prefix_length>] ] [ removeif <address> ] [ up | down ]")
 
@@ -30,6 +31,9 @@ FLAG_WORDS = {
     "deprecated": (IFF_DEPRECATED, 0), "-deprecated": (0, IFF_DEPRECATED),
     "-failover": (IFF_NOFAILOVER | IFF_DEPRECATED, 0), "failover": (0, IFF_NOFAILOVER),
     "standby": (IFF_STANDBY, 0), "-standby": (0, IFF_STANDBY),
+    # IFF_ROUTER: the kernel spreads it over the IPMP group (R133, R134)
+    "router": (IFF_ROUTER, 0), "-router": (0, IFF_ROUTER),
+    "arp": (0, IFF_NOARP), "-arp": (IFF_NOARP, 0),
 }
 
 
@@ -144,14 +148,16 @@ class _Run:
 
     def group(self, name: str) -> None:
         try:
-            if kview.is_ipmp(self.k, self.ifname):
+            if self.lifname != self.ifname and not self.lifname.endswith(":0"):
+                self.k.set_groupname(self.lifname, self.af, name)   # the kernel refuses a unit (R67)
+            elif kview.is_ipmp(self.k, self.ifname):
                 self.k.set_groupname(self.ifname, self.af, name)     # rename (R74)
             elif name in ("", '""'):
                 groupflow.leave(self.ctx, self.ifname, self.af)
             else:
                 groupflow.join(self.ctx, self.ifname, name, self.af)
         except KernelError as exc:
-            raise _ioctl_error("SIOCSLIFGROUPNAME", self.ifname, exc, "setifgroupname") from None
+            raise _ioctl_error("SIOCSLIFGROUPNAME", self.lifname, exc, "setifgroupname") from None
 
     def removeif(self, text: str) -> None:
         addr, _ = _parse_addr(text, self.af_given)

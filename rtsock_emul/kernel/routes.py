@@ -118,6 +118,7 @@ class Routes:
 
     def _unlink(self, route: Route) -> None:
         self._routes[route.af].remove(route)
+        route.flags &= ~C.RTF_UP                  # M22: marked down, whoever still holds it
         if route.refcnt > 0:                      # M22: freed when released
             route.condemned = True
             self._condemned.append(route)

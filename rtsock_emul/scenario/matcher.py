@@ -19,16 +19,29 @@ class MsgView:
     seq: int = 0
     errno: str = "0"
     addrs: dict = field(default_factory=dict)   # RTA_ bit -> sockaddr object
+    msglen: int = 0       # bytes read (the *_msglen the reader saw)
+    inits: int = None     # rtm_inits (rt_msghdr only)
+    metric: int = None    # ifam_metric or ifi_metric
+    mtu: int = None       # ifi_mtu or rmx_mtu
 
 
-def view(msg):
+def view(msg, raw=None):
+    """raw: the bytes read, for `len`; without them the message is re-encoded."""
     for prefix in ("rtm_", "ifm_", "ifam_"):
         if hasattr(msg, prefix + "type"):
             get = lambda name, d=0: getattr(msg, prefix + name, d)  # noqa: E731
-            return MsgView(type=get("type"), index=get("index"), flags=get("flags"),
-                           pid=get("pid"), seq=get("seq"),
-                           errno=C.from_wire_errno(get("errno")),
-                           addrs=dict(getattr(msg, "sockaddrs", {}) or {}))
+            v = MsgView(type=get("type"), index=get("index"), flags=get("flags"),
+                        pid=get("pid"), seq=get("seq"),
+                        errno=C.from_wire_errno(get("errno")),
+                        addrs=dict(getattr(msg, "sockaddrs", {}) or {}))
+            v.msglen = len(raw) if raw else len(msg.encode())
+            if prefix == "rtm_":
+                v.inits, v.mtu = msg.rtm_inits, msg.rtm_rmx.rmx_mtu
+            elif prefix == "ifm_":
+                v.metric, v.mtu = msg.ifm_data.ifi_metric, msg.ifm_data.ifi_mtu
+            else:
+                v.metric = msg.ifam_metric
+            return v
     raise TypeError(f"not a routing message: {msg!r}")
 
 
@@ -70,9 +83,9 @@ class IfNames:
         return None
 
 
-def mismatch(pat, msg, names):
+def mismatch(pat, msg, names, raw=None):
     """None if msg matches pat, else a short reason naming the first field that differs."""
-    v = view(msg)
+    v = view(msg, raw)
     if v.type != pat.type:
         return f"type is {C.name_of(C.RTM_NAMES, v.type)}, expected {C.name_of(C.RTM_NAMES, pat.type)}"
     if pat.ifname is not None:
@@ -95,6 +108,13 @@ def mismatch(pat, msg, names):
     return None
 
 
+_ADDR_SLOTS = {"gateway": C.RTA_GATEWAY, "author": C.RTA_AUTHOR, "brd": C.RTA_BRD}
+
+
+def _names(table, word):
+    return ",".join(n.split("_", 1)[1] if n.startswith("RT") else n for n in C.flag_names(table, word)) or "none"
+
+
 def _bits(mask):
     return [1 << i for i in range(mask.bit_length()) if mask >> i & 1]
 
@@ -112,9 +132,15 @@ def _field_mismatch(key, want, v, names):
             if got_plen != plen:
                 return f"{key} prefix length is {got_plen}, expected {plen}"
         return None
-    if key == "gateway":
-        got = sa_addr(v.addrs.get(C.RTA_GATEWAY))
-        return None if got == want else f"gateway is {got}, expected {want}"
+    if key in _ADDR_SLOTS:
+        got = sa_addr(v.addrs.get(_ADDR_SLOTS[key]))
+        return None if got == want else f"{key} is {got}, expected {want}"
+    if key in ("addrs", "inits"):
+        table, got = (C.RTA_NAMES, sum(v.addrs)) if key == "addrs" else (C.RTV_NAMES, v.inits)
+        return None if got == want else f"{key} is {_names(table, got)}, expected {_names(table, want)}"
+    if key in ("len", "metric", "mtu"):
+        got = v.msglen if key == "len" else getattr(v, key)
+        return None if got == want else f"{key} is {got}, expected {want}"
     if key == "netmask":
         mask = v.addrs.get(C.RTA_NETMASK)
         got = mask_plen(mask) if isinstance(want, int) else sa_addr(mask)
@@ -144,6 +170,7 @@ class Expectation:
     messages: list = field(default_factory=list)   # Patterns
     absent: list = field(default_factory=list)     # Patterns
     line: int = 0
+    overflow: bool = None    # True/False: a read reported ENOBUFS since the previous expect
 
 
 @dataclass
@@ -174,11 +201,14 @@ def compare(exp, records, names):
     if bad:
         return Diff(exp, records, f"undecodable message: {bad[0].error}", obs_index=records.index(bad[0]))
     msgs = _messages(records)
+    if exp.overflow is not None and exp.overflow != any(r.overflow for r in records):
+        return Diff(exp, records, "no read reported ENOBUFS since the previous expect, expected an overflow"
+                    if exp.overflow else "a read reported ENOBUFS (messages were dropped), expected none")
     diff = {"exact": _exact, "ordered": _ordered, "unordered": _unordered}[exp.mode](exp, msgs, names)
     if diff is None:
         for i, rec in enumerate(msgs):
             for pat in exp.absent:
-                if mismatch(pat, rec.msg, names) is None:
+                if mismatch(pat, rec.msg, names, rec.raw) is None:
                     return Diff(exp, msgs, f"received a message listed as absent: {pat}", obs_index=i)
     return diff
 
@@ -190,7 +220,7 @@ def _exact(exp, msgs, names):
         if i >= len(exp.messages):
             return Diff(exp, msgs, "unexpected extra message" + (" (expected nothing)" if not exp.messages else ""),
                         exp_index=i, obs_index=i)
-        why = mismatch(exp.messages[i], msgs[i].msg, names)
+        why = mismatch(exp.messages[i], msgs[i].msg, names, msgs[i].raw)
         if why:
             return Diff(exp, msgs, f"{exp.messages[i]}: {why}", exp_index=i, obs_index=i)
     return None
@@ -199,7 +229,7 @@ def _exact(exp, msgs, names):
 def _ordered(exp, msgs, names):
     pos = 0
     for j, pat in enumerate(exp.messages):
-        while pos < len(msgs) and mismatch(pat, msgs[pos].msg, names):
+        while pos < len(msgs) and mismatch(pat, msgs[pos].msg, names, msgs[pos].raw):
             pos += 1
         if pos >= len(msgs):
             return Diff(exp, msgs, f"not found in order: {pat}", exp_index=j, obs_index=None)
@@ -208,7 +238,7 @@ def _ordered(exp, msgs, names):
 
 
 def _unordered(exp, msgs, names):
-    fits = [[i for i, r in enumerate(msgs) if mismatch(p, r.msg, names) is None] for p in exp.messages]
+    fits = [[i for i, r in enumerate(msgs) if mismatch(p, r.msg, names, r.raw) is None] for p in exp.messages]
     owner = {}
 
     def place(j, seen):

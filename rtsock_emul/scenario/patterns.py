@@ -4,7 +4,8 @@ String form:  TYPE [IFNAME] [ADDR[/PLEN]] [+FLAG|-FLAG ...] [key=value ...]
 Mapping form: {type: ..., ifname: ..., addr: ..., flags: [+RUNNING, -FAILED], key: value}
 IFNAME is the interface the message is about (by its index); ADDR is RTA_DST for
 route messages and RTA_IFA for address messages. +FLAG/-FLAG test one bit (IFF_
-for RTM_IFINFO, RTF_ otherwise); `flags=` compares the whole word.
+for RTM_IFINFO, RTF_ otherwise); `flags=` compares the whole word, `addrs=` the
+set of RTA_ bits present, `inits=` the whole rtm_inits word (RTV_ names).
 """
 import ipaddress
 import re
@@ -14,7 +15,12 @@ from rtsock_emul.wire import constants as C
 
 ADDR_TYPES = frozenset({C.RTM_NEWADDR, C.RTM_DELADDR, C.RTM_CHGADDR, C.RTM_FREEADDR})
 IF_TYPES = frozenset({C.RTM_IFINFO})
-KEYS = ("dst", "gateway", "netmask", "ifa", "ifp", "index", "seq", "pid", "errno", "flags")
+KEYS = ("dst", "gateway", "netmask", "ifa", "ifp", "index", "seq", "pid", "errno", "flags",
+        "author", "brd", "addrs", "inits", "len", "metric", "mtu")
+# which header carries the field: metric is ifam_metric / ifi_metric, mtu is ifi_mtu / rmx_mtu
+_NO_FIELD = {"metric": "route messages (rt_msghdr has no metric)",
+             "mtu": "address messages (ifa_msghdr has no MTU)",
+             "inits": "RTM_IFINFO and address messages (only rt_msghdr has rtm_inits)"}
 MAPPING_KEYS = ("type", "ifname", "addr") + KEYS
 _IFNAME = re.compile(r"^[a-z][a-z0-9_]*[0-9]+(:[0-9]+)?$")
 
@@ -91,7 +97,7 @@ def _set_key(pat, key, value):
         raise PatternError(f"unknown pattern key {key!r}", "keys: " + ", ".join(KEYS))
     if key in ("dst", "ifa"):
         pat.fields[key] = parse_addr(value, key)
-    elif key == "gateway":
+    elif key in ("gateway", "author", "brd"):
         pat.fields[key] = parse_addr(value, key)[0]
     elif key == "netmask":
         text = str(value)
@@ -102,15 +108,47 @@ def _set_key(pat, key, value):
     elif key in ("ifp", "index"):
         text = str(value)
         pat.fields[key] = int(text) if text.isdigit() else text
-    elif key in ("seq", "pid"):
+    elif key in ("seq", "pid", "len", "metric", "mtu"):
+        _check_header(pat, key)
         try:
             pat.fields[key] = int(value)
         except (TypeError, ValueError):
             raise PatternError(f"{key} must be a number, not {value!r}") from None
+    elif key == "addrs":
+        pat.fields[key] = _bit_set(value, "RTA_", key)
+    elif key == "inits":
+        _check_header(pat, key)
+        pat.fields[key] = _bit_set(value, "RTV_", key)
     elif key == "errno":
         pat.fields[key] = parse_errno(value)
     elif key == "flags":
         _set_flags(pat, value)
+
+
+def _check_header(pat, key):
+    if key not in _NO_FIELD:
+        return
+    kind = "addr" if pat.type in ADDR_TYPES else "if" if pat.type in IF_TYPES else "rt"
+    absent = {"metric": "rt", "mtu": "addr"}.get(key)
+    if kind == absent or (key == "inits" and kind != "rt"):
+        raise PatternError(f"{key}= does not apply to {C.name_of(C.RTM_NAMES, pat.type)}",
+                           f"{key} is not carried by {_NO_FIELD[key]}")
+
+
+def _bit_set(value, prefix, key):
+    """`DST,GATEWAY`, a list of names, a number, or `0`/`none` -> the whole word."""
+    items = value if isinstance(value, list) else str(value).replace(",", " ").replace("|", " ").split()
+    word = 0
+    for item in items:
+        item = str(item)
+        if item.lower() == "none" or item[:1].isdigit():
+            word |= 0 if item.lower() == "none" else int(item, 0)
+            continue
+        try:
+            word |= C.value_of(prefix, item)
+        except ValueError as exc:
+            raise PatternError(f"bad {key} name {item!r}", str(exc).split("; ", 1)[-1]) from None
+    return word
 
 
 def _set_flags(pat, value):

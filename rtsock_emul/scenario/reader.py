@@ -2,6 +2,8 @@
 
 It reads a dup of the socket's data fd (RoutingSocket.fileno()), so the
 client's control channel stays with the thread that writes requests.
+A held subscriber (`hold: true`) is not read until `release`: its messages stay
+in the agent-side buffer (SO_RCVBUF), as for a process busy elsewhere.
 """
 import os
 import selectors
@@ -25,12 +27,56 @@ class Reader:
         self.socks = {}
         self.thread = None
         self._stop = False
+        self._lock = threading.Lock()
+        self._want_read = {}          # name -> bool, applied by the reader thread
+        self._applied = threading.Condition(self._lock)
+        self._generation = self._done = 0
 
-    def add(self, name, rsock):
+    def add(self, name, rsock, hold=False):
         dup = socket.socket(fileno=os.dup(rsock.fileno()))
         dup.setblocking(False)
         self.socks[name] = dup
-        self.sel.register(dup, selectors.EVENT_READ, name)
+        if not hold:
+            self.sel.register(dup, selectors.EVENT_READ, name)
+
+    def hold(self, name):
+        self._set_reading(name, False)
+
+    def release(self, name):
+        self._set_reading(name, True)
+
+    def _set_reading(self, name, on):
+        """Ask the reader thread to (un)register `name` and wait until it has, so a
+        `hold` returns only once no further message of `name` will be read."""
+        with self._lock:
+            self._want_read[name] = on
+            self._generation += 1
+            gen = self._generation
+        if self.thread is None or not self.thread.is_alive():
+            self._apply()
+            return
+        os.write(self._wake_w, b"c")
+        with self._applied:
+            self._applied.wait_for(lambda: self._done >= gen or self._stop, 5)
+
+    def _apply(self):
+        with self._lock:
+            for name, on in self._want_read.items():
+                registered = self.sock_registered(name)
+                if on and not registered:
+                    self.sel.register(self.socks[name], selectors.EVENT_READ, name)
+                elif not on and registered:
+                    self.sel.unregister(self.socks[name])
+            self._want_read.clear()
+            self._done = self._generation
+            self._applied.notify_all()
+
+    def sock_registered(self, name):
+        try:
+            self.sel.get_key(self.socks[name])
+            return True
+        except KeyError:
+            return False
 
     def start(self):
         self.thread = threading.Thread(target=self._loop, name="scenario-reader", daemon=True)
@@ -40,6 +86,9 @@ class Reader:
         while not self._stop:
             for key, _ in self.sel.select():
                 if key.data is None:
+                    if os.read(self._wake_r, 512) and not self._stop:
+                        self._apply()
+                        break       # the key set changed: select again
                     return
                 self._read(key.data, key.fileobj)
 
@@ -84,8 +133,14 @@ def echo_of_request(data):
     if len(data) < RT_MSGHDR.size:
         return None
     fixed = struct.pack("<H", len(data) & 0xFFFF) + data[2:]
-    try:
-        msg = decode_request(fixed)
-    except Exception:
-        return None
-    return msg if msg.rtm_pid != 0 else None
+    addrs = RT_MSGHDR.unpack(fixed)["rtm_addrs"]
+    bits = [1 << i for i in range(addrs.bit_length()) if addrs >> i & 1]
+    # the kernel stops at a sockaddr it refuses (R15, R12): keep those before it,
+    # the rest of the bytes become the trailer
+    for keep in range(len(bits), -1, -1):
+        try:
+            msg = decode_request(RT_MSGHDR.patch(fixed, rtm_addrs=sum(bits[:keep])))
+        except Exception:
+            continue
+        return msg if msg.rtm_pid != 0 else None
+    return None

@@ -21,6 +21,8 @@ def yaml_lines(path, first, last, context=0):
 
 
 def _render(rec):
+    if rec.overflow:
+        return "read() -> ENOBUFS (the agent dropped messages for this socket: buffer full)"
     if rec.msg is None:
         return f"(undecodable: {rec.error}) {rec.raw.hex()}"
     try:

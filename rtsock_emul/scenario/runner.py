@@ -90,9 +90,9 @@ class Runner:
             self._snapshot(0)
             for name, sub in self.sc.subscribers.items():
                 self.socks[name] = self._open(sub)
-            reader = Reader(res.streams)
+            reader = self.reader = Reader(res.streams)
             for name, sock in self.socks.items():
-                reader.add(name, sock)
+                reader.add(name, sock, hold=self.sc.subscribers[name].hold)
             reader.start()
             for st in self.sc.steps:
                 res.streams.step = st.index
@@ -109,10 +109,11 @@ class Runner:
         finally:
             if reader:
                 reader.stop()
+            if res.streams is not None:
+                self._note_overflows(self.socks)
             for sock in self.socks.values():
                 _close_quietly(sock)
             if res.streams is not None:
-                self._note_overflows()
                 res.violations = oracle.check(res)
                 if res.failure is None and res.violations:
                     res.failure = OracleViolation(res.violations)
@@ -164,10 +165,21 @@ class Runner:
             sock.shutdown(sub.shutdown)
         return sock
 
-    def _note_overflows(self):
-        for name, sock in self.socks.items():
+    def _note_overflows(self, names):
+        """Record an ENOBUFS for each subscriber whose next read would report one: the
+        agent's overflow notices arrive on the control channel, which only this
+        thread touches (the reader reads the data connection)."""
+        for name in names:
+            sock = self.socks[name]
             core = getattr(sock, "_core", None)
-            if core is not None and (getattr(core, "overflow", 0) or getattr(core, "dropped", 0)):
+            if core is None:
+                continue
+            try:
+                sock._drain_control()      # counts overflow notices into core.overflow
+            except OSError:
+                pass
+            if core.overflow:
+                core.overflow = 0          # reported once, as the client's read() does
                 self.result.streams.add(name, error="ENOBUFS")
 
     # --- ground truth ---------------------------------------------------------------
@@ -244,21 +256,26 @@ class Runner:
         if got != want:
             raise StepFailure(st, f"write on {by} returned {got}, expected {want}")
 
-    def _do_send(self, st, by, msg, errno, msg_line):
-        from rtsock_emul.wire.build import RtMsg
+    def _do_send(self, st, by, msg, errno, msg_line, repeat=1):
         spec = dict(msg)
         if "seq" not in spec:
-            self._seq += 1
-            spec["seq"] = self._seq
-        ifp = spec.get("ifp")
-        if ifp is not None and not isinstance(ifp, int):
-            spec["ifp"] = (self._ifindex(self.sc.subscribers[by].host, str(ifp), st), str(ifp))
+            self._seq += repeat
+            spec["seq"] = self._seq - repeat + 1
+        for i in range(repeat):
+            self._send_one(st, by, {**spec, "seq": int(spec["seq"]) + i}, errno)
+
+    def _send_one(self, st, by, spec, errno):
+        from rtsock_emul.wire.build import RtMsg
+        ifp = spec.pop("ifp", None)
+        ifp_sa, ifp_name = self._ifp(st, by, ifp)
         try:
             wire_msg = RtMsg(**spec)
         except (ValueError, TypeError) as exc:
             raise StepFailure(st, f"cannot build the message: {exc}") from None
+        if ifp_sa is not None:
+            wire_msg.sockaddrs[C.RTA_IFP] = ifp_sa
         rec = SendRecord(by, st.index, self.result.streams.now(), spec["seq"], wire_msg.rtm_type, "",
-                         ifp=None if ifp is None else str(ifp), family=wire_msg.family())
+                         ifp=ifp_name, family=wire_msg.family())
         self._write(st, by, wire_msg, errno, rec)
 
     def _do_send_raw(self, st, by, data, errno):
@@ -266,6 +283,24 @@ class Runner:
         rtype = data[3] if len(data) > 3 else None
         rec = SendRecord(by, st.index, self.result.streams.now(), seq, rtype, "", raw=True)
         self._write(st, by, data, errno, rec)
+
+    def _ifp(self, st, by, ifp):
+        """RTA_IFP of a send: NAME or N -> sdl (index, name); {index, name} -> an sdl whose
+        name need not match (R15); AF_UNSPEC -> an AF_UNSPEC sockaddr. Returns
+        (sockaddr or None, the interface the request names, for the oracle)."""
+        from rtsock_emul.wire.sockaddrs import SockaddrDl, SockaddrUnspec
+        if ifp is None:
+            return None, None
+        if ifp == "AF_UNSPEC":
+            return SockaddrUnspec(), None
+        if isinstance(ifp, int):
+            return SockaddrDl(sdl_index=ifp), str(ifp)
+        host = self.sc.subscribers[by].host
+        if isinstance(ifp, dict):
+            index = ifp["index"]
+            index = index if isinstance(index, int) else self._ifindex(host, str(index), st)
+            return SockaddrDl(sdl_index=index, name=str(ifp.get("name", ""))), self.names_for(by).name(index)
+        return SockaddrDl(sdl_index=self._ifindex(host, str(ifp), st), name=str(ifp)), str(ifp)
 
     def _ifindex(self, host, name, st):
         names = self.result.names.setdefault(host, matcher.IfNames())
@@ -277,6 +312,18 @@ class Runner:
         return idx
 
     def _do_expect(self, st, expectations, within, quiet):
+        subs = [e.sub for e in expectations]
+        held = [n for n in subs if self.sc.subscribers[n].hold]
+        self._note_overflows(subs)       # before a held socket's queue is read, as read() would
+        for name in held:
+            self.reader.release(name)
+        try:
+            self._expect(st, expectations, within, quiet)
+        finally:
+            for name in held:
+                self.reader.hold(name)
+
+    def _expect(self, st, expectations, within, quiet):
         streams = self.result.streams
         cursors = self.__dict__.setdefault("_cursors", {})
         names = {e.sub: self.names_for(e.sub) for e in expectations}
@@ -288,6 +335,7 @@ class Runner:
             return all(matcher.satisfied(e, pending(e), names[e.sub]) for e in expectations)
         streams.wait(all_satisfied, within)
         streams.hold(quiet)
+        self._note_overflows([e.sub for e in expectations])
         diffs = []
         for e in expectations:
             got = pending(e)

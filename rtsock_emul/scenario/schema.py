@@ -15,15 +15,15 @@ from .patterns import PatternError, parse_errno, parse_pattern
 
 TOP_KEYS = ("name", "description", "covers", "topology", "mpathd", "config", "setup",
             "subscribers", "steps")
-SUBSCRIBER_KEYS = ("host", "rt_aware", "protocol", "useloopback", "shutdown", "rcvbuf", "user")
+SUBSCRIBER_KEYS = ("host", "rt_aware", "protocol", "useloopback", "shutdown", "rcvbuf", "user", "hold")
 STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect")
 STEP_KEYS = {  # keys besides the kind itself
     "run": ("error", "output"), "link": (), "loss": (), "delay": (),
-    "send": ("by", "msg", "errno"), "send_raw": ("by", "hex", "errno"),
+    "send": ("by", "msg", "errno", "repeat"), "send_raw": ("by", "hex", "errno"),
     "ping": ("from", "to", "count", "interval", "max_loss"),
     "wait_for": ("contains", "timeout"), "expect": ("match", "within", "quiet"),
 }
-EXPECT_SUB_KEYS = ("match", "messages", "absent")
+EXPECT_SUB_KEYS = ("match", "messages", "absent", "overflow")
 SEND_MSG_KEYS = ("type", "dst", "gateway", "netmask", "genmask", "ifp", "ifa", "author", "brd",
                  "src", "flags", "seq", "pid", "index", "version", "errno", "inits")
 # the sim platform switches carrier and drops probes by admin verbs; these need real links
@@ -46,6 +46,7 @@ class Subscriber:
     shutdown: int = None
     rcvbuf: int = None
     user: object = None
+    hold: bool = False      # read only during an expect that names it (messages queue up)
     line: int = 0
 
     @property
@@ -265,6 +266,10 @@ def _subscribers(ck, data, sc):
             sub.rcvbuf = opts["rcvbuf"]
         if "user" in opts:
             sub.user = opts["user"]
+        if "hold" in opts:
+            if not isinstance(opts["hold"], bool):
+                ck.fail(line_of(opts, "hold"), "hold must be true or false")
+            sub.hold = opts["hold"]
         out[str(name)] = sub
     return out
 
@@ -291,6 +296,11 @@ def parse_expectations(ck, sc, value, line, mode="exact"):
                     ck.fail(line_of(spec, key, sline), f"{key} must be a list of patterns")
             exp.messages = [ck.pattern(p, line_of(messages, i, sline)) for i, p in enumerate(messages)]
             exp.absent = [ck.pattern(p, line_of(absent, i, sline)) for i, p in enumerate(absent)]
+            if "overflow" in spec:
+                if not isinstance(spec["overflow"], bool):
+                    ck.fail(line_of(spec, "overflow", sline), "overflow must be true or false",
+                            "true: a read reported ENOBUFS (messages were dropped) since the previous expect")
+                exp.overflow = spec["overflow"]
         elif isinstance(spec, list):
             exp.messages = [ck.pattern(p, line_of(spec, i, sline)) for i, p in enumerate(spec)]
         else:

@@ -7,6 +7,7 @@ from .schema import (DEFAULT_QUIET, DEFAULT_WITHIN, MODES, SEND_MSG_KEYS, STEP_K
                      Step, _PERCENT, _close, parse_expectations)
 from .patterns import PatternError, parse_addr, parse_type
 
+MAX_REPEAT = 1000
 _HOSTIF = re.compile(r"^(?P<host>[^:\s]+):(?P<ifname>\S+)$")
 
 
@@ -131,7 +132,7 @@ def _send(ck, sc, raw, line):
     spec = raw["send"]
     if "msg" in raw or "by" in raw:   # flat form: send: {...} given as keys of the step
         ck.fail(line, "write send: {by: SUB, msg: {...}, errno: ...}")
-    ck.mapping(spec, line, "send", ("by", "msg", "errno"))
+    ck.mapping(spec, line, "send", STEP_KEYS["send"])
     by = _by(ck, sc, spec, line)
     msg = ck.mapping(spec.get("msg"), line_of(spec, "msg", line), "send msg", SEND_MSG_KEYS,
                      "e.g. msg: {type: RTM_ADD, dst: 198.51.100.0/24, gateway: 192.0.2.1}")
@@ -144,8 +145,25 @@ def _send(ck, sc, raw, line):
                 parse_addr(msg[key], key)
     except PatternError as exc:
         ck.fail(msg.line, exc.what, exc.hint)
+    if "ifp" in msg:
+        _check_ifp(ck, msg["ifp"], line_of(msg, "ifp", msg.line))
     errno = ck.errno(spec.get("errno", 0), line_of(spec, "errno", line))
-    return {"by": by, "msg": dict(msg), "errno": errno, "msg_line": msg.line}
+    repeat = spec.get("repeat", 1)
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
+        ck.fail(line_of(spec, "repeat", line), f"repeat must be a whole number 1..{MAX_REPEAT}",
+                "the request is written that many times, seq counting up from its first value")
+    return {"by": by, "msg": dict(msg), "errno": errno, "msg_line": msg.line, "repeat": repeat}
+
+
+def _check_ifp(ck, ifp, line):
+    hint = "an interface name, an ifindex, AF_UNSPEC, or {index: NAME|N, name: TEXT} (R15: the name is ignored)"
+    if isinstance(ifp, dict):
+        ck.mapping(ifp, line, "ifp", ("index", "name"), hint)
+        if "index" not in ifp:
+            ck.fail(line, "ifp mapping needs index", hint)
+        ifp = ifp["index"]
+    if isinstance(ifp, bool) or not isinstance(ifp, (int, str)) or not str(ifp).strip():
+        ck.fail(line, f"bad ifp {ifp!r}", hint)
 
 
 def _send_raw(ck, sc, raw, line):

@@ -110,6 +110,7 @@ def test_M22_deleted_route_kept_while_referenced(k):
     k.route_ref(r)
     k.route_delete(V4, "198.51.100.0", "255.255.255.0", "192.0.2.253")
     assert k.lookup("198.51.100.1") is None and r.condemned
+    assert not r.flags & C.RTF_UP                                   # marked down
     assert k.condemned_routes() == [r]
     k.route_unref(r)
     assert k.condemned_routes() == []
