@@ -18,12 +18,11 @@ allows 3 cuts of net0 per lab, so the cuts are spread over fresh labs.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 from bench import labkit
-from bench.common import ms, report, summary
+from bench.common import cut_series_main, ms, report, summary
 
 TARGET_FACTOR = 3.0
 
@@ -87,12 +86,7 @@ def run(cuts: int = 30, out_dir=None) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cuts", type=int, default=30)
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
-    run(args.cuts, args.out)
-    return 0
+    return cut_series_main(__doc__, run, 30, argv)
 
 
 if __name__ == "__main__":

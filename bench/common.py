@@ -67,3 +67,14 @@ def report(name: str, rows: list[dict], details: dict, *, out_dir: Path | None =
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
+
+
+def cut_series_main(doc: str, run, default_cuts: int, argv=None) -> int:
+    """The command line of a benchmark that repeats link cuts: --cuts N --out DIR."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--cuts", type=int, default=default_cuts)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    run(args.cuts, args.out)
+    return 0

@@ -17,7 +17,6 @@ over fresh labs.
 """
 from __future__ import annotations
 
-import argparse
 import re
 import select
 import subprocess
@@ -25,7 +24,7 @@ import sys
 import time
 
 from bench import labkit
-from bench.common import ms, report, summary
+from bench.common import cut_series_main, ms, report, summary
 
 TARGET_S = 0.030
 INTERVAL = 0.005
@@ -117,12 +116,7 @@ def run(cuts: int = 20, out_dir=None) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cuts", type=int, default=20)
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
-    run(args.cuts, args.out)
-    return 0
+    return cut_series_main(__doc__, run, 20, argv)
 
 
 if __name__ == "__main__":
