@@ -12,7 +12,7 @@ import threading
 
 import struct
 
-from rtsock_emul.wire import decode, decode_request
+from rtsock_emul.wire import WireError, decode, decode_request
 from rtsock_emul.wire.structs import RT_MSGHDR
 
 MAX_MSG = 1 << 16
@@ -140,7 +140,7 @@ def echo_of_request(data):
     for keep in range(len(bits), -1, -1):
         try:
             msg = decode_request(RT_MSGHDR.patch(fixed, rtm_addrs=sum(bits[:keep])))
-        except Exception:
+        except WireError:   # refused there: try with fewer sockaddrs
             continue
         return msg if msg.rtm_pid != 0 else None
     return None
