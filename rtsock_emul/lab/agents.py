@@ -23,7 +23,8 @@ class Zygote:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         with open(run_dir / "zygote.log", "ab") as errlog:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
+                # -OO: no docstrings in the zygote, so ~1 MB less in every agent's RSS
+                [sys.executable, "-OO", "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=errlog,
                 env=env, cwd=str(run_dir), start_new_session=True)   # Ctrl-C reaches only the lab
         self.registry = registry

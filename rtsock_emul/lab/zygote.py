@@ -182,7 +182,8 @@ def _monotonic() -> float:
 
 
 def warm_imports() -> list[str]:
-    """Import what every agent needs, once; return what could not be imported."""
+    """Import what every agent needs, once; return what could not be imported.
+    (Both platforms: modules the children would import later cost each of them.)"""
     missing = []
     for mod in ("rtsock_emul.agent", "rtsock_emul.linux", "rtsock_emul.sim"):
         try:
@@ -195,6 +196,7 @@ def warm_imports() -> list[str]:
 def main() -> int:
     missing = warm_imports()
     gc.collect()
+    ctypes.CDLL(None).malloc_trim(0)   # return import-time garbage: children inherit less RSS
     gc.freeze()        # keep shared pages shared after fork
     zyg = Zygote()
     for text in missing:

@@ -1,12 +1,4 @@
-"""`rtsock sim ...`: lab controls of the sim platform (not illumos commands).
-
-    sim link IF up|down            carrier (R63, R64)
-    sim loss IF PERCENT            probe loss seen by in.mpathd (0 clears)
-    sim conflict IF ADDR [MAC]     another host owns ADDR on IF's link (DAD, R104)
-    sim noconflict IF ADDR
-    sim show
-    sim settle                     rc 0 once no UP address waits for DAD, else rc 1
-"""
+"""`rtsock sim ...`: lab controls of the sim platform (not illumos commands)."""
 from __future__ import annotations
 
 import ipaddress
@@ -14,7 +6,14 @@ import os
 
 from .platform import parse_mac
 
-USAGE = __doc__.split("\n\n", 1)[1]
+# a literal, not the docstring: agents run under python -OO, which drops docstrings
+USAGE = """    sim link IF up|down            carrier (R63, R64)
+    sim loss IF PERCENT            probe loss seen by in.mpathd (0 clears)
+    sim conflict IF ADDR [MAC]     another host owns ADDR on IF's link (DAD, R104)
+    sim noconflict IF ADDR
+    sim show
+    sim settle                     rc 0 once no UP address waits for DAD, else rc 1
+"""
 
 
 class _Usage(Exception):
