@@ -52,6 +52,10 @@ def _parse_addr(text: str, af: int | None):
         raise AdminError(f"{PROG}: {text}: bad address") from None
 
 
+# ifconfig words that take a value, and what the value is (for the usage error)
+ARG_WORDS = {"group": "group name", "addif": "address", "removeif": "address", "netmask": "mask"}
+
+
 class _Run:
     def __init__(self, ctx, lifname: str, af: int | None):
         self.ctx, self.k = ctx, ctx.kernel
@@ -83,6 +87,10 @@ class _Run:
             w = words[i]
             arg = words[i + 1] if i + 1 < len(words) else None
             i += 1
+            if w in ARG_WORDS:                      # these words take the next one as their value
+                if arg is None:
+                    raise Usage(f"{PROG}: {w}: missing {ARG_WORDS[w]}\n{USAGE}")
+                i += 1
             if w in FLAG_WORDS:
                 self.flags(*FLAG_WORDS[w], w)
             elif w == "plumb":
@@ -95,14 +103,8 @@ class _Run:
                 except KernelError as exc:
                     raise _ioctl_error("SIOCLIFREMOVEIF", self.ifname, exc) from None
             elif w == "group":
-                if arg is None:
-                    raise Usage(f"{PROG}: group: missing group name\n{USAGE}")
-                i += 1
                 self.group(arg)
             elif w == "addif":
-                if arg is None:
-                    raise Usage(f"{PROG}: addif: missing address\n{USAGE}")
-                i += 1
                 addr, plen = _parse_addr(arg, self.af_given)
                 try:
                     self.lifname = self.k.addif(self.ifname, self._af_of(addr), addr, plen)
@@ -112,14 +114,8 @@ class _Run:
                 print_created = f"Created new logical interface {self.lifname}\n"
                 self.notes.append(print_created)
             elif w == "removeif":
-                if arg is None:
-                    raise Usage(f"{PROG}: removeif: missing address\n{USAGE}")
-                i += 1
                 self.removeif(arg)
             elif w == "netmask":
-                if arg is None:
-                    raise Usage(f"{PROG}: netmask: missing mask\n{USAGE}")
-                i += 1
                 self.netmask(arg)
             elif w == "broadcast":
                 i += 1 if arg is not None else 0          # broadcast + : derived from netmask
