@@ -11,6 +11,8 @@ from pathlib import Path
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire.render import render as render_msg, to_json
 
+from .rulebook import rule_ref
+
 PCAP_STOP_TIMEOUT = 3.0
 PCAP_START_TIMEOUT = 5.0
 ARTIFACT_GLOBS = ("*.pcap", "*.log", "streams.jsonl", "timeline.html", "failure.txt")
@@ -153,7 +155,8 @@ def timeline_html(res):
                                    f"<td>{rec.t * 1000:9.1f}</td><td>{html.escape(name)}</td><td>{title}</td></tr>"))
         parts.append("</div></div>")
     for v in res.violations:
-        parts.append(f"<p><b>{v.rule}</b> {html.escape(v.sub)}: {html.escape(v.what)}<br><i>{html.escape(v.text)}</i></p>")
+        parts.append(f"<p><b>{v.rule}</b> {html.escape(v.sub)}: {html.escape(v.what)}<br><i>{html.escape(v.text)}</i>"
+                     f" (see {rule_ref(v.rule)})</p>")
     parts.append("<pre id=detail>click a message (a mark above or a row below)</pre>")
     parts.append("<table><tr><th>ms</th><th>where</th><th>what</th></tr>"
                  + "".join(row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))) + "</table>")

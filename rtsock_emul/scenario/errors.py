@@ -27,4 +27,5 @@ class OracleViolation(AssertionError):
 
     def __init__(self, violations):
         self.violations = list(violations)
-        super().__init__("; ".join(f"{v.rule}: {v.what}" for v in self.violations[:5]))
+        from .rulebook import rule_ref
+        super().__init__("; ".join(f"{v.rule} ({rule_ref(v.rule)}): {v.what}" for v in self.violations[:5]))

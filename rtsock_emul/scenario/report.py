@@ -6,6 +6,7 @@ from pathlib import Path
 from rtsock_emul.wire.render import render as render_msg, to_json
 
 from .errors import OracleViolation, StepFailure
+from .rulebook import rule_ref
 
 LOG_TAIL = 15
 MARK = ">>> "
@@ -55,7 +56,8 @@ def diff_lines(diff):
 
 
 def violation_lines(v):
-    out = [f"rule {v.rule} broken on subscriber {v.sub}: {v.what}", f"  {v.rule}: \"{v.text}\""]
+    out = [f"rule {v.rule} broken on subscriber {v.sub}: {v.what}",
+           f"  {v.rule}: \"{v.text}\" (see {rule_ref(v.rule)})"]
     if v.record is not None:
         out.append(f"      (t={v.record.t:.3f}s, during step {v.record.step})")
         out.extend(_indent(_render(v.record), "      "))

@@ -75,3 +75,19 @@ def test_tests_are_found_by_docstring_comment_and_module(tmp_path):
     table = rulebook.collect_tests(tmp_path, base=tmp_path)
     assert table == {"R3": ["test_demo.py"], "R4": ["test_demo.py::test_sizes"],
                      "R8": ["test_demo.py::test_other"]}
+
+
+def test_violations_point_to_the_rule_book():
+    """A failure report, the exception text and the timeline name the rule's entry."""
+    from rtsock_emul.scenario.errors import OracleViolation
+    from rtsock_emul.scenario.oracle import Violation
+    from rtsock_emul.scenario.report import violation_lines
+    v = Violation("R45", "aware", "RTM_IFINFO net0 has flags <UP>")
+    assert "(see docs/rules.md#r45)" in violation_lines(v)[1]
+    assert "R45 (docs/rules.md#r45)" in str(OracleViolation([v]))
+
+
+def test_rule_coverage_links_each_rule():
+    text = (ROOT / "docs" / "rule-coverage.md").read_text(encoding="utf-8")
+    assert "| [M16](rules.md#m16) |" in text
+    assert "[R56a](rules.md#r56a)" in text
