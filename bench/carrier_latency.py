@@ -1,6 +1,6 @@
 """Carrier cut -> an IPMP-aware subscriber reads RTM_IFINFO with IFF_FAILED.
 
-Target (DESIGN.md): p99 within 3x the netlink floor. Lab: ipmp-pair, h1's
+Target (docs/performance.md): p99 within 3x the netlink floor. Lab: ipmp-pair, h1's
 net0+net1 in ipmp0 with a data address, FDT 1000 ms. Each cut takes the far
 (switch) end of h1:net0 down with `lab.link` and stamps t0 just before it.
 Two listeners in this process stamp their reads:

@@ -1,6 +1,6 @@
 """Failover data-plane outage seen by a peer pinging the data address every 5 ms.
 
-Target (DESIGN.md): <= 30 ms p99. Lab: ipmp-pair, h1's net0+net1 in ipmp0
+Target (docs/performance.md): <= 30 ms p99. Lab: ipmp-pair, h1's net0+net1 in ipmp0
 with 192.0.2.10, FDT 1000 ms. For each cut, h2 runs iputils
 `ping -D -n -i 0.005` (one timestamped line per reply) to 192.0.2.10; once
 LEAD replies arrived, the member the address is bound to (ipmpstat -a

@@ -1,6 +1,6 @@
 """Fan-out: deliveries/s through the real hub path vs a bare Python send loop.
 
-Target (DESIGN.md): at 100 subscribers, RtsHub.queue delivers at least half
+Target (docs/performance.md): at 100 subscribers, RtsHub.queue delivers at least half
 the rate of a bare loop writing the same bytes to the same SOCK_SEQPACKET
 sockets, and encodes each message once.
 

@@ -1,6 +1,6 @@
 """Lab start: 32 hosts on one switch with agents READY vs bare Mininet; agent memory.
 
-Targets (DESIGN.md): start within 2x bare Mininet of the same shape; at most
+Targets (docs/performance.md): start within 2x bare Mininet of the same shape; at most
 30 MB RSS per agent.
 - lab: `rtsock_emul.lab.start(mapping)` with h1..h32, each net0 on s1,
   timed until it returns (every agent READY, shells know RTSOCK_AGENT).

@@ -1,4 +1,4 @@
-"""House rules the code itself can show (DESIGN.md "Conventions")."""
+"""House rules the code itself can show (docs/internals.md "Conventions")."""
 import pathlib
 import re
 

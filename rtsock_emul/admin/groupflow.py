@@ -1,5 +1,5 @@
-"""The userland IPMP flows of ifconfig(1M)/ipadm(8) (spec §4.7 "What users
-actually see", §7): down the UP addresses, join (creating the IPMP interface
+"""The userland IPMP flows of ifconfig(1M)/ipadm(8) (R69, R70; illumos
+ifconfig.c setifgroupname, ipadm(8)): down the UP addresses, join (creating the IPMP interface
 on ENOENT, leaving first on EALREADY, adding the other family's IPMP interface
 on EAFNOSUPPORT), then bring them back up so data addresses migrate."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""ifconfig(1M) for the IPMP-relevant commands of spec §7.
+"""ifconfig(1M): the IPMP-relevant commands (illumos ifconfig.c).
 
 `ifconfig IF[:N] [inet|inet6] CMD...` runs the commands left to right as
 ifconfig does; after `addif` the following commands apply to the new

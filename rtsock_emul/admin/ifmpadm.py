@@ -1,4 +1,4 @@
-"""if_mpadm -d IF / -r IF (spec §7, R121, R122), through in.mpathd's
+"""if_mpadm -d IF / -r IF (if_mpadm.c; R121, R122), through in.mpathd's
 offline / undo-offline as on illumos (if_mpadm asks in.mpathd)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ipadm(8) subcommands of spec §7 (illumos 2022 IPMP verbs). Everything is
+"""ipadm(8) subcommands (the illumos 2022 IPMP verbs). Everything is
 temporary in the lab: -t is accepted, persistent configuration is never kept."""
 from __future__ import annotations
 

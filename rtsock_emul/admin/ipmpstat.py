@@ -1,4 +1,4 @@
-"""ipmpstat [-n] [-o field,...] [-P] -a|-g|-i|-p|-t (spec §6.6, R123-R126).
+"""ipmpstat [-n] [-o field,...] [-P] -a|-g|-i|-p|-t (R123-R126; ipmpstat.c).
 
 Addresses are always shown numerically (the lab has no name service), so -n
 is accepted and changes nothing. -p is a snapshot of in.mpathd's recent probe

@@ -14,7 +14,7 @@
  * Option levels and names are illumos' (SOL_SOCKET 0xffff, SO_USELOOPBACK 0x40,
  * SO_PROTOTYPE 0x1009, SO_RCVBUF 0x1002, SOL_ROUTE 0xfffe, RT_AWARE 1); errno
  * values are the local (Linux) ones. Messages are the illumos bytes: use the
- * illumos struct layouts (rt_msghdr is 76 bytes, spec section 3).
+ * illumos struct layouts (rt_msghdr is 76 bytes, R3, R4).
  * Not thread-safe per socket (like the Python client).
  */
 #ifndef RTSOCK_EMUL_H

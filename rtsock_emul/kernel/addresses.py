@@ -1,5 +1,5 @@
-"""Bringing addresses up and down, and SIOCSLIFFLAGS (spec §4.6 E1, E2, E6,
-E7, E11; §4.7 flag rules R94-R98 and data-address migration R70)."""
+"""Bringing addresses up and down, and SIOCSLIFFLAGS (configuration events
+E1, E2, E6, E7, E11 of docs/internals.md; flag rules R94-R98, data-address migration R70)."""
 from __future__ import annotations
 
 import errno

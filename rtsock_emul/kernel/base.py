@@ -78,7 +78,7 @@ class Base:
     def _defer(self, fn) -> None:
         self._deferred.append(fn)
 
-    # the three message groups of spec §4.6
+    # the messages of the configuration events (docs/internals.md)
     def _send_ifinfo(self, ipif_or_ill, *, set_: int = 0, clear: int = 0, rtsq=C.RTSQ_DEFAULT):
         """ip_rts_ifmsg: only for ipif 0 (R43)."""
         if isinstance(ipif_or_ill, Ipif):

@@ -1,4 +1,4 @@
-"""Duplicate Address Detection per ipif, driven by the Clock (spec §5,
+"""Duplicate Address Detection per ipif, driven by the Clock (R99-R109; ip_ndp.c,
 R99-R109). Probes go out through hooks.dad_probe; a data address on an IPMP
 interface probes through its bound member."""
 from __future__ import annotations

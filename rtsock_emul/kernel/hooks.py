@@ -6,7 +6,7 @@ class KernelHooks:
     """Every method is a no-op; the agent/platform/tests override what they need."""
 
     def rts(self, msg, af: int, rtsq: int, origin=None) -> None:
-        """A routing message to queue to routing sockets (spec §4.4).
+        """A routing message to queue to routing sockets (rts_queue_input, R30-R41).
         `rtsq` is resolved (never RTSQ_DEFAULT); `origin` is the requesting
         socket or None for kernel-generated messages."""
 

@@ -1,5 +1,5 @@
 """Phyints, ills and logical interfaces: plumb/unplumb, addif/removeif,
-set_addr, link state and index changes (spec §4.6 E3-E5, E8-E10)."""
+set_addr, link state and index changes (configuration events E3-E5, E8-E10 of docs/internals.md)."""
 from __future__ import annotations
 
 import errno

@@ -1,4 +1,4 @@
-"""IPMP groups in the kernel (spec §4.7): join/leave/rename, data-address
+"""IPMP groups in the kernel (R66-R98; ipmp.c): join/leave/rename, data-address
 migration, the active set, binding and rebalancing, the IPMP interface's link
 state, MTU and IFF_ROUTER propagation (R66-R74, R85-R98, R133-R135)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Builds the wire objects of kernel-generated messages (spec §4.5).
+"""Builds the wire objects of kernel-generated messages (R43-R54).
 
 Each builder returns a message from `rtsock_emul.wire` with `af` set; the
 caller queues it with a resolved RTSQ (`rtsq_for`).
@@ -19,7 +19,7 @@ def sockaddr(af: int, addr):
 
 
 def rtsq_for(ill: Ill | None, rtsq: int = C.RTSQ_DEFAULT) -> int:
-    """RTSQ_DEFAULT -> ALL, minus NORMAL when the ill is underlying (§4.4)."""
+    """RTSQ_DEFAULT -> ALL, minus NORMAL when the ill is underlying (rts_queue_input, R30-R41)."""
     if rtsq != C.RTSQ_DEFAULT:
         return rtsq
     if ill is not None and ill.under_ipmp:

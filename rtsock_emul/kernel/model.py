@@ -1,6 +1,6 @@
 """The kernel's objects: phyint (shared by v4/v6), ill (per family), ipif.
 
-Flag bits are stored where illumos stores them (spec §2.8); SIOCGLIFFLAGS is
+Flag bits are stored where illumos stores them (if.h, ip_if.h); SIOCGLIFFLAGS is
 the union (`Ipif.flags`).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rtsock_emul.wire import constants as C
 
 AF_INET, AF_INET6 = C.AF_INET, C.AF_INET6
 
-# spec §2.8 "kernel storage" column
+# where ip_if.h keeps each flag: ipif, ill or phyint
 PHYINT_FLAGS = (C.IFF_LOOPBACK | C.IFF_RUNNING | C.IFF_PROMISC | C.IFF_ALLMULTI
                 | C.IFF_INTELLIGENT | C.IFF_MULTI_BCAST | C.IFF_FAILED | C.IFF_STANDBY
                 | C.IFF_INACTIVE | C.IFF_OFFLINE | C.IFF_VIRTUAL | C.IFF_IPMP | C.IFF_L3PROTECT)

@@ -54,7 +54,7 @@ class Route:
 
     @property
     def test_hidden(self) -> bool:
-        """IREs of underlying ills are hidden from ordinary lookups (§4.7)."""
+        """IREs of underlying ills are hidden from ordinary lookups (ipmp.c; R77)."""
         return self.ill is not None and self.ill.under_ipmp
 
     def rmx(self) -> tuple[int, dict]:

@@ -1,4 +1,4 @@
-"""Kernel tunables: DAD timing (spec §5, ip_tunables.c) and code-derived switches."""
+"""Kernel tunables: DAD timing (R99-R109; ip_ndp.c, ip_tunables.c) and code-derived switches."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

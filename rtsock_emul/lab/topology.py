@@ -1,4 +1,4 @@
-"""Topology files (DESIGN.md "Topology file"): pure description, loaded with
+"""Topology files (docs/scenario-language.md "Topology files"): pure description, loaded with
 YAML line numbers so every error reads `topologies/x.yaml:7: host h1 ...`.
 
     name: ipmp-pair

@@ -1,7 +1,7 @@
 """The agent zygote: import the agent stack once, fork one agent per host.
 
 Thirty-two cold interpreters that each import scapy cannot start a lab in
-about a second (DESIGN.md targets); one warm process forking children can, and
+about a second (docs/performance.md targets); one warm process forking children can, and
 the children share the imported pages copy-on-write (gc.freeze keeps them so).
 
 Protocol, one JSON object per line:

@@ -19,7 +19,7 @@ ICMP_ECHO, ICMP_ECHOREPLY = 8, 0
 ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY = 128, 129
 ECHO_HDR = struct.Struct("!BBHHH")          # type, code, cksum, id, seq
 ALL_HOSTS = {AF_INET: ipaddress.IPv4Address("224.0.0.1"), AF_INET6: ipaddress.IPv6Address("ff02::1")}
-PROBE_TTL = 255                              # in.mpathd sends with TTL/hop limit 255 (R-spec §6.2)
+PROBE_TTL = 1                                # never routed, as in.mpathd (mpd_tables.c phyint_inst_v4_sockinit; R111)
 RECV_SIZE = 4096
 
 

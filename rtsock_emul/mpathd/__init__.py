@@ -1,4 +1,4 @@
-"""in.mpathd for the emulated illumos kernel (spec §6)."""
+"""in.mpathd for the emulated illumos kernel (R110-R122)."""
 from .config import MpathdConfig
 from .core import Mpathd
 from .prober import FakeProber, Prober

@@ -1,4 +1,4 @@
-"""Adaptive failure detection time per group (spec §6.2, [mpd_probe.c]
+"""Adaptive failure detection time per group ([mpd_probe.c]
 incoming_echo_reply, incoming_rtt_reply, check_pg_crtt_improved,
 check_exception_target).
 

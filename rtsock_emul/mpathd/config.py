@@ -1,4 +1,4 @@
-"""in.mpathd configuration (/etc/default/mpathd, spec §6.1, R110).
+"""in.mpathd configuration (/etc/default/mpathd; mpd_main.c, R110).
 
 Keys of the agent config's "mpathd" mapping: failure_detection_time (ms),
 failback, track_interfaces_only_with_groups, quiet_period (ms).
@@ -20,7 +20,7 @@ LINK_UP_WINDOW = 60.0           # seconds, "in the last minute"
 MAX_PROBE_TARGETS = 5           # R116
 MIN_RANDOM_FACTOR, MAX_RANDOM_FACTOR = 0.5, 1.0   # R111
 MIN_PROBE_TARGETS = 3           # mpd_defs.h
-NEXT_FDT_MULTIPLE = 2           # raise/lower the group FDT by this factor (§6.2)
+NEXT_FDT_MULTIPLE = 2           # raise/lower the group FDT by this factor (mpd_probe.c)
 LOWER_FDT_TRIGGER = 4           # lower it once crtt < probe interval / 4
 EXCEPTION_FACTOR = 2            # a slow target's peers must be this much faster
 MIN_SETTLING_TIME = 60.0        # s between an FDT increase and a decrease

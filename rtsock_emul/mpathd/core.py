@@ -1,5 +1,5 @@
 """in.mpathd: link- and probe-based failure detection, failover, failback,
-standby and offline for IPMP groups (spec §6; R110-R122, R131).
+standby and offline for IPMP groups (R110-R122, R131).
 
 It learns interface state from RTM_IFINFO/RTM_*ADDR/route messages on two
 internal aware subscribers (one per family, like mpd_main.c setup_rtsock) and
@@ -103,7 +103,7 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
 
     # ---- tracking (phyint_inst_init_from_k / update_from_k) ----------------------
     def _tracked(self) -> dict[str, str]:
-        """ifname -> group name of every interface in.mpathd tracks (§6.1)."""
+        """ifname -> group name of every interface in.mpathd tracks (mpd_main.c)."""
         out = {}
         for name in kview.interfaces(self.kernel):
             flags = kview.flags(self.kernel, name)
@@ -178,7 +178,7 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
             self._chstate(pi, self._ok_state(pi))
         self._refresh_groups()
 
-    # ---- link-based detection (§6.4, R114) -----------------------------------------
+    # ---- link-based detection (R114) -----------------------------------------
     def _check_link(self, pi: Phyint) -> None:
         running = bool(self._flags(pi) & IFF_RUNNING)
         if running == pi.link_up:
@@ -298,7 +298,7 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
         self._transition_to_running(pi)
 
     def _transition_to_running(self, pi: Phyint) -> None:
-        """phyint_transition_to_running (spec §6.5, R118, R119)."""
+        """phyint_transition_to_running (mpd_probe.c; R118, R119)."""
         onlining = pi.state == PiState.PI_OFFLINE
         initial = pi.state == PiState.PI_INIT
         members = self._members(pi)

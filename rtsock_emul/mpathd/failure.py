@@ -1,5 +1,5 @@
 """Failure verdicts of in.mpathd: one interface or the whole group
-(failure_state / phyint_inst_check_for_failure in [mpd_probe.c], spec §6.5),
+(failure_state / phyint_inst_check_for_failure in [mpd_probe.c]; R117-R120),
 and the agent-log forwarding of in.mpathd's messages.
 
 A mixin of `Mpathd`: needs self.clock, self.group_state, _members, _flags,

@@ -18,7 +18,7 @@ handler on that thread too (e.g. `loop.call_soon_threadsafe`).
   ICMP header.
 - `discover_targets(ifname, af, src, seq, payload)`: one echo request to
   224.0.0.1 / ff02::1 from `src` on `ifname`; each responder is reported
-  through the reply handler with this `seq` (spec §6.3 multicast targets).
+  through the reply handler with this `seq` (multicast targets, R116).
 - `close()`: stop receiving.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import struct
 from typing import Callable, Protocol
 
 # struct pr_icmp after the ICMP header: pr_hrtime_ns (u64, network order),
-# pr_mtype (u32), spec §6.2.
+# pr_mtype (u32): struct pr_icmp of mpd_probe.c.
 PR_ICMP_TAIL = struct.Struct("!QI")
 PROBE_UNI, PROBE_MULTI, PROBE_RTT = 0x1234, 0x5678, 0x9ABC     # [mpd_probe.c]
 

@@ -1,4 +1,4 @@
-"""Probe-based failure detection (spec §6.2, §6.3; R111-R113, R115, R116, R131).
+"""Probe-based failure detection (mpd_probe.c; R111-R113, R115, R116, R131).
 
 The timer of each phyint instance ticks once per user probe interval
 (phyint_inst_timer). A tick sends a unicast failure-detection probe when the

@@ -1,5 +1,5 @@
 """What ipmpstat asks in.mpathd (libipmp's ipmp_getgroupinfo/ifinfo/addrinfo,
-spec §6.6, R123-R126), as plain dicts of display-ready values."""
+ipmpstat.c; R123-R126), as plain dicts of display-ready values."""
 from __future__ import annotations
 
 from ..wire.constants import AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE, IFF_STANDBY, IFF_UP
@@ -103,7 +103,7 @@ def group_rows(md) -> list[dict]:
         if unusable:
             parts.append("[" + " ".join(unusable) + "]")
         probing = any(pi.probing for pi in mem)
-        fdt = f"{md.group_fdt(grp) / 1000:.2f}s" if probing else ""    # adapted (§6.2)
+        fdt = f"{md.group_fdt(grp) / 1000:.2f}s" if probing else ""    # adapted (mpd_probe.c)
         state = md.group_state.get(grp, PgState.PG_FAILED)
         rows.append({"GROUP": info["ipmp"], "GROUPNAME": grp, "STATE": GROUP_STATE[state],
                      "FDT": fdt, "INTERFACES": " ".join(parts)})

@@ -1,4 +1,4 @@
-"""Per-target round-trip estimates of in.mpathd (spec §6.2): the conservative
+"""Per-target round-trip estimates of in.mpathd (mpd_probe.c): the conservative
 RTT (crtt) of Jacobson/Karels, as [mpd_probe.c] compute_crtt / pi_set_crtt.
 
 sa is 8 x the smoothed RTT and sv 4 x the mean deviation, both in ns;

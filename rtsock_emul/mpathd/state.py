@@ -1,5 +1,5 @@
 """in.mpathd's tables: phyints, their per-family instances, probe records
-(spec §6.5, [mpd_tables.h])."""
+(mpd_probe.c, mpd_tables.h; R117-R120)."""
 from __future__ import annotations
 
 import collections
@@ -33,7 +33,7 @@ class MpathdError(Exception):
         self.code, self.text = code, text
 
 
-# libipmp error texts (ipmp_errmsg) used by if_mpadm (spec §7).
+# libipmp error texts (ipmp_errmsg) used by if_mpadm.
 IPMP_EMINRED = "no other functioning interfaces are in its IPMP group"
 IPMP_EUNKIF = "not a physical interface or not in an IPMP group"
 IPMP_EBADSTATE = "interface is not offline"   # phyint_undo_offline refusal

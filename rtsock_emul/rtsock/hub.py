@@ -1,4 +1,4 @@
-"""The set of open routing sockets and the delivery predicate (spec §4.4).
+"""The set of open routing sockets and the delivery predicate (rts_queue_input, R30-R41).
 
 `RtsHub.queue` is the kernel's `rts` hook: it encodes a message once and sends
 the same bytes to every socket the predicate selects (`rts_queue_input`).
@@ -18,8 +18,8 @@ from .socket import RtSocket
 
 
 # The family of a request echo whose error came before RTA_DST was parsed
-# (R7-R10): the kernel's `af` is uninitialised there. Named choice (spec §4.2
-# step 9): deliver such echoes only to proto-0 sockets and to the originator.
+# (R7-R10): the kernel's `af` is uninitialised there. Named choice (the
+# early errors of ip_rts_request_common): deliver such echoes only to proto-0 sockets and to the originator.
 UNKNOWN_AF = None
 
 
@@ -83,7 +83,7 @@ class RtsHub:
         data: its bytes if already known (a request echo is the caller's own bytes).
         """
         if rtsq & RTSQ_DEFAULT:
-            raise ValueError("RTSQ_DEFAULT must be resolved by the kernel before queueing (§4.4)")
+            raise ValueError("RTSQ_DEFAULT must be resolved by the kernel before queueing (rts_queue_input, R30-R41)")
         self.queued += 1
         sent = 0
         for sock in tuple(self.sockets):

@@ -1,4 +1,4 @@
-"""Lenient request parsing: the header fields and `rts_getaddrs` (spec §4.2 steps 1-3, §4.3).
+"""Lenient request parsing: the header fields and `rts_getaddrs` (the first checks of `ip_rts_request_common`).
 
 Unlike `wire.messages.decode` (strict, for what the kernel emits), this reads
 what a user may write: bits are walked while the cursor is inside rtm_msglen,
@@ -53,7 +53,7 @@ def header(data: bytes) -> dict:
 def _address(sa, af):
     """The in6_addr-style value of one sockaddr, or a reason to abort."""
     if isinstance(sa, SockaddrUnspec):
-        # Parsed as a 16-byte sockaddr_in (§4.3): sin_addr is bytes 2..6 of sa_data.
+        # Parsed as a 16-byte sockaddr_in (rts_getaddrs): sin_addr is bytes 2..6 of sa_data.
         raw = sa.data[2:6].ljust(4, b"\0")
         v4 = IPv4Address(raw)
         if af == AF_INET6:

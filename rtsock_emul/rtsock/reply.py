@@ -1,4 +1,4 @@
-"""The RTM_GET reply (`rts_rtmget`, spec §4.5.6; R78-R80), built from the
+"""The RTM_GET reply (`rts_rtmget`; R78-R80), built from the
 kernel's `Route` (kernel/routes.py: dst, netmask, gateway, flags, ill, src, rmx())."""
 from __future__ import annotations
 

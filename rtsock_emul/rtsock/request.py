@@ -1,4 +1,4 @@
-"""Routing-socket requests: `ip_rts_request_common` (spec §4.2) and the echo.
+"""Routing-socket requests: `ip_rts_request_common` (ip_rts.c) and the echo.
 
 `handle_request(kernel, hub, sock, data) -> RtsErrno` runs the checks in the
 kernel's order, calls the kernel's route operations, queues the echo (or the
@@ -85,7 +85,7 @@ def handle_request(kernel, hub, sock: RtSocket, data: bytes, pid: int | None = N
 
 
 def _dispatch(kernel, sock, hdr, addrs):
-    """Steps 6-8 of §4.2: mask, RTA_IFP, then the per-type rules. Returns the GET reply."""
+    """The later checks of ip_rts_request_common: mask, RTA_IFP, then the per-type rules. Returns the GET reply."""
     rtm_type, flags = hdr["rtm_type"], hdr["rtm_flags"]
     af = addrs.af
     if not addrs.found & C.RTA_NETMASK or flags & C.RTF_HOST:  # R17
@@ -194,7 +194,7 @@ def _echo(hub, sock, data, hdr, af, err, reply):
 
     Echoes of errors found before the family is known (R7, R8, R9, R10) go only
     to proto-0 sockets and the originator: the kernel's `af` is uninitialised
-    there (§4.2 step 9), and this is the spec's recommended choice (UNKNOWN_AF).
+    there, and this is the named choice UNKNOWN_AF.
     """
     if reply is not None and not err:
         hub.queue(reply, af, C.RTSQ_ALL, sock)

@@ -1,4 +1,4 @@
-"""One emulated routing socket: its options, shutdown state and delivery (spec §4.1).
+"""One emulated routing socket: its options, shutdown state and delivery (R31-R37; rts.c).
 
 The transport is not here: the agent gives each `RtSocket` a `send(data) -> bool`
 (non-blocking; False when the peer's buffer is full), a `notify_overflow(n)` and

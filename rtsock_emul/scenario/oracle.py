@@ -56,7 +56,7 @@ RULES = {
 IF_DATA_ZERO = ("ifi_addrlen", "ifi_hdrlen", "ifi_baudrate", "ifi_ipackets", "ifi_ierrors",
                 "ifi_opackets", "ifi_oerrors", "ifi_collisions", "ifi_ibytes", "ifi_obytes",
                 "ifi_imcasts", "ifi_omcasts", "ifi_iqdrops", "ifi_noproto")
-UNDEFINED_AF_ERRORS = ("EINVAL", "EPROTONOSUPPORT", "EPERM")   # §4.2 steps 2-4: af undefined
+UNDEFINED_AF_ERRORS = ("EINVAL", "EPROTONOSUPPORT", "EPERM")   # early errors of ip_rts_request_common: af undefined
 END_SLACK = 0.2   # a copy read this close to the end may lack its twin in another stream
 
 

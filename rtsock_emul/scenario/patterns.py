@@ -1,4 +1,4 @@
-"""PATTERN syntax of DESIGN.md "Scenario file": parse once, match decoded messages.
+"""PATTERN syntax of docs/scenario-language.md: parse once, match decoded messages.
 
 String form:  TYPE [IFNAME] [ADDR[/PLEN]] [+FLAG|-FLAG ...] [key=value ...]
 Mapping form: {type: ..., ifname: ..., addr: ..., flags: [+RUNNING, -FAILED], key: value}

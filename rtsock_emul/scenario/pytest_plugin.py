@@ -30,7 +30,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     for rule in all_rule_ids():
-        config.addinivalue_line("markers", f"{rule}: the scenario covers spec rule {rule}")
+        config.addinivalue_line("markers", f"{rule}: the scenario covers rule {rule} (docs/rules.md#{rule.lower()})")
 
 
 def pytest_collect_file(parent, file_path):

@@ -1,7 +1,6 @@
 """Validate a loaded scenario (loader.LMap) into dataclasses, naming file:line on error.
 
-The language is DESIGN.md "Scenario file"; docs/scenario-language.md is its
-reference and tests check that every key below appears there.
+docs/scenario-language.md is the language reference, and tests check that every key below appears there.
 """
 import re
 from dataclasses import dataclass, field
@@ -220,7 +219,7 @@ def _covers(ck, data):
     for i, rule in enumerate(covers):
         if not isinstance(rule, str) or not _RULE_ID.match(rule):
             ck.fail(line_of(covers, i, line), f"bad rule id {rule!r} in covers",
-                    "rule ids are M1..M29 and R1..R135 (and R56a) of the spec")
+                    "rule ids are M1..M29 and R1..R135 (and R56a) of docs/rules.md")
     return list(covers)
 
 

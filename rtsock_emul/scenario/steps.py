@@ -1,4 +1,4 @@
-"""Parse one step of `setup:` or `steps:` (the step kinds of DESIGN.md "Scenario file")."""
+"""Parse one step of `setup:` or `steps:` (the step kinds of docs/scenario-language.md)."""
 import ipaddress
 import re
 

@@ -1,4 +1,4 @@
-"""illumos routing-socket bytes: constants, struct tables, messages (spec §2, §3)."""
+"""illumos routing-socket bytes: constants, struct tables, messages (route.h, if.h, socket.h; R3-R5)."""
 from .constants import *  # noqa: F401,F403  C names are the vocabulary of every layer
 from .errors import WireError
 from .messages import (IfaMsghdr, IfData, IfMsghdr, MESSAGE_TYPES, RtMetrics, RtMsghdr,

@@ -1,4 +1,4 @@
-"""illumos constants of spec §2 under their C names, with frozen name tables.
+"""illumos constants of route.h, if.h and socket.h under their C names, with frozen name tables.
 
 Values are illumos', not Linux's (AF_INET6 is 26 here). Errnos are the one
 exception: Python-side errnos are Linux's `errno` module values; only
@@ -7,7 +7,7 @@ exception: Python-side errnos are Linux's `errno` module values; only
 import errno as _errno
 from types import MappingProxyType
 
-# §2.1 socket level ([socket.h], [socket_impl.h])
+# socket level ([socket.h], [socket_impl.h])
 AF_UNSPEC = 0
 AF_INET = 2
 AF_ROUTE = 24
@@ -23,7 +23,7 @@ SO_RCVBUF = 0x1002
 SO_PROTOTYPE = 0x1009
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 
-# §2.2 message types ([route.h])
+# message types ([route.h])
 RTM_VERSION = 3
 RTM_ADD = 0x1
 RTM_DELETE = 0x2
@@ -42,7 +42,7 @@ RTM_IFINFO = 0xE
 RTM_CHGADDR = 0xF
 RTM_FREEADDR = 0x10
 
-# §2.3 sockaddr bits, in wire order ([route.h])
+# sockaddr bits, in wire order ([route.h])
 RTA_DST = 0x1
 RTA_GATEWAY = 0x2
 RTA_NETMASK = 0x4
@@ -59,7 +59,7 @@ RTAX_MAX = 9
 RTA_ALL = (1 << RTA_NUMBITS) - 1
 RTMEX_GATEWAY_SECATTR = 1
 
-# §2.4 route flags ([route.h]); RTF_ZONE from newer headers
+# route flags ([route.h]); RTF_ZONE from newer headers
 RTF_UP = 0x1
 RTF_GATEWAY = 0x2
 RTF_HOST = 0x4
@@ -82,7 +82,7 @@ RTF_INDIRECT = 0x40000
 RTF_KERNEL = 0x80000
 RTF_ZONE = 0x100000
 
-# §2.5 metric specifiers
+# metric specifiers ([route.h])
 RTV_MTU = 0x1
 RTV_HOPCOUNT = 0x2
 RTV_EXPIRE = 0x4
@@ -92,7 +92,7 @@ RTV_SSTHRESH = 0x20
 RTV_RTT = 0x40
 RTV_RTTVAR = 0x80
 
-# §2.6 routing socket options, §2.7 queueing flags ([ip_rts.h])
+# routing socket options ([route.h]), queueing flags ([ip_rts.h])
 RT_AWARE = 0x0001
 RTAW_DEFAULT = 0x0000
 RTAW_UNDER_IPMP = 0x0010
@@ -101,7 +101,7 @@ RTSQ_NORMAL = 0x02
 RTSQ_ALL = RTSQ_UNDER_IPMP | RTSQ_NORMAL
 RTSQ_DEFAULT = 0x04
 
-# §2.8 interface flags, 64-bit ([if.h])
+# interface flags, 64-bit ([if.h])
 IFF_UP = 0x0000000001
 IFF_BROADCAST = 0x0000000002
 IFF_DEBUG = 0x0000000004

@@ -1,4 +1,4 @@
-"""Sockaddrs as they follow an illumos routing header (spec §3.6, §3.7, §4.3).
+"""Sockaddrs as they follow an illumos routing header (R3, R5; rts_getaddrs).
 
 Sizes are fixed by family (AF_INET and AF_UNSPEC 16, AF_INET6 32, AF_LINK 252)
 and the RTA_IFP slot always takes 252 bytes. Objects are lossless: every byte

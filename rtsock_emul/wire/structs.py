@@ -1,4 +1,4 @@
-"""The LP64 illumos struct layouts of spec §3, each declared once as a field table.
+"""The LP64 illumos struct layouts of R3-R5, each declared once as a field table.
 
 A field is (name, code): code is a `struct` format code, a pad ("2x") or a
 nested Layout. Integers are host order, which on illumos amd64 is little-endian,

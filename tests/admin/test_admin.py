@@ -1,4 +1,4 @@
-"""Admin verbs against the real kernel model (spec §6.6, §7; R66-R74, R121-R126)."""
+"""Admin verbs against the real kernel model (ipmpstat.c, ifconfig.c, ipadm(8), if_mpadm.c; R66-R74, R121-R126)."""
 from rtsock_emul.wire.constants import (IFF_FAILED, IFF_OFFLINE, RTM_ADD, RTM_DELADDR,
                                         RTM_DELETE, RTM_IFINFO, RTM_NEWADDR)
 
@@ -39,7 +39,7 @@ def test_R124_R126_failure_shows_bracketed_and_outbound(lab):
 
 
 def test_ipmpstat_parsable_escaping(lab):
-    """§6.6: -P separates with ':' and escapes ':' and '\\'; one field is not escaped."""
+    """ipmpstat -P separates with ':' and escapes ':' and '\\'; one field is not escaped."""
     ipmp_pair(lab)
     lab.run("ipadm create-addr -T static -a 2001:db8::10/64 ipmp0/v6")
     lab.settle()

@@ -14,7 +14,7 @@ PROGRAM = r"""
 #include <stdint.h>
 #include "rtsock_emul.h"
 
-/* illumos LP64 layouts (spec section 3), not the host's. */
+/* illumos LP64 layouts (R3, R4), not the host's. */
 struct rt_metrics { uint32_t v[10]; };
 struct rt_msghdr {
 	uint16_t rtm_msglen; uint8_t rtm_version; uint8_t rtm_type;

@@ -1,4 +1,4 @@
-"""Kernel-generated messages through real client sockets (spec §4.5, §4.6; R37-R40,
+"""Kernel-generated messages through real client sockets (R43-R54, R55-R64; R37-R40,
 R43-R59, R75-R77, R82-R84). The agent runs in this process so the test can drive
 its kernel (on the agent's loop) while reading from real routing sockets."""
 import errno

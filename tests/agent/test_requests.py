@@ -1,4 +1,4 @@
-"""Routing-socket requests through real client sockets against a sim agent (spec §4.2, §4.3).
+"""Routing-socket requests through real client sockets against a sim agent (ip_rts_request_common, rts_getaddrs).
 
 Each test writes on an emulated routing socket and checks the write's errno,
 the echo's rtm_errno (R27) and what other sockets see.
@@ -74,7 +74,7 @@ def test_R12_gateway_family_must_match_dst(s):
 
 
 def test_R12_unspec_gateway_is_parsed_as_16_bytes(s):
-    """§4.3: an AF_UNSPEC gateway is accepted and parsed as a 16-byte sockaddr_in
+    """rts_getaddrs: an AF_UNSPEC gateway is accepted and parsed as a 16-byte sockaddr_in
     (here 0.0.0.0, which ip_rt_add refuses with ENETUNREACH, not EINVAL)."""
     msg = RtMsghdr(C.RTM_ADD, rtm_flags=C.RTF_GATEWAY, rtm_seq=next_seq(), sockaddrs={
         C.RTA_DST: SockaddrIn("198.51.100.0"), C.RTA_GATEWAY: SockaddrUnspec(),

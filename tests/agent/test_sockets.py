@@ -1,4 +1,4 @@
-"""Socket creation, options, shutdown and delivery through real client sockets (spec §4.1, §4.4)."""
+"""Socket creation, options, shutdown and delivery through real client sockets (rts.c, rts_queue_input; R30-R41)."""
 import asyncio
 import errno
 import os

@@ -2,7 +2,7 @@
 
 No timing is asserted: benchmarks report PASS/MISS, tests never judge speed.
 What is asserted is what holds at any speed: every delivery arrived, the
-message was encoded once for all subscribers (DESIGN.md fan-out target, R30's
+message was encoded once for all subscribers (docs/performance.md fan-out target, R30's
 rts_queue_input sends one mblk copy per socket), and the JSON was written.
 """
 import json

@@ -1,4 +1,4 @@
-"""The demo of `sudo ./ipmp-lab demo` (issue 5): its output shows the failover
+"""The demo of `sudo ./ipmp-lab demo`: its output shows the failover
 and each subscriber's stream as it arrived."""
 import io
 import os

@@ -1,4 +1,4 @@
-"""Helpers for the Mininet integration tests (issue 3): labs, recorded routing
+"""Helpers for the Mininet integration tests: labs, recorded routing
 sockets, a barrier that proves a stream is complete, message summaries."""
 import itertools
 import os

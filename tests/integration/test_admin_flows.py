@@ -1,4 +1,4 @@
-"""Issue 3 on Mininet: standby and failback, offline and undo-offline, join and
+"""On Mininet: standby and failback, offline and undo-offline, join and
 leave, duplicate addresses, and the ipmpstat views that show them (R66-R72,
 R104, R117-R119, R121-R126, M23)."""
 import pytest

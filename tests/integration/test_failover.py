@@ -1,4 +1,4 @@
-"""Issue 3 on Mininet: member and group failure as subscribers see them, and
+"""On Mininet: member and group failure as subscribers see them, and
 probe-based detection timing (R63, R90, R93, R112, R113, M16, M19).
 
 Real veths and bridges, one agent per host, real client sockets; waits use
@@ -65,7 +65,7 @@ def test_R90_whole_group_failure_and_recovery_reach_every_subscriber(start_lab, 
                                                                      renotify):
     """R90: with no active member the IPMP interface is FAILED and not RUNNING, and each
     change sends its RTM_IFINFO to all sockets, normal and aware. Recovery with the
-    `group_recovery_renotify` switch (spec §4.7 "Group recovery", derived from code):
+    `group_recovery_renotify` switch (the whole-group recovery order, derived from ipmp.c):
     the data address is re-announced after DAD (IFINFO => NEWADDR => ADD); without it
     only the IFINFOs with RUNNING."""
     lab = start_lab("ipmp-pair", mpathd=FAST_MPATHD,

@@ -1,4 +1,4 @@
-"""Duplicate Address Detection (spec §5, R99-R109) with a ManualClock."""
+"""Duplicate Address Detection (ip_ndp.c; R99-R109) with a ManualClock."""
 import pytest
 
 from rtsock_emul.kernel import Kernel, ManualClock, Tunables
@@ -217,7 +217,7 @@ def test_R109_set_addr_clears_duplicate(kernel, clock, hooks):
 
 
 def test_ipmp_data_address_probes_through_bound_member(kernel, clock, hooks):
-    """§5 IPMP: DAD for a data address uses the bound member; a conflict seen there downs it."""
+    """IPMP (ip_ndp.c nce_dad): DAD for a data address uses the bound member; a conflict seen there downs it."""
     kernel.plumb("ipmp0", V4, ipmp=True)
     kernel.plumb("net0", V4, mac=MAC0)
     kernel.set_groupname("net0", V4, "ipmp0")

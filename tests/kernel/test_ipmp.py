@@ -1,4 +1,4 @@
-"""IPMP in the kernel (spec §4.7): join/leave/rename, migration, the active
+"""IPMP in the kernel (R66-R98; ipmp.c): join/leave/rename, migration, the active
 set, binding, the IPMP interface's link state, flag rules (R66-R98, R133-R135)."""
 import errno
 

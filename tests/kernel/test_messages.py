@@ -1,4 +1,4 @@
-"""Kernel-generated message formats and configuration sequences (spec §4.5, §4.6)."""
+"""Kernel-generated message formats and configuration sequences (R43-R54, R55-R64)."""
 import ipaddress
 
 import pytest

@@ -1,4 +1,4 @@
-"""RTSQ resolution of kernel messages (R39, R40), flag storage (spec §2.8), AsyncioClock."""
+"""RTSQ resolution of kernel messages (R39, R40), flag storage (if.h, ip_if.h), AsyncioClock."""
 import asyncio
 
 from rtsock_emul.kernel import AsyncioClock
@@ -32,7 +32,7 @@ def test_R40_ipmp_and_plain_messages_to_all(kernel, clock, hooks):
 
 
 def test_flag_storage_phyint_shared_ill_per_family(kernel):
-    """§2.8: phyint flags are shared by v4 and v6; ill and ipif flags are per family/address."""
+    """if.h, ip_if.h: phyint flags are shared by v4 and v6; ill and ipif flags are per family/address."""
     kernel.plumb("net0", V4, mac=MAC0)
     kernel.plumb("net0", V6, mac=MAC0)
     kernel.set_flags("net0", V4, set=C.IFF_OFFLINE | C.IFF_DEBUG | C.IFF_DEPRECATED)

@@ -1,5 +1,5 @@
 """The session-end check of the root conftest.py: after the whole test session no
-interface, bridge, namespace or process of the session's labs is left (issue 3)."""
+interface, bridge, namespace or process of the session's labs is left."""
 import os
 import pathlib
 

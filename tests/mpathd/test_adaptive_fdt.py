@@ -1,4 +1,4 @@
-"""in.mpathd's per-target crtt and adaptive failure detection time (spec §6.2,
+"""in.mpathd's per-target crtt and adaptive failure detection time (
 [mpd_probe.c] incoming_echo_reply, pi_set_crtt, compute_crtt), with a
 ManualClock and the fake prober."""
 import ipaddress
@@ -49,7 +49,7 @@ def fdt_row(md):
 
 
 def test_crtt_compute_crtt_is_jacobson_karels():
-    """§6.2: crtt = sa/8 + sv; the first sample m gives sa = 8m, sv = 2m (crtt 3m);
+    """mpd_probe.c: crtt = sa/8 + sv; the first sample m gives sa = 8m, sv = 2m (crtt 3m);
     later samples move sa by the error and sv by |error| - sv/4."""
     sa, sv, crtt = compute_crtt(-1, 0, 100 * MS)
     assert (sa, sv, crtt) == (800 * MS, 200 * MS, 300 * MS)
@@ -77,7 +77,7 @@ def test_crtt_suspect_unicast_rtt_is_deferred_once():
 
 
 def test_crtt_probe_lost_once_target_crtt_passed():
-    """§6.2: a probe is lost once its target's crtt has passed with no reply (not
+    """mpd_probe.c: a probe is lost once its target's crtt has passed with no reply (not
     one probe interval); the loss time is sent + crtt."""
     ctx, k, prober, md, clock = routed_group()
     delays(prober, {("net0", ROUTERS[0]): 0.2})
@@ -105,7 +105,7 @@ def test_crtt_late_reply_turns_a_lost_probe_into_an_ack():
 
 
 def test_fdt_adapts_up_when_rtt_too_high(caplog):
-    """§6.2: a target crtt above the group probe interval (and no faster peers)
+    """mpd_probe.c: a target crtt above the group probe interval (and no faster peers)
     raises the probe interval to crtt x 2 and the group FDT to interval x 7,
     logged; ipmpstat -g FDT shows it; RTT-only probes fill the periods between
     failure-detection probes and consume no icmp_seq."""
@@ -134,7 +134,7 @@ def test_fdt_adapts_up_when_rtt_too_high(caplog):
 
 
 def test_fdt_improves_after_settling_time_never_below_configured(caplog):
-    """§6.2: once crtt < interval / 4 on every target and MIN_SETTLING_TIME (60 s)
+    """mpd_probe.c: once crtt < interval / 4 on every target and MIN_SETTLING_TIME (60 s)
     has passed since the increase, the FDT halves, down to the configured value."""
     caplog.set_level(logging.INFO, logger="rtsock_emul.mpathd")
     ctx, k, prober, md, clock = routed_group()

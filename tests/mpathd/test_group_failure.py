@@ -1,4 +1,4 @@
-"""in.mpathd group-wide failure (spec §6.5 "group failure", R117, R120) and the
+"""in.mpathd group-wide failure (mpd_probe.c; R117, R120) and the
 quiet period's lost-probe history (R131), with a ManualClock and the fake prober."""
 import ipaddress
 
@@ -62,7 +62,7 @@ def test_R131_losses_during_quiet_period_are_judged_when_it_ends():
 
 
 def test_R117_group_failure_router_targets_fails_every_member():
-    """§6.5 group failure: all members lose their probes; time-last-success of the
+    """Group failure (mpd_probe.c): all members lose their probes; time-last-success of the
     others precedes our time-first-failure -> FAILED on every member at once, no
     failover; with router targets members stay PI_FAILED and keep their targets."""
     ctx, k, prober, md, clock = probed_group()
@@ -83,7 +83,7 @@ def test_R117_group_failure_router_targets_fails_every_member():
 
 
 def test_R117_group_failure_clears_inactive_on_standby():
-    """§6.5: group failure sets FAILED and clears INACTIVE on every member,
+    """mpd_probe.c: group failure sets FAILED and clears INACTIVE on every member,
     the INACTIVE standby included (R96: the two are exclusive)."""
     ctx, k, prober, md, clock = probed_group(("net0", "net1", "net2"), standby=("net2",))
     clock.advance(2)
@@ -108,7 +108,7 @@ def test_R117_one_member_still_acking_is_a_phyint_failure():
 
 
 def test_R120_group_failure_host_targets_flushed_notargets_then_repair():
-    """§6.5: with host targets a group failure flushes the targets; members go
+    """mpd_probe.c: with host targets a group failure flushes the targets; members go
     PI_NOTARGETS with FAILED set (ipmpstat: STATE failed, PROBE unknown) and
     rediscover by multicast; 10 good probes then repair them (R113)."""
     ctx, k, prober, md, clock = probed_group(host_targets=True)

@@ -113,7 +113,7 @@ def test_R113_ten_good_probes_repair():
 
 
 def test_R114_link_down_fails_and_link_up_repairs_without_probes():
-    """R114/§6.4: link-based detection is event driven: down fails at once, up repairs."""
+    """R114: link-based detection is event driven: down fails at once, up repairs."""
     ctx, k, prober, md, clock = make()
     group_of(k, "net0", "net1")
     md.start()

@@ -1,4 +1,4 @@
-"""in.mpathd's multicast target discovery (spec §6.3, R116; [mpd_probe.c]
+"""in.mpathd's multicast target discovery (R116; [mpd_probe.c]
 probe, phyint_inst_timer, incoming_mcast_reply), with a ManualClock and the
 fake prober."""
 import ipaddress

@@ -1,4 +1,4 @@
-"""RtsHub and RtSocket without sockets: the delivery predicate (spec §4.4) and options (§4.1)."""
+"""RtsHub and RtSocket without sockets: the delivery predicate (rts_queue_input, R30-R41) and options (R31-R37; rts.c)."""
 import errno
 
 import pytest
@@ -109,7 +109,7 @@ def test_R41_shut_rd_receives_nothing():
 
 
 def test_unknown_af_echo_goes_to_proto0_and_origin_only():
-    """§4.2 step 9 choice: early-error echoes reach proto-0 sockets and the sender."""
+    """The named choice for the early errors of ip_rts_request_common: early-error echoes reach proto-0 sockets and the sender."""
     origin, v4, anyf = sock(AF_INET), sock(AF_INET), sock()
     hub, _ = make_hub(origin, v4, anyf)
     hub.queue(None, UNKNOWN_AF, RTSQ_ALL, origin=origin, data=b"x" * 76)
@@ -149,7 +149,7 @@ def test_internal_subscribers_get_objects_through_defer():
     assert got == [(MSG, AF_INET)]
 
 
-# -- options (§4.1) -------------------------------------------------------------
+# -- options (R31-R37; rts.c) -------------------------------------------------------------
 def test_R1_protocol_must_be_0_2_or_26():
     for proto in (0, 2, 26):
         RtSocket(proto=proto)

@@ -1,4 +1,4 @@
-"""Artifacts of a Mininet scenario run (issue 4 item 7): per-link pcaps that hold the
+"""Artifacts of a Mininet scenario run: per-link pcaps that hold the
 lab's real packets, the streams as JSON lines, the HTML timeline; stale files go."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""--keep-lab and --cli-on-error (issue 4 item 5): the lab stays up for a person,
+"""--keep-lab and --cli-on-error: the lab stays up for a person,
 then is stopped; nothing is left behind."""
 import os
 import re

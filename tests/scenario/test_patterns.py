@@ -1,4 +1,4 @@
-"""Pattern keys beyond DESIGN.md's first list: author, brd, addrs, inits, len, metric, mtu."""
+"""Pattern keys beyond type, interface, address and flags: author, brd, addrs, inits, len, metric, mtu."""
 import pytest
 
 from rtsock_emul.scenario.matcher import IfNames, mismatch

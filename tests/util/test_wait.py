@@ -1,4 +1,4 @@
-"""The one polling helper (STYLE.md 9): returns the first truthy value, and on
+"""The one polling helper: returns the first truthy value, and on
 timeout says what it waited for and what it last saw."""
 import pytest
 

@@ -1,4 +1,4 @@
-"""Strict decode errors, sockaddr sizing rules (§4.3) and the friendly builders."""
+"""Strict decode errors, sockaddr sizing rules (rts_getaddrs) and the friendly builders."""
 import struct
 
 import pytest
@@ -13,7 +13,7 @@ from wire_golden import MISS_V4_HEX, rt_msghdr, sdl, sin, sin6
 
 
 def test_R15_unspec_ifp_takes_252_bytes():
-    """§4.3/R15: RTA_IFP is AF_LINK or AF_UNSPEC and always takes 252 bytes."""
+    """rts_getaddrs/R15: RTA_IFP is AF_LINK or AF_UNSPEC and always takes 252 bytes."""
     obj = RtMsghdr(RTM_ADD, sockaddrs={RTA_DST: SockaddrIn("203.0.113.0"), RTA_IFP: SockaddrUnspec(),
                                        RTA_IFA: SockaddrIn("192.0.2.10")})
     golden = rt_msghdr(76 + 16 + 252 + 16, 1, 0x31) + sin("203.0.113.0") + bytes(252) + sin("192.0.2.10")
@@ -30,7 +30,7 @@ def test_R15_unspec_ifp_takes_252_bytes():
     (sdl(3, 6, "net1", b"\x02" * 6), RTAX_DST, 252, SockaddrDl),
 ])
 def test_R5_decode_sockaddr_sizes_by_family(raw, slot, size, cls):
-    """R5 / §4.3: AF_INET and AF_UNSPEC 16, AF_INET6 32, AF_LINK 252, RTA_IFP 252."""
+    """R5 / rts_getaddrs: AF_INET and AF_UNSPEC 16, AF_INET6 32, AF_LINK 252, RTA_IFP 252."""
     buf = b"\xee" * 8 + raw + b"\xff" * 4
     sa, got = decode_sockaddr(buf, 8, slot)
     assert (type(sa), got) == (cls, size)
@@ -86,7 +86,7 @@ def test_truncated_sockaddr_is_located_in_the_message():
 
 
 def test_rt_msghdr_keeps_a_trailer_others_refuse_one():
-    """rtm_ext_t after the sockaddrs of a request is kept as `trailer` (§2.3)."""
+    """rtm_ext_t after the sockaddrs of a request is kept as `trailer` (route.h)."""
     ext = struct.pack("<II", 1, 0)
     buf = rt_msghdr(92 + 8, 1, 0x1) + sin("192.0.2.1") + ext
     msg = decode(buf)

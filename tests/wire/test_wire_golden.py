@@ -1,5 +1,5 @@
 """Build and dissect in pairs, for every message type, against hand-written golden
-bytes (wire_golden.py, from the spec's offsets). Each case checks both directions:
+bytes (wire_golden.py, from the offsets of R3-R5). Each case checks both directions:
 encode(object) == golden and decode(golden) == object."""
 import pytest
 
@@ -166,7 +166,7 @@ def test_R132_losing_ipv4_with_zero_ifa():
 
 @pytest.mark.parametrize("rtm_type", [RTM_OLDADD, RTM_OLDDEL])
 def test_R84_oldadd_olddel_124_bytes_and_src_after_brd_slot(rtm_type):
-    """§4.5.7: OLDADD/OLDDEL carry DST|GATEWAY|NETMASK (124 v4), +SRC with RTF_SETSRC (140)."""
+    """R84: OLDADD/OLDDEL carry DST|GATEWAY|NETMASK (124 v4), +SRC with RTF_SETSRC (140)."""
     flags = RTF_UP | RTF_GATEWAY | RTF_STATIC | RTF_DONE
     obj = RtMsghdr(rtm_type, rtm_flags=flags, sockaddrs={
         RTA_DST: SockaddrIn("203.0.113.0"), RTA_GATEWAY: SockaddrIn("192.0.2.1"),

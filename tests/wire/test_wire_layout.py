@@ -1,4 +1,4 @@
-"""Struct sizes, offsets and constants against the spec (§2, §3; R2-R4)."""
+"""Struct sizes, offsets and constants against illumos route.h, if.h and socket.h (R2-R5)."""
 import errno
 import struct
 
@@ -49,7 +49,7 @@ def test_R4_rt_msghdr_offsets():
                      "sdl_alen": 6, "sdl_slen": 7, "sdl_data": 8}),
 ])
 def test_R3_field_offsets_of_spec_section_3(layout, want):
-    """§3.1-3.6 offsets, including the explicit pads (natural alignment)."""
+    """R3, R4 offsets, including the explicit pads (natural alignment)."""
     assert {k: layout.offsets[k] for k in want} == want
 
 
@@ -59,7 +59,7 @@ def test_R2_version_is_3():
 
 
 def test_constants_of_section_2():
-    """§2 values differ from Linux: spot-check the ones other layers depend on."""
+    """illumos route.h/if.h/socket.h values differ from Linux: spot-check the ones other layers depend on."""
     assert (c.AF_UNSPEC, c.AF_INET, c.AF_ROUTE, c.PF_ROUTE, c.AF_LINK, c.AF_INET6) == (0, 2, 24, 24, 25, 26)
     assert (c.SOCK_RAW, c.SOL_SOCKET, c.SOL_ROUTE) == (4, 0xFFFF, 0xFFFE)
     assert (c.SO_USELOOPBACK, c.SO_PROTOTYPE, c.SO_SNDBUF, c.SO_RCVBUF) == (0x40, 0x1009, 0x1001, 0x1002)
@@ -73,8 +73,8 @@ def test_constants_of_section_2():
 
 
 def test_iff_derived_masks():
-    """§2.8: IFF_CANTCHANGE, IFF_IPMP_CANTCHANGE, IFF_IPMP_INVALID."""
-    assert c.IFF_CANTCHANGE == 0x7F203003B5A  # summed by hand from the §2.8 table
+    """if.h: IFF_CANTCHANGE, IFF_IPMP_CANTCHANGE, IFF_IPMP_INVALID."""
+    assert c.IFF_CANTCHANGE == 0x7F203003B5A  # summed by hand from the if.h flag values
     assert c.IFF_IPMP_CANTCHANGE == 0x10000000
     assert c.IFF_IPMP_INVALID == 0x1EC200080
 

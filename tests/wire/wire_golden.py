@@ -1,4 +1,4 @@
-"""Golden bytes written by hand from the spec's offsets (§3), independent of the
+"""Golden bytes written by hand from the offsets of R3-R5, independent of the
 code under test: literal offsets, little-endian host integers, network-order
 addresses. Nothing here imports rtsock_emul."""
 import socket
@@ -6,7 +6,7 @@ import struct
 
 
 def sin(addr):
-    """§3.6 sockaddr_in: family u16 @0 = 2, port @2, addr @4, zero[8] @8."""
+    """R3, R5 sockaddr_in: family u16 @0 = 2, port @2, addr @4, zero[8] @8."""
     b = bytearray(16)
     struct.pack_into("<H", b, 0, 2)
     b[4:8] = socket.inet_pton(socket.AF_INET, addr)
@@ -14,7 +14,7 @@ def sin(addr):
 
 
 def sin6(addr, scope_id=0):
-    """§3.6 sockaddr_in6: family @0 = 26, port @2, flowinfo @4, addr @8, scope_id @24, src_id @28."""
+    """R3, R5 sockaddr_in6: family @0 = 26, port @2, flowinfo @4, addr @8, scope_id @24, src_id @28."""
     b = bytearray(32)
     struct.pack_into("<H", b, 0, 26)
     b[8:24] = socket.inet_pton(socket.AF_INET6, addr)
@@ -23,7 +23,7 @@ def sin6(addr, scope_id=0):
 
 
 def sdl(index, iftype, name, mac, alen=None):
-    """§3.6 sockaddr_dl (252): family @0 = 25, index @2, type @4, nlen @5, alen @6,
+    """R3, R5 sockaddr_dl (252): family @0 = 25, index @2, type @4, nlen @5, alen @6,
     slen @7, data @8 = name (no NUL) then the MAC."""
     b = bytearray(252)
     struct.pack_into("<HHBBBB", b, 0, 25, index, iftype, len(name), len(mac) if alen is None else alen, 0)
@@ -34,7 +34,7 @@ def sdl(index, iftype, name, mac, alen=None):
 
 def rt_msghdr(msglen, rtm_type, addrs, flags=0, index=0, pid=0, seq=0, errno=0, use=0,
               inits=0, rmx=(0,) * 10):
-    """§3.2 rt_msghdr (76): msglen @0, version @2, type @3, index @4, flags @8, addrs @12,
+    """R4 rt_msghdr (76): msglen @0, version @2, type @3, index @4, flags @8, addrs @12,
     pid @16, seq @20, errno @24, use @28, inits @32, rmx @36 (ten u32)."""
     b = bytearray(76)
     struct.pack_into("<H", b, 0, msglen)
@@ -48,7 +48,7 @@ def rt_msghdr(msglen, rtm_type, addrs, flags=0, index=0, pid=0, seq=0, errno=0, 
 
 
 def if_msghdr(msglen, addrs, flags, index, ifi_type, mtu, metric=0):
-    """§3.4 if_msghdr (84): msglen @0, version @2, type @3 = 0xe, addrs @4, flags @8,
+    """R3 if_msghdr (84): msglen @0, version @2, type @3 = 0xe, addrs @4, flags @8,
     index @12, if_data @16 (ifi_type @16+0, ifi_mtu @16+4, ifi_metric @16+8, rest 0)."""
     b = bytearray(84)
     struct.pack_into("<H", b, 0, msglen)
@@ -62,7 +62,7 @@ def if_msghdr(msglen, addrs, flags, index, ifi_type, mtu, metric=0):
 
 
 def ifa_msghdr(msglen, rtm_type, addrs, flags, index, metric=0):
-    """§3.5 ifa_msghdr (20): msglen @0, version @2, type @3, addrs @4, flags @8, index @12, metric @16."""
+    """R3 ifa_msghdr (20): msglen @0, version @2, type @3, addrs @4, flags @8, index @12, metric @16."""
     b = bytearray(20)
     struct.pack_into("<H", b, 0, msglen)
     b[2], b[3] = 3, rtm_type
