@@ -38,3 +38,42 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "sudo ./ipmp-lab test" in readme
     assert "./ipmp-lab test" in ci
+
+
+# Documents that are not in the repository, and words only its builders would know.
+# Built from pieces so that this file itself does not hold them.
+OUTSIDE = [r"\.\./" + "shared", "/work/" + "shared", "DESIGN" + r"\.md", "STYLE" + r"\.md",
+           "spec/" + "illumos", r"\bspec(ification)?\s+" + "§", "§" + r"\s*\d", r"\bspec(ification)?\s+section\b"]
+BUILDER_WORDS = [r"\bissue\s*#?" + r"\d+", r"\blab " + r"owner\b"]
+TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".c", ".h", ".txt", ".html", ".toml", ".ini", ".cfg", ".sh", ""}
+
+
+def project_text_files():
+    return [p for p in ROOT.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES
+            and not NOT_OURS & set(p.relative_to(ROOT).parts) and p.name != ".gitignore"]
+
+
+def offenders(patterns, files):
+    pattern = re.compile("|".join(patterns), re.IGNORECASE)
+    return [f"{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}:{n}: {m.group(0)}" for p in files
+            for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+            for m in [pattern.search(line)] if m]
+
+
+def test_no_reference_to_documents_outside_the_repository():
+    """Rules are cited by id (docs/rules.md) or by illumos file and function; design notes
+    live in docs/. A clone must read on its own."""
+    found = offenders(OUTSIDE, project_text_files())
+    assert not found, f"references to documents outside the repository: {found}"
+
+
+def test_no_words_only_the_builders_know():
+    found = offenders(BUILDER_WORDS, project_text_files())
+    assert not found, f"words that need the project's history to understand: {found}"
+
+
+def test_the_reference_patterns_catch_what_they_are_for(tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("see " + "../" + "shared/spec/x.md\n(spec " + "§" + "4.4)\nthe " + "§" + "2.8 table\n"
+                   + "DESIGN" + ".md\nissue" + " 3 tests\nfine: R45, docs/rules.md#r45\n")
+    assert len(offenders(OUTSIDE, [bad])) == 4 and len(offenders(BUILDER_WORDS, [bad])) == 1
