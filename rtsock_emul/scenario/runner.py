@@ -11,6 +11,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
@@ -81,7 +82,7 @@ class Runner:
             if self.reports_dir:
                 artifacts.clear(self.reports_dir)
             if self.capture and self.reports_dir:
-                cap = artifacts.Capture(self.lab, self.reports_dir)
+                cap = self.capture_run = artifacts.Capture(self.lab, self.reports_dir)
                 cap.start()
             for st in self.sc.setup:
                 self._step(st)
@@ -231,6 +232,15 @@ class Runner:
         res = self.lab.ping(src, dst, count, interval)
         if res.lost > max_loss:
             raise StepFailure(st, f"ping {src} -> {dst}: lost {res.lost} of {res.sent}, at most {max_loss} allowed")
+
+    def _do_packets(self, st, host, ifname, **args):
+        from . import packets
+        cursors = self.__dict__.setdefault("_pcap_cursors", {})
+        cap = getattr(self, "capture_run", None)
+        path = next((p for p in cap.paths() if p.endswith(f"/{host}-{ifname}.pcap")), None) if cap else None
+        key = (host, ifname, args["bpf"])
+        since = cursors.get(key, time.time() - self.result.streams.now())   # else: the steps' start
+        cursors[key] = packets.run_step(st, path and Path(path), since, host, ifname, **args)
 
     def _do_wait_for(self, st, host, command, contains, timeout):
         regex = re.compile(r"\s+".join(r".*?".join(re.escape(p) for p in part.split("..."))

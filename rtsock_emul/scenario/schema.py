@@ -15,18 +15,18 @@ from .patterns import PatternError, parse_errno, parse_pattern
 TOP_KEYS = ("name", "description", "covers", "topology", "mpathd", "config", "setup",
             "subscribers", "steps")
 SUBSCRIBER_KEYS = ("host", "rt_aware", "protocol", "useloopback", "shutdown", "rcvbuf", "user", "hold")
-STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect")
+STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect", "packets")
 STEP_KEYS = {  # keys besides the kind itself
     "run": ("error", "output"), "link": (), "loss": (), "delay": (),
     "send": ("by", "msg", "errno", "repeat"), "send_raw": ("by", "hex", "errno"),
     "ping": ("from", "to", "count", "interval", "max_loss"),
-    "wait_for": ("contains", "timeout"), "expect": ("match", "within", "quiet"),
+    "wait_for": ("contains", "timeout"), "expect": ("match", "within", "quiet"), "packets": (),
 }
 EXPECT_SUB_KEYS = ("match", "messages", "absent", "overflow")
 SEND_MSG_KEYS = ("type", "dst", "gateway", "netmask", "genmask", "ifp", "ifa", "author", "brd",
                  "src", "flags", "seq", "pid", "index", "version", "errno", "inits")
 # the sim platform switches carrier and drops probes by admin verbs; these need real links
-MININET_ONLY = frozenset({"delay", "ping"})
+MININET_ONLY = frozenset({"delay", "ping", "packets"})   # packets: the pcaps of real links
 DEFAULT_WITHIN = 2.0
 DEFAULT_QUIET = 0.3
 PROTOCOLS = {"AF_UNSPEC": C.AF_UNSPEC, "AF_INET": C.AF_INET, "AF_INET6": C.AF_INET6}

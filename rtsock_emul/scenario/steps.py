@@ -2,6 +2,7 @@
 import ipaddress
 import re
 
+from . import packets
 from .loader import line_of
 from .schema import (DEFAULT_QUIET, DEFAULT_WITHIN, MODES, SEND_MSG_KEYS, STEP_KEYS, STEP_KINDS,
                      Step, _PERCENT, _close, parse_expectations)
@@ -234,4 +235,5 @@ _PARSERS = {
     "loss": _faults("loss", _percent, "a percentage such as 100% or 0% (clears)"),
     "delay": _faults("delay", _ms, "a duration such as 50ms or 0ms (clears)"),
     "send": _send, "send_raw": _send_raw, "ping": _ping, "wait_for": _wait_for, "expect": _expect,
+    "packets": lambda ck, sc, raw, line: packets.parse(ck, sc, raw, line, _host_if),
 }

@@ -5,12 +5,14 @@ from pathlib import Path
 import pytest
 
 from rtsock_emul.scenario import coverage, schema
+from rtsock_emul.scenario.packets import PACKETS_KEYS
 from rtsock_emul.scenario.patterns import MAPPING_KEYS
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "scenario-language.md").read_text()
 NAMES = (list(schema.TOP_KEYS) + list(schema.SUBSCRIBER_KEYS) + list(schema.STEP_KINDS)
          + [k for keys in schema.STEP_KEYS.values() for k in keys] + list(schema.EXPECT_SUB_KEYS)
-         + list(schema.SEND_MSG_KEYS) + list(MAPPING_KEYS) + ["exact", "ordered", "unordered"])
+         + list(schema.SEND_MSG_KEYS) + list(MAPPING_KEYS) + ["exact", "ordered", "unordered"]
+         + list(PACKETS_KEYS))
 
 
 @pytest.mark.parametrize("name", sorted(set(NAMES)))
