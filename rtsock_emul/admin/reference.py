@@ -31,7 +31,7 @@ def usage_of(module) -> str:
 
 
 def render() -> str:
-    missing = set(VERBS) - {name for name, _, _ in SECTIONS} - {"ifindex"}
+    missing = set(VERBS) - {name for name, _, _ in SECTIONS} - {"ifindex", "ifname"}
     if missing:
         raise LookupError(f"verbs without a reference section: {sorted(missing)}")
     out = ["# Command reference", "",
