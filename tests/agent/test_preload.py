@@ -288,3 +288,20 @@ def test_without_an_agent_socket_fails_with_a_clear_message(shim, tmp_path):
     res = subprocess.run([sys.executable, "-c", "import socket; socket.socket(24, socket.SOCK_RAW, 0)"],
                          env=dict(env, LD_PRELOAD=str(shim)), capture_output=True, text=True, timeout=20)
     assert res.returncode == 1 and "RTSOCK_AGENT is not set" in res.stderr, res.stderr
+
+
+def test_rtsock_run_loads_the_shim(agent, shim):
+    """`rtsock run PROGRAM`: the program's PF_ROUTE socket reaches this agent."""
+    rtsock = Path(sys.executable).parent / "rtsock"
+    code = "import socket; s = socket.socket(24, socket.SOCK_RAW, 0); print(s.getsockopt(0xffff, 0x40))"
+    env = dict(os.environ, RTSOCK_AGENT=agent.path, RTSOCK_PRELOAD=str(shim))
+    env.pop("LD_PRELOAD", None)
+    res = subprocess.run([str(rtsock), "run", sys.executable, "-c", code], env=env,
+                         capture_output=True, text=True, timeout=20)
+    assert (res.returncode, res.stdout) == (0, "64\n"), res.stderr
+    res = subprocess.run([str(rtsock), "run", "/nonexistent/prog"], env=env, capture_output=True,
+                         text=True, timeout=20)
+    assert res.returncode == 127 and "cannot run /nonexistent/prog" in res.stderr
+    res = subprocess.run([str(rtsock), "run", sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(env, RTSOCK_PRELOAD="/nonexistent/shim.so"), timeout=20)
+    assert res.returncode == 1 and "./ipmp-lab setup" in res.stderr
