@@ -3,7 +3,9 @@
 preload shim whose standard output a test or a scenario can wait on."""
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -87,27 +89,36 @@ class Program:
         return " | ".join(lines[-8:]) if lines else "nothing"
 
     def stop(self) -> int | None:
-        """End the program (SIGTERM, then SIGKILL) if it still runs; its exit status."""
+        """End the program and what it started (its own process group: SIGTERM, then
+        SIGKILL) if it still runs; its exit status."""
         if self.popen.poll() is None:
-            self.popen.terminate()
+            _signal_group(self.popen.pid, signal.SIGTERM)
             try:
                 self.popen.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                self.popen.kill()
+                _signal_group(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
         self._reader.join(STOP_TIMEOUT)
         self.popen.stdout.close()
         return self.popen.returncode
 
 
-def spawn(host: str, argv: list[str], env: dict, netns_popen=None) -> Program:
+def _signal_group(pid: int, sig) -> None:
+    try:
+        os.killpg(pid, sig)       # the group spawn() made for this program (setsid)
+    except ProcessLookupError:
+        pass
+
+
+def spawn(host: str, argv: list[str], env: dict, netns_popen=None, cwd: str | None = None) -> Program:
     """Start argv with env; netns_popen (Mininet's host.popen) runs it inside the host."""
     if not argv:
         raise LabError(f"{host}: no program to start")
-    kw = dict(env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    kw = dict(env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
               text=True, bufsize=1)
-    try:
-        popen = netns_popen(list(argv), **kw) if netns_popen else subprocess.Popen(list(argv), **kw)
+    try:   # Mininet's mnexec -d calls setsid itself; either way the program leads a new group
+        popen = (netns_popen(list(argv), **kw) if netns_popen
+                 else subprocess.Popen(list(argv), start_new_session=True, **kw))
     except OSError as exc:
         raise LabError(f"{host}: cannot start {argv[0]}: {exc.strerror or exc}") from None
     return Program(host, argv, popen)

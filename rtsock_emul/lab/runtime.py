@@ -230,14 +230,15 @@ class Lab:
         return client.socket(protocol, user=user, path=self.agent_path(host))
 
     def host_env(self, host: str) -> dict:
-        """RTSOCK_AGENT, RTSOCK_INCLUDE and RTSOCK_PRELOAD of that host."""
-        return programs.host_env(self.agent_path(host))
+        """RTSOCK_AGENT, RTSOCK_INCLUDE and RTSOCK_PRELOAD of that host, and
+        RTSOCK_RUN_DIR: scratch space (e.g. for a build) removed when the lab stops."""
+        return dict(programs.host_env(self.agent_path(host)), RTSOCK_RUN_DIR=str(self.run_dir))
 
-    def spawn(self, host: str, argv: list[str], preload: bool = True) -> programs.Program:
+    def spawn(self, host: str, argv: list[str], preload: bool = True, cwd: str | None = None) -> programs.Program:
         """Start a program in the host (in sim mode: here, with the host's RTSOCK_AGENT),
         with the preload shim unless preload=False; stopped by stop() if still running."""
         env = programs.program_env(dict(os.environ), self.host_env(host), preload)
-        prog = programs.spawn(host, argv, env, self.net[host].popen if self.net else None)
+        prog = programs.spawn(host, argv, env, self.net[host].popen if self.net else None, cwd=cwd)
         self._programs.append(prog)
         return prog
 
