@@ -62,13 +62,21 @@ def test_R63_R93_M19_watchers_read_iff_failed_after_a_carrier_cut(lab, tmp_path)
 
 
 def test_R20_R23_M13_route_tool_in_a_host_shell(lab, tmp_path):
-    """The issue's form: LD_PRELOAD=$RTSOCK_PRELOAD in the host's shell."""
+    """`cc -I$RTSOCK_INCLUDE` and `LD_PRELOAD=$RTSOCK_PRELOAD` typed in the host's
+    own shell (Mininet: the shell behind `h1 ...` in the CLI)."""
+    def shell(command):
+        if lab.net is None:
+            return sh(lab, "h1", command)
+        out = lab.net["h1"].cmd(f"{command}; echo status=$?").splitlines()
+        assert out[-1] == "status=0", out
+        return out[:-1]
+
     exe = tmp_path / "route_tool"
-    sh(lab, "h1", f"cc -I\"$RTSOCK_INCLUDE\" -o {exe} {EXAMPLES / 'route_tool.c'}")
+    assert shell(f"cc -I$RTSOCK_INCLUDE -o {exe} {EXAMPLES / 'route_tool.c'}") == []
     lab.admin_ok("h1", "ipadm create-ipmp -i net0,net1 ipmp0")
     lab.admin_ok("h1", f"ipadm create-addr -T static -a {DATA}/24 ipmp0/v4")
     settle(lab, "h1")
-    out = sh(lab, "h1", f"for i in 1 2; do LD_PRELOAD=$RTSOCK_PRELOAD {exe} add 198.51.100.0/24 192.0.2.1 "
+    out = shell(f"for i in 1 2; do LD_PRELOAD=$RTSOCK_PRELOAD {exe} add 198.51.100.0/24 192.0.2.1 "
                         f"|| echo rc=$?; done; LD_PRELOAD=$RTSOCK_PRELOAD {exe} get 198.51.100.1; "
                         f"LD_PRELOAD=$RTSOCK_PRELOAD {exe} delete 198.51.100.0/24 192.0.2.1; "
                         f"LD_PRELOAD=$RTSOCK_PRELOAD {exe} delete 198.51.100.0/24 192.0.2.1 || echo rc=$?")
