@@ -23,7 +23,7 @@ def _ifindex(ctx, args, uid):
 
 
 def _ifname(ctx, args, uid):
-    """Internal helper for the preload shim's if_indextoname(3SOCKET): prints the name."""
+    """Internal verb for the preload shim's if_indextoname(3SOCKET): prints the name."""
     name = ctx.kernel.name_of_index(int(args[0])) if len(args) == 1 and args[0].isdigit() else None
     if name is None:
         raise AdminError(f"ifname: {args[0] if args else ''}: no interface has that index")
