@@ -22,6 +22,14 @@ def _ifindex(ctx, args, uid):
     return 0, f"{kview.ifindex(ctx.kernel, args[0])}\n", ""
 
 
+def _ifname(ctx, args, uid):
+    """Internal verb for the preload shim's if_indextoname(3SOCKET): prints the name."""
+    name = ctx.kernel.name_of_index(int(args[0])) if len(args) == 1 and args[0].isdigit() else None
+    if name is None:
+        raise AdminError(f"ifname: {args[0] if args else ''}: no interface has that index")
+    return 0, f"{name}\n", ""
+
+
 VERBS = {
     "ipadm": ipadm.run,
     "ifconfig": ifconfig.run,
@@ -29,6 +37,7 @@ VERBS = {
     "ipmpstat": ipmpstat.run,
     "kernel": kernelverbs.run,
     "ifindex": _ifindex,
+    "ifname": _ifname,
 }
 
 USAGE = ("usage: rtsock <verb> ...; verbs: " + ", ".join(sorted(VERBS)) +

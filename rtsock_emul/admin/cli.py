@@ -1,6 +1,7 @@
 """The `rtsock` console command: `rtsock VERB ...` against the agent named by
 RTSOCK_AGENT. `route monitor|get|add|delete|change` runs here as a
-routing-socket client (route(1M) style); every other verb goes to the agent's
+routing-socket client (route(1M) style); `run PROGRAM ARGS...` runs a program
+with the preload shim (docs/preload.md); every other verb goes to the agent's
 admin channel (RTSOCK_AGENT + ".admin", JSON {"argv", "uid"} -> {"rc","out","err"})."""
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import sys
 
 from .route import run_route
+from .runprog import run_program
 
 MAX_REPLY = 1 << 20
 
@@ -27,12 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     path = os.environ.get("RTSOCK_AGENT")
     if not argv:
         print("usage: rtsock <verb> [args...]  (ipadm, ifconfig, if_mpadm, ipmpstat, "
-              "route, kernel)", file=sys.stderr)
+              "route, kernel, run)", file=sys.stderr)
         return 2
     if not path:
         print("rtsock: RTSOCK_AGENT is not set: run inside a lab host or export the "
               "agent's socket path", file=sys.stderr)
         return 2
+    if argv[0] == "run":
+        return run_program(argv[1:])
     if argv[0] == "route":
         return run_route(path, argv[1:], lambda a: admin_call(path, a))
     try:

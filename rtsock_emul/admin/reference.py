@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from . import VERBS, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route
+from . import VERBS, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 
@@ -18,6 +18,9 @@ SECTIONS = [
      "`-p` prints a snapshot of recent probes rather than streaming."),
     ("route", route, "Runs in the `rtsock` command as a client of an emulated routing socket: "
      "`monitor` prints each message as illumos `route -n monitor` does, until Ctrl-C."),
+    ("run", runprog, "Runs in the `rtsock` command: an unmodified illumos program "
+     "(C built with `cc -I$RTSOCK_INCLUDE`, or Python) with the preload shim, so that its "
+     "PF_ROUTE sockets are this host's emulated routing sockets (docs/preload.md)."),
     ("kernel", kernelverbs, "Lab-only: injects kernel events that the lab cannot cause with real packets "
      "(RTM_MISS R82, RTM_REDIRECT R83, RTM_LOSING R132, SIOCADDRT/SIOCDELRT R84)."),
 ]
@@ -31,7 +34,7 @@ def usage_of(module) -> str:
 
 
 def render() -> str:
-    missing = set(VERBS) - {name for name, _, _ in SECTIONS} - {"ifindex"}
+    missing = set(VERBS) - {name for name, _, _ in SECTIONS} - {"ifindex", "ifname"}
     if missing:
         raise LookupError(f"verbs without a reference section: {sorted(missing)}")
     out = ["# Command reference", "",

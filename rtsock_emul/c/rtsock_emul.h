@@ -14,8 +14,12 @@
  * Option levels and names are illumos' (SOL_SOCKET 0xffff, SO_USELOOPBACK 0x40,
  * SO_PROTOTYPE 0x1009, SO_RCVBUF 0x1002, SOL_ROUTE 0xfffe, RT_AWARE 1); errno
  * values are the local (Linux) ones. Messages are the illumos bytes: use the
- * illumos struct layouts (rt_msghdr is 76 bytes, R3, R4).
+ * illumos headers of rtsock_emul/c/include (<net/route.h>: rt_msghdr is 76 bytes, R3, R4).
  * Not thread-safe per socket (like the Python client).
+ *
+ * Unmodified illumos programs need none of this: they use those headers and
+ * the preload shim (docs/preload.md). This header is for code that cannot be
+ * preloaded (static or set-uid binaries) or wants the emulation named.
  */
 #ifndef RTSOCK_EMUL_H
 #define RTSOCK_EMUL_H

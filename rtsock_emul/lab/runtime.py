@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import faults, naming
+from . import faults, naming, programs
 from .agents import READY_TIMEOUT, Zygote
 from .cleanup import Registry
 from .errors import LabError
@@ -105,6 +105,7 @@ class Lab:
         self.zygote = None
         self.keep_logs = bool(os.environ.get("RTSOCK_LAB_KEEP"))
         self._impair: dict[str, faults.Impairments] = {}
+        self._programs: list[programs.Program] = []
         self._stopped = False
         self._stop_lock = threading.Lock()
 
@@ -113,6 +114,7 @@ class Lab:
         _install_hooks()
         _live.add(self)
         try:
+            programs.ensure_shim()
             # the zygote imports the agent stack while Mininet builds the network
             self.zygote = Zygote(self.registry, self.run_dir)
             if self.mode == "mininet":
@@ -126,8 +128,8 @@ class Lab:
             self.zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
             if self.net:
                 for name in self.hosts:
-                    self.net[name].cmd(f"export RTSOCK_AGENT={shlex.quote(self.agent_path(name))}; "
-                                       f"export PATH={shlex.quote(str(VENV_BIN))}:$PATH")
+                    exports = "; ".join(f"export {k}={shlex.quote(v)}" for k, v in self.host_env(name).items())
+                    self.net[name].cmd(f"{exports}; export PATH={shlex.quote(str(VENV_BIN))}:$PATH")
         except BaseException:
             self.keep_logs = True      # the error names these logs
             self.stop()
@@ -148,6 +150,8 @@ class Lab:
                 _unblock_signals(blocked)
 
     def _teardown(self) -> list[str]:
+        for prog in self._programs:      # before their hosts and agents go
+            prog.stop()
         if self.zygote:
             self.zygote.stop()
         if self.net is not None:
@@ -224,6 +228,19 @@ class Lab:
     def open_socket(self, host: str, protocol: int = 0, user=None):
         from rtsock_emul import client
         return client.socket(protocol, user=user, path=self.agent_path(host))
+
+    def host_env(self, host: str) -> dict:
+        """RTSOCK_AGENT, RTSOCK_INCLUDE and RTSOCK_PRELOAD of that host, and
+        RTSOCK_RUN_DIR: scratch space (e.g. for a build) removed when the lab stops."""
+        return dict(programs.host_env(self.agent_path(host)), RTSOCK_RUN_DIR=str(self.run_dir))
+
+    def spawn(self, host: str, argv: list[str], preload: bool = True, cwd: str | None = None) -> programs.Program:
+        """Start a program in the host (in sim mode: here, with the host's RTSOCK_AGENT),
+        with the preload shim unless preload=False; stopped by stop() if still running."""
+        env = programs.program_env(dict(os.environ), self.host_env(host), preload)
+        prog = programs.spawn(host, argv, env, self.net[host].popen if self.net else None, cwd=cwd)
+        self._programs.append(prog)
+        return prog
 
     # --- faults (Mininet only) -----------------------------------------------
     def _need_net(self, what: str):

@@ -66,6 +66,7 @@ class Runner:
         self.result = RunResult(scenario, mode)
         self.lab = None
         self.socks = {}
+        self.programs = {}          # name -> [lab Program, lines already matched]
         self._seq = AUTO_SEQ_BASE
 
     # --- the whole run ----------------------------------------------------------
@@ -254,6 +255,27 @@ class Runner:
             wait_until(probe, timeout, what=f"{host}: `{command}` to show {contains!r}")
         except WaitTimeout as exc:
             raise StepFailure(st, str(exc), ["last output:", last.get("out", "")]) from None
+
+    def _do_start(self, st, name, host, command, preload, ready, timeout, cwd):
+        from rtsock_emul.lab.errors import LabError
+        try:
+            prog = self.lab.spawn(host, ["sh", "-c", command], preload=preload, cwd=cwd)
+            self.programs[name] = [prog, 0]
+            if ready is not None:
+                self.programs[name][1] = prog.wait_line(ready, timeout) + 1
+        except LabError as exc:
+            raise StepFailure(st, f"start {name}: {exc}") from None
+
+    def _do_stdout(self, st, name, patterns, timeout):
+        """Each pattern matches a later line than the previous one (of this program)."""
+        from rtsock_emul.lab.errors import LabError
+        entry = self.programs[name]
+        deadline = time.monotonic() + timeout
+        try:
+            for pattern in patterns:
+                entry[1] = entry[0].wait_line(pattern, max(0.0, deadline - time.monotonic()), entry[1]) + 1
+        except LabError as exc:
+            raise StepFailure(st, f"stdout of {name}: {exc}") from None
 
     def _write(self, st, by, data, want, rec):
         try:

@@ -15,12 +15,14 @@ from .patterns import PatternError, parse_errno, parse_pattern
 TOP_KEYS = ("name", "description", "covers", "topology", "mpathd", "config", "setup",
             "subscribers", "steps")
 SUBSCRIBER_KEYS = ("host", "rt_aware", "protocol", "useloopback", "shutdown", "rcvbuf", "user", "hold")
-STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect", "packets")
+STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect", "packets",
+              "start", "stdout")
 STEP_KEYS = {  # keys besides the kind itself
     "run": ("error", "output"), "link": (), "loss": (), "delay": (),
     "send": ("by", "msg", "errno", "repeat"), "send_raw": ("by", "hex", "errno"),
     "ping": ("from", "to", "count", "interval", "max_loss"),
     "wait_for": ("contains", "timeout"), "expect": ("match", "within", "quiet"), "packets": (),
+    "start": ("name", "preload", "ready", "timeout"), "stdout": ("timeout",),
 }
 EXPECT_SUB_KEYS = ("match", "messages", "absent", "overflow")
 SEND_MSG_KEYS = ("type", "dst", "gateway", "netmask", "genmask", "ifp", "ifa", "author", "brd",
@@ -76,6 +78,7 @@ class Scenario:
     setup: list = field(default_factory=list)
     subscribers: dict = field(default_factory=dict)
     steps: list = field(default_factory=list)
+    programs: dict = field(default_factory=dict)   # name -> host, of `start` steps
     line: int = 1
 
     @property

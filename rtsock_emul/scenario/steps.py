@@ -1,6 +1,7 @@
 """Parse one step of `setup:` or `steps:` (the step kinds of docs/scenario-language.md)."""
 import ipaddress
 import re
+from pathlib import Path
 
 from . import packets
 from .loader import line_of
@@ -230,10 +231,57 @@ def _expect(ck, sc, raw, line):
     return {"expectations": exps, "within": within, "quiet": quiet}
 
 
+def _start(ck, sc, raw, line):
+    """A user's program in a host, with the preload shim (docs/preload.md)."""
+    spec = ck.mapping(raw["start"], line, "start", None, "write start: {h1: \"./watch\"}, name: watch")
+    host, cmd = _host_command(ck, sc, spec, line, "start")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z_][\w-]*$", name):
+        ck.fail(line_of(raw, "name", line), "start needs name: a word naming the program",
+                "later `stdout: {NAME: PATTERN}` steps refer to it")
+    if name in sc.programs:
+        ck.fail(line_of(raw, "name", line), f"a program named {name!r} was started before", "use another name")
+    preload = raw.get("preload", True)
+    if not isinstance(preload, bool):
+        ck.fail(line_of(raw, "preload", line), "preload must be true or false")
+    ready = raw.get("ready")
+    if ready is not None:
+        ready = _regex(ck, ready, line_of(raw, "ready", line))
+    timeout = ck.duration(raw.get("timeout", 10), line_of(raw, "timeout", line), "start timeout")
+    sc.programs[name] = host
+    return {"name": name, "host": host, "command": cmd, "preload": preload, "ready": ready,
+            "timeout": timeout, "cwd": str(Path(sc.path).resolve().parent)}
+
+
+def _regex(ck, text, line):
+    if not isinstance(text, str):
+        ck.fail(line, f"a pattern of standard output must be text, not {text!r}")
+    try:
+        re.compile(text)
+    except re.error as exc:
+        ck.fail(line, f"bad regular expression {text!r}: {exc}", "a Python re pattern, searched in each line")
+    return text
+
+
+def _stdout(ck, sc, raw, line):
+    spec = ck.mapping(raw["stdout"], line, "stdout", None, "write stdout: {watch: \"RTM_IFINFO net0 .*FAILED\"}")
+    if len(spec) != 1:
+        ck.fail(line, "stdout names exactly one program", "one stdout step per program")
+    name = next(iter(spec))
+    if name not in sc.programs:
+        ck.fail(line_of(spec, name), f"no program named {name!r} was started before this step",
+                "programs: " + (", ".join(sc.programs) or "(none: add a start step)") + _close(name, list(sc.programs)))
+    patterns = spec[name] if isinstance(spec[name], list) else [spec[name]]
+    patterns = [_regex(ck, p, line_of(spec, name)) for p in patterns]
+    timeout = ck.duration(raw.get("timeout", 5), line_of(raw, "timeout", line), "stdout timeout")
+    return {"name": name, "patterns": patterns, "timeout": timeout}
+
+
 _PARSERS = {
     "host": _host, "run": _run, "link": _link,
     "loss": _faults("loss", _percent, "a percentage such as 100% or 0% (clears)"),
     "delay": _faults("delay", _ms, "a duration such as 50ms or 0ms (clears)"),
     "send": _send, "send_raw": _send_raw, "ping": _ping, "wait_for": _wait_for, "expect": _expect,
     "packets": lambda ck, sc, raw, line: packets.parse(ck, sc, raw, line, _host_if),
+    "start": _start, "stdout": _stdout,
 }
