@@ -22,6 +22,13 @@ def admin_call(path: str, argv: list[str], uid: int | None = None) -> tuple[int,
     return int(reply.get("rc", 1)), reply.get("out", ""), reply.get("err", "")
 
 
+def _admin_or_error(path: str, argv: list[str]) -> tuple[int, str, str]:
+    try:
+        return admin_call(path, argv)
+    except OSError as exc:
+        return 1, "", f"rtsock: cannot reach the agent at {path}.admin: {exc.strerror or exc}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     path = os.environ.get("RTSOCK_AGENT")
@@ -34,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
               "agent's socket path", file=sys.stderr)
         return 2
     if argv[0] == "route":
-        return run_route(path, argv[1:], lambda a: admin_call(path, a))
+        return run_route(path, argv[1:], lambda a: _admin_or_error(path, a))
     try:
         rc, out, err = admin_call(path, argv)
     except OSError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from . import VERBS, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route
+from . import INTERNAL, VERBS, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 
@@ -16,8 +16,8 @@ SECTIONS = [
     ("if_mpadm", ifmpadm, "Offline (-d) and undo-offline (-r) through in.mpathd (R121, R122)."),
     ("ipmpstat", ipmpstat, "Groups, interfaces, addresses, targets and probes (spec §6.6, R123-R126). "
      "`-p` prints a snapshot of recent probes rather than streaming."),
-    ("route", route, "Runs in the `rtsock` command as a client of an emulated routing socket: "
-     "`monitor` prints each message as illumos `route -n monitor` does, until Ctrl-C."),
+    ("route", route, "Runs in the `rtsock` command as a client of an emulated routing socket, "
+     "as route(8) does; `monitor` prints each message as illumos `route -n monitor` does, until Ctrl-C."),
     ("kernel", kernelverbs, "Lab-only: injects kernel events that the lab cannot cause with real packets "
      "(RTM_MISS R82, RTM_REDIRECT R83, RTM_LOSING R132, SIOCADDRT/SIOCDELRT R84)."),
 ]
@@ -31,7 +31,7 @@ def usage_of(module) -> str:
 
 
 def render() -> str:
-    missing = set(VERBS) - {name for name, _, _ in SECTIONS} - {"ifindex"}
+    missing = set(VERBS) - {name for name, _, _ in SECTIONS} - INTERNAL
     if missing:
         raise LookupError(f"verbs without a reference section: {sorted(missing)}")
     out = ["# Command reference", "",
@@ -42,7 +42,15 @@ def render() -> str:
            "as on illumos. Errors read like their illumos counterparts and exit non-zero.", ""]
     for name, module, about in SECTIONS:
         out += [f"## {name}", "", about, "", "```", usage_of(module), "```", ""]
-    return "\n".join(out)
+        follows = getattr(module, "FOLLOWS", ())
+        if follows:
+            out += ["What it follows in illumos:", ""]
+            out += [f"- {what}: `{where}`" for what, where in follows] + [""]
+    out += ["## Differences from illumos", "",
+            "Deliberate, each with its reason:", ""]
+    for name, module, _ in SECTIONS:
+        out += [f"- {name}: {text}" for text in getattr(module, "DIFFERENCES", ())]
+    return "\n".join(out) + "\n"
 
 
 def main(argv=None) -> int:
