@@ -71,7 +71,7 @@ def test_unknown_verb_and_privilege(lab):
 def test_ipadm_create_addr_in_use(lab):
     ipmp_pair(lab)
     rc, out, err = lab.run("ipadm create-addr -T static -a 192.0.2.10/24 net2/v4", ok=False)
-    assert err == "ipadm: cannot create address: Address already in use\n"
+    assert err == "ipadm: Could not create address: Address already in use\n"   # do_create_addr
 
 
 def test_R121_if_mpadm_offline_refused_then_done(lab):
