@@ -80,7 +80,7 @@ def test_R121_if_mpadm_offline_refused_then_done(lab):
     lab.kernel.link_change("net1", False)
     lab.settle()
     rc, out, err = lab.run("if_mpadm -d net0", ok=False)
-    assert err == ("if_mpadm: cannot offline net0: no other functioning interfaces "
+    assert err == ("if_mpadm: fatal: cannot offline net0: no other functioning interfaces "
                    "are in its IPMP group\n")
     lab.kernel.link_change("net1", True)
     lab.settle()
@@ -89,14 +89,14 @@ def test_R121_if_mpadm_offline_refused_then_done(lab):
     assert "net0        no      ipmp0       -----d-   up        disabled  offline" in \
         lab.out("ipmpstat -i")
     rc, out, err = lab.run("if_mpadm -d net0", ok=False)
-    assert err == "if_mpadm: interface net0 is already offline\n"
+    assert err == "if_mpadm: fatal: interface net0 is already offline\n"
 
 
 def test_R122_if_mpadm_undo_offline(lab):
     """R122: -r fails unless OFFLINE; brings addresses up and clears OFFLINE."""
     ipmp_pair(lab)
     rc, out, err = lab.run("if_mpadm -r net0", ok=False)
-    assert err == "if_mpadm: interface net0 is not offline\n"
+    assert err == "if_mpadm: fatal: interface net0 is not offline\n"
     lab.run("if_mpadm -d net0")
     lab.run("if_mpadm -r net0")
     lab.settle()
@@ -146,3 +146,17 @@ def test_R67_ifconfig_group_error_text(lab):
     lab.run("ipadm create-ipmp ipmp0")
     rc, out, err = lab.run("ifconfig ipmp0 group \"\"", ok=False)
     assert err == "ifconfig: setifgroupname: SIOCSLIFGROUPNAME: ipmp0: Invalid argument\n"
+
+
+def test_if_mpadm_messages_as_if_mpadm_c(lab):
+    """if_mpadm.c: usage(), die()'s `fatal:` prefix, is_offline's message for a name
+    that is not an IP interface, ipmp_offline's refusal for a non-member."""
+    assert lab.run("if_mpadm", ok=False) == (1, "", "Usage: if_mpadm [-d | -r] <interface>\n")
+    assert lab.run("if_mpadm -x net0", ok=False)[0::2] == (1, "Usage: if_mpadm [-d | -r] <interface>\n")
+    assert lab.run("if_mpadm -d net9", ok=False)[2] == (
+        "if_mpadm: fatal: cannot get interface flags on net9: No such device or address\n")
+    assert lab.run("if_mpadm -d net2", ok=False)[2] == (
+        "if_mpadm: fatal: cannot offline net2: not a physical interface or not in an IPMP group\n")
+    ipmp_pair(lab)
+    assert lab.run("if_mpadm -d net0", uid=1000, ok=False)[2] == (
+        "if_mpadm: fatal: cannot offline net0: permission denied\n")
