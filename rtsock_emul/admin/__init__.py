@@ -46,8 +46,9 @@ VERBS = {
     "ifindex": _ifindex,
     "ifnetmasks": _ifnetmasks,
     "routes": _routes,
+    "ipmpstat-events": ipmpstat.events,
 }
-INTERNAL = {"ifindex", "ifnetmasks", "routes"}     # asked by the rtsock command, not typed
+INTERNAL = {"ifindex", "ifnetmasks", "routes", "ipmpstat-events"}     # asked by the rtsock command, not typed
 
 USAGE = ("usage: rtsock <verb> ...; verbs: " + ", ".join(sorted(set(VERBS) - INTERNAL)) +
          ", route (run by the rtsock command)")

@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 
+from .ipmpstream import stream, wants_stream
 from .route import run_route
 
 MAX_REPLY = 1 << 20
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if argv[0] == "route":
         return run_route(path, argv[1:], lambda a: _admin_or_error(path, a))
+    if argv[0] == "ipmpstat" and wants_stream(argv[1:]):
+        return stream(lambda a: admin_call(path, a), argv[1:])
     try:
         rc, out, err = admin_call(path, argv)
     except OSError as exc:

@@ -160,3 +160,58 @@ def test_if_mpadm_messages_as_if_mpadm_c(lab):
     ipmp_pair(lab)
     assert lab.run("if_mpadm -d net0", uid=1000, ok=False)[2] == (
         "if_mpadm: fatal: cannot offline net0: permission denied\n")
+
+
+def _probing_pair(lab):
+    """ipmp0 over net0 (with a test address and one answering target) and net1."""
+    import ipaddress
+    ipmp_pair(lab)
+    target = ipaddress.ip_address("192.0.2.1")
+    lab.prober.multicast[("net0", 2)] = [target]
+    lab.prober.answer("net0", 2, [target])
+    lab.run("ipadm create-addr -T static -a 192.0.2.21/24 net0/test")
+    lab.settle(20)
+
+
+def test_ipmpstat_p_streams_from_its_own_start_with_one_header(lab):
+    """probe_output: rows as probes end, TIME from ipmpstat's start, ofmt's header once;
+    the stream ends quietly when the agent goes."""
+    import io
+    from rtsock_emul.admin import run_verb
+    from rtsock_emul.admin.ipmpstream import stream
+    _probing_pair(lab)
+    assert lab.out("ipmpstat -p").startswith("TIME      INTERFACE")     # the snapshot view
+    calls = []
+
+    def admin(argv):
+        calls.append(argv)
+        if len(calls) > 40:
+            raise ConnectionRefusedError(111, "agent gone")
+        lab.settle(0.5)                      # time passes between asks
+        return run_verb(lab.ctx, argv, 0)
+    out, err = io.StringIO(), io.StringIO()
+    assert stream(admin, ["-p"], out, err) == 0 and err.getvalue() == ""
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("TIME      INTERFACE   PROBE  NETRTT    RTT       RTTAVG")
+    assert sum(line.startswith("TIME") for line in lines) == 1 and len(lines) > 3
+    times = [float(line.split()[0].rstrip("s")) for line in lines[1:]]
+    assert times == sorted(times) and 0 < times[0] < 20 and times[-1] < 21   # not since in.mpathd began
+    assert all(line.split()[1] == "net0" for line in lines[1:])
+
+
+def test_ipmpstat_p_refusals_come_back_from_the_stream(lab):
+    import io
+    from rtsock_emul.admin import run_verb
+    from rtsock_emul.admin.ipmpstream import stream, wants_stream
+    ipmp_pair(lab)
+    err = io.StringIO()
+    assert stream(lambda argv: run_verb(lab.ctx, argv, 0), ["-p"], io.StringIO(), err) == 1
+    assert err.getvalue() == "ipmpstat: probe-based failure detection is disabled\n"
+    assert wants_stream(["-p"]) and wants_stream(["-n", "-P", "-o", "time", "-p"])
+    assert not wants_stream(["-g"]) and not wants_stream(["-p", "-g"]) and not wants_stream(["-p", "x"])
+
+
+def test_ofmt_prints_no_header_without_rows(lab):
+    """ofmt_print prints the header with the first row: no group, no output."""
+    assert lab.run("ipmpstat -g") == (0, "", "")
+    assert lab.run("ipmpstat -a") == (0, "", "")
