@@ -215,3 +215,31 @@ def test_ofmt_prints_no_header_without_rows(lab):
     """ofmt_print prints the header with the first row: no group, no output."""
     assert lab.run("ipmpstat -g") == (0, "", "")
     assert lab.run("ipmpstat -a") == (0, "", "")
+
+
+def test_ifconfig_display_as_ifstatus_and_in_status(lab):
+    """ifconfig.c: no argument is -a; `ifconfig IF` is the IPv4 lif (+ ether, no family
+    named); in_status/in6_status leave a trailing space when no broadcast follows;
+    groupname on the physical interface; print_flags spells CoS and keeps if_flags_tbl order."""
+    ipmp_pair(lab)
+    lab.run("ifconfig net2 192.0.2.50/24 up")
+    lab.settle()
+    assert lab.out("ifconfig") == lab.out("ifconfig -a")
+    assert lab.out("ifconfig net0") == (
+        "net0: flags=1000843<UP,BROADCAST,RUNNING,MULTICAST,IPv4> mtu 1500 index 1\n"
+        "\tinet 0.0.0.0 netmask 0 \n\tgroupname ipmp0\n\tether 2:0:0:0:0:1 \n")
+    assert lab.out("ifconfig net0 inet6") == (
+        "net0: flags=2000841<UP,RUNNING,MULTICAST,IPv6> mtu 1500 index 1\n"
+        "\tinet6 fe80::ff:fe00:1/10 \n\tgroupname ipmp0\n")
+    assert "\tinet 192.0.2.50 netmask ffffff00 broadcast 192.0.2.255\n\tether 2:0:0:0:0:3 \n" in \
+        lab.out("ifconfig -a")
+    assert "ether" not in lab.out("ifconfig ipmp0") and "ether" not in lab.out("ifconfig -a inet")
+    assert "ether" not in lab.out("ifconfig net2", uid=1000)          # dlpi_open needs privilege
+    six = lab.out("ifconfig -a6")
+    assert "IPv4" not in six and six.count(",IPv6") == 4
+    assert lab.run("ifconfig -u", ok=False)[2] == "ifconfig: -u: no such interface\n"
+    assert lab.run("ifconfig net9", ok=False)[2] == (
+        "ifconfig: status: SIOCGLIFFLAGS: net9: no such interface\n")
+    from rtsock_emul.admin.ifdisplay import flag_names
+    from rtsock_emul.wire.constants import IFF_COS_ENABLED, IFF_NOACCEPT, IFF_UP, IFF_VRRP
+    assert flag_names(IFF_UP | IFF_COS_ENABLED | IFF_NOACCEPT | IFF_VRRP) == "UP,CoS,VRRP,NOACCEPT"
