@@ -240,6 +240,6 @@ FOLLOWS = [
      "interfaces", "ifconfig.c print_ifether; libdlpi dlpi_print_address"),
 ]
 DIFFERENCES = [
-    "ifconfig: no `zone`, `srcof`/`usesrc` or `metric` parts in the status line (the lab has "
+    "no `zone`, `srcof`/`usesrc` or `metric` parts in the status line (the lab has "
     "none of them); -D, -Z, -v and -X are accepted and change nothing.",
 ]

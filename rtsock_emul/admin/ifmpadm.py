@@ -24,7 +24,7 @@ FOLLOWS = [
      "OFFLINE stays", "if_mpadm.c undo_offline"),
 ]
 DIFFERENCES = [
-    "if_mpadm: an unprivileged caller is refused by in.mpathd's check (`permission denied`), as "
+    "an unprivileged caller is refused by in.mpathd's check (`permission denied`), as "
     "libipmp reports it, before anything changes.",
 ]
 ENXIO_TEXT = "No such device or address"      # illumos strerror(ENXIO)

@@ -56,7 +56,7 @@ IPADM_STATUS = {errno.ENXIO: "Interface does not exist", errno.ENOMEM: "Insuffic
                 errno.ENOTSUP: "Operation not supported", errno.ESRCH: "Value does not exist"}
 FOLLOWS = [
     ("show-if: IFNAME, STATE (failed when not RUNNING or FAILED, then offline, down, ok), "
-     "CURRENT flag letters, PERSISTENT (s, 4, 6)", "ipadm.c print_si_cb; libipadm i_ipadm_get_all_if_info"),
+     "CURRENT flag letters, PERSISTENT (s, 4, 6); no CLASS column, as ipadm(8) lists none", "ipadm.c print_si_cb; libipadm i_ipadm_get_all_if_info"),
     ("show-addr: ADDROBJ, TYPE, STATE, CURRENT (U u p t d), PERSISTENT (U p d), ADDR; default "
      "addrobj,type,state,addr; `IF/` lists one interface; an UP address without RUNNING is "
      "inaccessible", "ipadm.c do_show_addr, print_sa_cb; libipadm i_ipadm_active_addr_info"),
@@ -73,13 +73,13 @@ FOLLOWS = [
     ("`ipadm` alone runs show-addr", "ipadm(8)"),
 ]
 DIFFERENCES = [
-    "ipadm: persistent configuration (what ipadm would store without -t) is kept only while the "
+    "persistent configuration (what ipadm would store without -t) is kept only while the "
     "agent runs and is shown in the PERSISTENT columns; the lab never reboots, so it is never re-applied.",
-    "ipadm: only static addresses; -T dhcp and -T addrconf are refused (no DHCP server or router "
+    "only static addresses; -T dhcp and -T addrconf are refused (no DHCP server or router "
     "advertisements in the lab).",
-    "ipadm: set-ifprop knows only `standby`; the other illumos interface properties are refused "
+    "set-ifprop knows only `standby`; the other illumos interface properties are refused "
     "as not supported.",
-    "ipadm: the IPMP subcommands' message prefixes (`cannot add IF to IPMPIF: `) keep the lab's "
+    "the IPMP subcommands' message prefixes (`cannot add IF to IPMPIF: `) keep the lab's "
     "wording; the status text after them is libipadm's.",
 ]
 OP_DISABLE_OBJ = "Operation not supported on disabled object"

@@ -51,11 +51,11 @@ FOLLOWS = [
     ("the header is printed with the first row only: no rows, no header", "libofmt ofmt_print"),
 ]
 DIFFERENCES = [
-    "ipmpstat: as a scenario step or `lab.admin` call (one request, one reply) -p cannot stream; it "
+    "as a scenario step or `lab.admin` call (one request, one reply) -p cannot stream; it "
     "prints the acked and lost probes in.mpathd still remembers, TIME from in.mpathd's start.",
-    "ipmpstat: the header is not repeated every terminal height of rows (ofmt's SIGWINCH handling): "
+    "the header is not repeated every terminal height of rows (ofmt's SIGWINCH handling): "
     "the output never goes straight to a terminal.",
-    "ipmpstat: -p ends quietly when the agent stops (the lab ended).",
+    "-p ends quietly when the agent stops (the lab ended).",
 ]
 
 

@@ -14,8 +14,8 @@ SECTIONS = [
     ("ifconfig", ifconfig, "Interface flags, groups, logical interfaces (illumos ifconfig(8) subset); "
      "`group NAME` runs ifconfig's own join flow: addresses down, join, addresses up (data addresses migrate)."),
     ("if_mpadm", ifmpadm, "Offline (-d) and undo-offline (-r) through in.mpathd (R121, R122)."),
-    ("ipmpstat", ipmpstat, "Groups, interfaces, addresses, targets and probes (spec §6.6, R123-R126). "
-     "`-p` prints a snapshot of recent probes rather than streaming."),
+    ("ipmpstat", ipmpstat, "Groups, interfaces, addresses, targets and probes (R123-R126). "
+     "In the `rtsock` command `-p` streams probes until Ctrl-C."),
     ("route", route, "Runs in the `rtsock` command as a client of an emulated routing socket, "
      "as route(8) does; `monitor` prints each message as illumos `route -n monitor` does, until Ctrl-C."),
     ("kernel", kernelverbs, "Lab-only: injects kernel events that the lab cannot cause with real packets "

@@ -36,10 +36,10 @@ FOLLOWS = [
     ("-v dumps the request before sending it", "route.c rtmsg (sodump, print_rtmsg)"),
 ]
 DIFFERENCES = [
-    "route: names are never looked up (the lab has no name service); -n changes nothing and a "
+    "names are never looked up (the lab has no name service); -n changes nothing and a "
     "host or network name is refused as an unknown name is (`NAME: bad value`).",
-    "route: -p, -R, -t and -d are refused: the lab keeps no persistent route file.",
-    "route: `monitor` ends with status 0 when the agent goes away (the lab stopped) instead of "
+    "-p, -R, -t and -d are refused: the lab keeps no persistent route file.",
+    "`monitor` ends with status 0 when the agent goes away (the lab stopped) instead of "
     "route.c's `route: read: ...`, so a lab's teardown is not reported as an error.",
 ]
 # rtmsg does not perror these; newroute's line names them
