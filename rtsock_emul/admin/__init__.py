@@ -10,6 +10,7 @@ import logging
 
 from ..mpathd import kview
 from . import ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs
+from ..wire.constants import AF_INET, RTF_GATEWAY
 from .common import AdminError
 
 log = logging.getLogger("rtsock_emul.admin")
@@ -30,6 +31,20 @@ def _ifname(ctx, args, uid):
     return 0, f"{name}\n", ""
 
 
+def _ifnetmasks(ctx, args, uid):
+    """Internal helper for route's inet_makesubnetmask: "ADDR MASK FLAGS" (hex) of UP IPv4 lifs."""
+    rows = [r for r in kview.lifs(ctx.kernel, AF_INET) if r.up]
+    return 0, "".join(f"{int(r.addr):x} {int(r.network().netmask):x} {r.flags & 0xFFFFFFFF:x}\n"
+                      for r in rows), ""
+
+
+def _routes(ctx, args, uid):
+    """Internal helper for route flush: "DST PLEN GATEWAY" of every gateway route
+    (flushroutes deletes IRE_DEFAULT, IRE_PREFIX, IRE_HOST and IRE_HOST_REDIRECT)."""
+    rows = [r for r in ctx.kernel.routes() if r.flags & RTF_GATEWAY and not r.local]
+    return 0, "".join(f"{r.dst} {r.prefixlen} {r.gateway}\n" for r in rows), ""
+
+
 VERBS = {
     "ipadm": ipadm.run,
     "ifconfig": ifconfig.run,
@@ -38,9 +53,13 @@ VERBS = {
     "kernel": kernelverbs.run,
     "ifindex": _ifindex,
     "ifname": _ifname,
+    "ifnetmasks": _ifnetmasks,
+    "routes": _routes,
+    "ipmpstat-events": ipmpstat.events,
 }
+INTERNAL = {"ifindex", "ifname", "ifnetmasks", "routes", "ipmpstat-events"}     # asked by the rtsock command and the shim, not typed
 
-USAGE = ("usage: rtsock <verb> ...; verbs: " + ", ".join(sorted(VERBS)) +
+USAGE = ("usage: rtsock <verb> ...; verbs: " + ", ".join(sorted(set(VERBS) - INTERNAL)) +
          ", route (run by the rtsock command)")
 
 

@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 
+from .ipmpstream import stream, wants_stream
 from .route import run_route
 from .runprog import run_program
 
@@ -22,6 +23,13 @@ def admin_call(path: str, argv: list[str], uid: int | None = None) -> tuple[int,
         s.sendall(json.dumps({"argv": argv, "uid": os.getuid() if uid is None else uid}).encode())
         reply = json.loads(s.recv(MAX_REPLY).decode())
     return int(reply.get("rc", 1)), reply.get("out", ""), reply.get("err", "")
+
+
+def _admin_or_error(path: str, argv: list[str]) -> tuple[int, str, str]:
+    try:
+        return admin_call(path, argv)
+    except OSError as exc:
+        return 1, "", f"rtsock: cannot reach the agent at {path}.admin: {exc.strerror or exc}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] == "run":
         return run_program(argv[1:])
     if argv[0] == "route":
-        return run_route(path, argv[1:], lambda a: admin_call(path, a))
+        return run_route(path, argv[1:], lambda a: _admin_or_error(path, a))
+    if argv[0] == "ipmpstat" and wants_stream(argv[1:]):
+        return stream(lambda a: admin_call(path, a), argv[1:])
     try:
         rc, out, err = admin_call(path, argv)
     except OSError as exc:

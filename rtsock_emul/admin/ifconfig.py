@@ -11,14 +11,15 @@ import ipaddress
 
 from ..kernel.errors import KernelError
 from ..mpathd import kview
-from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOARP, IFF_NOFAILOVER,
-                              IFF_ROUTER, IFF_STANDBY, IFF_UP)
+from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_DHCPRUNNING, IFF_IPV4,
+                              IFF_IPV6, IFF_NOARP, IFF_NOFAILOVER, IFF_ROUTER, IFF_STANDBY,
+                              IFF_UP)
 from . import groupflow
 from .common import AdminError, Usage, need_root, strerror, sync_mpathd
-from .ifdisplay import show
+from .ifdisplay import lookup, show
 
 PROG = "ifconfig"
-USAGE = ("usage: ifconfig <interface> | -a [ inet | inet6 ]\n"
+USAGE = ("usage: ifconfig [ <interface> | -a[ 4 | 6 | u | d ] ] [ inet | inet6 ]\n"
          "\t[ plumb | unplumb | ipmp ] [ group <name> | group \"\" ]\n"
          "\t[ standby | -standby ] [ failover | -failover ] [ deprecated | -deprecated ]\n"
          "\t[ router | -router ] [ arp | -arp ]\n"
@@ -186,20 +187,34 @@ class _Run:
             raise _ioctl_error("SIOCSLIFNETMASK", self.lifname, exc) from None
 
 
+def _all_options(name: str):
+    """main's `-a[udDZ46vX]`: (onflags, offflags); an option name without `a`
+    is not an interface (`ifconfig: -u: no such interface`)."""
+    on = off = 0
+    for c in name[1:]:
+        if c not in "audhDXZ46v" or c == "h":
+            raise Usage(USAGE)
+        on |= {"u": IFF_UP, "4": IFF_IPV4, "6": IFF_IPV6}.get(c, 0)
+        off |= {"d": IFF_UP, "D": IFF_DHCPRUNNING}.get(c, 0)
+    if "a" not in name:
+        raise AdminError(f"{PROG}: {name}: no such interface")
+    return on, off
+
+
 def run(ctx, args: list[str], uid: int):
-    if not args:
-        raise Usage(USAGE)
+    args = args or ["-a"]                   # main: no argument is `ifconfig -a`
     target, rest = args[0], args[1:]
     af = None
     if rest and rest[0] in ("inet", "inet6"):
         af = AF_INET if rest[0] == "inet" else AF_INET6
         rest = rest[1:]
-    if target == "-a":
+    if target.startswith("-"):
+        onflags, offflags = _all_options(target)
         if rest:
             raise Usage(f"{PROG}: -a takes no commands\n{USAGE}")
-        return 0, show(ctx.kernel, None, af, uid), ""
+        return 0, show(ctx.kernel, None, af, uid, onflags, offflags), ""
     if not rest:
-        if not kview.families(ctx.kernel, target.split(":")[0]):
+        if lookup(ctx.kernel, target, af or AF_INET) is None:
             raise AdminError(f"{PROG}: status: SIOCGLIFFLAGS: {target}: no such interface")
         return 0, show(ctx.kernel, target, af, uid), ""
     need_root(PROG, uid)
@@ -210,3 +225,21 @@ def run(ctx, args: list[str], uid: int):
     finally:
         sync_mpathd(ctx)
     return 0, "".join(runner.notes), ""
+
+
+# docs/commands.md (admin/reference.py): what the display follows, and what differs
+FOLLOWS = [
+    ("`ifconfig` alone is `ifconfig -a`; -a takes 4, 6, u, d", "ifconfig.c main"),
+    ("`ifconfig IF` shows the IPv4 logical interface (`inet6` for the IPv6 one); `-a` shows "
+     "every logical interface, IPv4 first", "ifconfig.c main, foreachinterface, status"),
+    ("`IF: flags=HEX<NAMES> mtu N index I`, names in if_flags_tbl's order and spelling (DHCP, "
+     "CoS, IPv4, IPMP, NOACCEPT last)", "ifconfig.c ifstatus, print_flags"),
+    ("`\\tinet A netmask M broadcast B` / `\\tinet6 A/P `: a trailing space where nothing "
+     "follows; `groupname` on the physical interface of each family", "ifconfig.c in_status, in6_status"),
+    ("`\\tether MAC ` only when no address family was named, for root, not on IPMP or virtual "
+     "interfaces", "ifconfig.c print_ifether; libdlpi dlpi_print_address"),
+]
+DIFFERENCES = [
+    "no `zone`, `srcof`/`usesrc` or `metric` parts in the status line (the lab has "
+    "none of them); -D, -Z, -v and -X are accepted and change nothing.",
+]

@@ -1,5 +1,6 @@
-"""ipadm(8) subcommands (the illumos 2022 IPMP verbs). Everything is
-temporary in the lab: -t is accepted, persistent configuration is never kept."""
+"""ipadm(8) subcommands (illumos ipadm.c and libipadm, with the IPMP verbs).
+Without -t a change is also recorded as persistent configuration, which the
+PERSISTENT columns show; it lasts as long as the agent (the lab never reboots)."""
 from __future__ import annotations
 
 import errno
@@ -9,9 +10,9 @@ from ..kernel.errors import KernelError
 from ..mpathd import kview
 from ..wire.constants import (AF_INET, AF_INET6, IFF_BROADCAST, IFF_DEPRECATED, IFF_DUPLICATE,
                               IFF_FAILED, IFF_INACTIVE, IFF_IPMP, IFF_IPV4, IFF_IPV6,
-                              IFF_LOOPBACK, IFF_MULTICAST, IFF_NOACCEPT, IFF_NOFAILOVER,
-                              IFF_OFFLINE, IFF_POINTOPOINT, IFF_RUNNING, IFF_STANDBY, IFF_UP,
-                              IFF_VIRTUAL, IFF_VRRP)
+                              IFF_MULTICAST, IFF_NOACCEPT, IFF_NOFAILOVER, IFF_OFFLINE,
+                              IFF_POINTOPOINT, IFF_PRIVATE, IFF_RUNNING, IFF_STANDBY,
+                              IFF_TEMPORARY, IFF_UNNUMBERED, IFF_UP, IFF_VIRTUAL, IFF_VRRP)
 from . import groupflow
 from .common import AdminError, Usage, addrobjs, need_root, parse, strerror, sync_mpathd
 from .ofmt import Field, render, select
@@ -28,13 +29,63 @@ USAGE = """usage:  ipadm <subcommand> <args> ...
 \tdelete-addr <addrobj>
 \tup-addr <addrobj>
 \tdown-addr <addrobj>
-\tshow-if [-o <field>,...] [<interface>]
-\tshow-addr [-o <field>,...] [<addrobj>]"""
+\tset-ifprop [-t] -p standby=on|off -m ip <interface>
+\treset-ifprop [-t] -p standby -m ip <interface>
+\tshow-if [[-p] -o <field>,...] [<interface>]
+\tshow-addr [[-p] -o <field>,...] [<addrobj> | <interface>/]
+\t(no subcommand: show-addr)"""
 
-IF_FIELDS = [Field("IFNAME", 11), Field("CLASS", 10), Field("STATE", 9), Field("CURRENT", 13),
-             Field("PERSISTENT", 11)]
-ADDR_FIELDS = [Field("ADDROBJ", 18), Field("TYPE", 9), Field("STATE", 13), Field("ADDR", 31)]
-# show-if CURRENT: one character per flag, '-' when clear ([ipadm.8]).
+# ipadm.c show_if_fields (illumos has no CLASS column: ipadm.8 lists these four)
+IF_FIELDS = [Field("IFNAME", 11), Field("STATE", 9), Field("CURRENT", 13), Field("PERSISTENT", 11)]
+# ipadm.c show_addr_fields and do_show_addr's default field list
+ADDR_FIELDS = [Field("ADDROBJ", 18), Field("TYPE", 9), Field("STATE", 13), Field("CURRENT", 8),
+               Field("PERSISTENT", 11), Field("ADDR", 46)]
+ADDR_DEFAULT = "addrobj,type,state,addr"
+# print_si_cb intf_pflags, print_sa_cb cflags_mask / pflags_mask: (flag, char)
+IF_PFLAGS = (("standby", "s"), (AF_INET, "4"), (AF_INET6, "6"))
+ADDR_CFLAGS = ((IFF_UP, "U"), (IFF_UNNUMBERED, "u"), (IFF_PRIVATE, "p"), (IFF_TEMPORARY, "t"),
+               (IFF_DEPRECATED, "d"))
+ADDR_PFLAGS = ((IFF_UP, "U"), (IFF_PRIVATE, "p"), (IFF_DEPRECATED, "d"))
+# libipadm ipadm_errno2status + ipadm_status2str
+IPADM_STATUS = {errno.ENXIO: "Interface does not exist", errno.ENOMEM: "Insufficient memory",
+                errno.ENOBUFS: "No buffer space available", errno.EINVAL: "Invalid argument provided",
+                errno.EBUSY: "Interface already in use", errno.EEXIST: "Already exists",
+                errno.EADDRNOTAVAIL: "Can't assign requested address",
+                errno.EADDRINUSE: "Address already in use", errno.ENOENT: "Object not found",
+                errno.ERANGE: "Value is outside the allowed range", errno.EPERM: "Permission denied",
+                errno.ENOTSUP: "Operation not supported", errno.ESRCH: "Value does not exist"}
+FOLLOWS = [
+    ("show-if: IFNAME, STATE (failed when not RUNNING or FAILED, then offline, down, ok), "
+     "CURRENT flag letters, PERSISTENT (s, 4, 6); no CLASS column, as ipadm(8) lists none", "ipadm.c print_si_cb; libipadm i_ipadm_get_all_if_info"),
+    ("show-addr: ADDROBJ, TYPE, STATE, CURRENT (U u p t d), PERSISTENT (U p d), ADDR; default "
+     "addrobj,type,state,addr; `IF/` lists one interface; an UP address without RUNNING is "
+     "inaccessible", "ipadm.c do_show_addr, print_sa_cb; libipadm i_ipadm_active_addr_info"),
+    ("a missing object is an error: `Address object not found`, `Could not get address: Interface "
+     "does not exist`, `could not delete address: Object not found`", "ipadm.c do_show_addr, "
+     "do_show_if, do_delete_addr; libipadm ipadm_status2str"),
+    ("add-ipmp, create-ipmp -i, remove-ipmp: `Operation not supported on disabled object` for a "
+     "name that is not an IP interface, `Interface already in use` for a member of a group, "
+     "`Invalid argument provided` otherwise", "libipadm i_ipadm_update_ipmp"),
+    ("create-addr, up-addr, down-addr, delete-addr messages (`Could not create address: ...`)",
+     "ipadm.c do_create_addr, do_up_addr, do_down_addr, do_delete_addr"),
+    ("set-ifprop/reset-ifprop -p standby -m ip sets or clears IFF_STANDBY",
+     "libipadm i_ipadm_get_all_if_info (reads `standby`), i_ipadm_set_ifprop_flags"),
+    ("`ipadm` alone runs show-addr", "ipadm(8)"),
+]
+DIFFERENCES = [
+    "persistent configuration (what ipadm would store without -t) is kept only while the "
+    "agent runs and is shown in the PERSISTENT columns; the lab never reboots, so it is never re-applied.",
+    "only static addresses; -T dhcp and -T addrconf are refused (no DHCP server or router "
+    "advertisements in the lab).",
+    "set-ifprop knows only `standby`; the other illumos interface properties are refused "
+    "as not supported.",
+    "the IPMP subcommands' message prefixes (`cannot add IF to IPMPIF: `) keep the lab's "
+    "wording; the status text after them is libipadm's.",
+]
+OP_DISABLE_OBJ = "Operation not supported on disabled object"
+IF_INUSE = "Interface already in use"
+INVALID_ARG = "Invalid argument provided"
+# print_si_cb intf_cflags: one character per flag, '-' when clear.
 CURRENT_CHARS = ((IFF_BROADCAST, "b"), (IFF_MULTICAST, "m"), (IFF_POINTOPOINT, "p"),
                  (IFF_VIRTUAL, "v"), (IFF_IPMP, "I"), (IFF_STANDBY, "s"), (IFF_INACTIVE, "i"),
                  (IFF_VRRP, "V"), (IFF_NOACCEPT, "a"), (0, "Z"), (IFF_IPV4, "4"),
@@ -42,7 +93,24 @@ CURRENT_CHARS = ((IFF_BROADCAST, "b"), (IFF_MULTICAST, "m"), (IFF_POINTOPOINT, "
 
 
 def _fail(what: str, exc) -> AdminError:
-    return AdminError(f"{PROG}: {what}: {strerror(exc)}")
+    return AdminError(f"{PROG}: {what}: {status_text(exc)}")
+
+
+def status_text(exc) -> str:
+    """What ipadm prints for a failed ioctl: ipadm_status2str(ipadm_errno2status(errno))."""
+    err = getattr(exc, "errno", None)
+    if err == errno.EOPNOTSUPP:
+        err = errno.ENOTSUP
+    return IPADM_STATUS.get(err, "Operation failed") if err else strerror(exc)
+
+
+def _persist(ctx) -> dict:
+    """The configuration ipadm would have written without -t: {"if": {name: set of
+    AF_INET/AF_INET6/"standby"}, "addr": {addrobj: pflags}}."""
+    extra = getattr(ctx, "extra", None)
+    if not isinstance(extra, dict):
+        return {"if": {}, "addr": {}}
+    return extra.setdefault("ipadm_persist", {"if": {}, "addr": {}})
 
 
 def _ifs_arg(opts) -> list[str]:
@@ -99,17 +167,31 @@ def create_ipmp(ctx, args):
     _add(ctx, ipmpif, _ifs_arg(opts))
 
 
+def _update_check(ctx, ipmpif, ifname, adding: bool) -> str:
+    """i_ipadm_update_ipmp's checks: "" or the libipadm status text."""
+    if not kview.families(ctx.kernel, ipmpif) or not kview.families(ctx.kernel, ifname):
+        return OP_DISABLE_OBJ                 # not an IP interface (ipadm_if_enabled)
+    if not kview.is_ipmp(ctx.kernel, ipmpif):
+        return INVALID_ARG
+    group = kview.group(ctx.kernel, ifname)
+    if adding and group and group != ifname:
+        return IF_INUSE                       # i_ipadm_is_under_ipmp
+    if not adding and (not group or group != kview.group(ctx.kernel, ipmpif)):
+        return INVALID_ARG
+    return ""
+
+
 def _add(ctx, ipmpif, members):
     group = kview.group(ctx.kernel, ipmpif)
     for ifname in members:
+        refused = _update_check(ctx, ipmpif, ifname, adding=True)
+        if refused:
+            raise AdminError(f"{PROG}: cannot add {ifname} to {ipmpif}: {refused}")
         try:
-            if not kview.families(ctx.kernel, ifname):
-                raise KernelError(errno.ENXIO, "")
             groupflow.join(ctx, ifname, group)
             groupflow.ensure_up(ctx, ifname)
         except KernelError as exc:
-            text = "No such interface" if exc.errno == errno.ENXIO else strerror(exc)
-            raise AdminError(f"{PROG}: cannot add {ifname} to {ipmpif}: {text}") from None
+            raise _fail(f"cannot add {ifname} to {ipmpif}", exc) from None
 
 
 def add_ipmp(ctx, args):
@@ -118,20 +200,16 @@ def add_ipmp(ctx, args):
     members = _ifs_arg(opts)
     if not members:
         raise Usage(f"{PROG}: add-ipmp: -i <interface> required\n{USAGE}")
-    if not kview.is_ipmp(ctx.kernel, ipmpif):
-        raise AdminError(f"{PROG}: cannot add interfaces to {ipmpif}: "
-                         "Not an IPMP interface")
     _add(ctx, ipmpif, members)
 
 
 def remove_ipmp(ctx, args):
     opts, rest = parse(PROG, args, "ti:", USAGE, ["temporary"])
     ipmpif = _one(rest, "IPMP interface name required")
-    group = kview.group(ctx.kernel, ipmpif)
     for ifname in _ifs_arg(opts):
-        if not group or kview.group(ctx.kernel, ifname) != group:
-            raise AdminError(f"{PROG}: cannot remove {ifname} from {ipmpif}: "
-                             "Interface is not in the IPMP group")
+        refused = _update_check(ctx, ipmpif, ifname, adding=False)
+        if refused:
+            raise AdminError(f"{PROG}: cannot remove {ifname} from {ipmpif}: {refused}")
         try:
             groupflow.leave(ctx, ifname)
         except KernelError as exc:
@@ -142,7 +220,7 @@ def delete_ipmp(ctx, args):
     opts, rest = parse(PROG, args, "", USAGE)
     ipmpif = _one(rest, "IPMP interface name required")
     if not kview.is_ipmp(ctx.kernel, ipmpif):
-        raise AdminError(f"{PROG}: cannot delete IPMP interface {ipmpif}: Not an IPMP interface")
+        raise AdminError(f"{PROG}: cannot delete IPMP interface {ipmpif}: {INVALID_ARG}")
     if kview.groups(ctx.kernel).get(kview.group(ctx.kernel, ipmpif), {}).get("members"):
         raise AdminError(f"{PROG}: cannot delete IPMP interface {ipmpif}: "
                          "IPMP group is not empty")
@@ -157,27 +235,34 @@ def _parse_addr(text):
         addr = ipaddress.ip_address(text)
         return addr, None
     except ValueError:
-        raise AdminError(f"{PROG}: cannot create address: Invalid address") from None
+        raise AdminError(f"{PROG}: Error in setting local address: Invalid address") from None
 
 
 def create_addr(ctx, args):
     opts, rest = parse(PROG, args, "tT:da:", USAGE, ["temporary"])
     o = dict(opts)
-    if o.get("-T") != "static" or "-a" not in o:
-        raise Usage(f"{PROG}: create-addr needs -T static -a <address>[/<prefixlen>]\n{USAGE}")
-    obj = _one(rest, "address object required")
+    if "-T" not in o or len(rest) != 1:
+        raise AdminError(f"{PROG}: Invalid arguments\n{USAGE}")
+    obj = rest[0]
     ifname, _, oname = obj.partition("/")
     if not oname or not ifname:
-        raise AdminError(f"{PROG}: cannot create address: Invalid address object name")
+        raise AdminError(f"{PROG}: invalid address object name: {obj}\n{USAGE}")
+    if o["-T"] in ("dhcp", "addrconf"):
+        raise AdminError(f"{PROG}: Could not create address: Operation not supported "
+                         "(the lab has only static addresses)")
+    if o["-T"] != "static":
+        raise AdminError(f"{PROG}: Invalid address type {o['-T']}")
+    if "-a" not in o:
+        raise AdminError(f"{PROG}: Invalid arguments for type static\n{USAGE}")
     objs = addrobjs(ctx)
     if obj in objs.table:
-        raise AdminError(f"{PROG}: cannot create address: Address object already exists")
+        raise AdminError(f"{PROG}: Could not create address: Address object already exists")
     addr, plen = _parse_addr(o["-a"])
     af = AF_INET if addr.version == 4 else AF_INET6
     if af not in kview.families(ctx.kernel, ifname):
         raise AdminError(f"{PROG}: cannot create address: No such interface")
     if any(r.addr == addr for r in kview.lifs(ctx.kernel)):
-        raise AdminError(f"{PROG}: cannot create address: Address already in use")
+        raise AdminError(f"{PROG}: Could not create address: Address already in use")
     try:
         lifname = _place(ctx, ifname, af, addr, plen)
         if kview.group(ctx.kernel, ifname) and not kview.is_ipmp(ctx.kernel, ifname):
@@ -186,7 +271,7 @@ def create_addr(ctx, args):
             new = ctx.kernel.set_flags(lifname, af, set=IFF_UP)
             lifname = new if isinstance(new, str) else lifname
     except KernelError as exc:
-        raise _fail("cannot create address", exc) from None
+        raise _fail("Could not create address", exc) from None
     objs.table[obj] = (lifname, af)
 
 
@@ -204,12 +289,12 @@ def _obj(ctx, args, verb):
     obj = _one(rest, "address object required")
     found = addrobjs(ctx).table.get(obj)
     if found is None:
-        raise AdminError(f"{PROG}: could not {verb} address: Address object not found")
+        raise AdminError(f"{PROG}: {verb}: Object not found")
     return obj, found
 
 
 def delete_addr(ctx, args):
-    obj, (lifname, af) = _obj(ctx, args, "delete")
+    obj, (lifname, af) = _obj(ctx, args, "could not delete address")
     try:
         if ":" in lifname:
             ctx.kernel.removeif(lifname, af)
@@ -222,7 +307,7 @@ def delete_addr(ctx, args):
 
 
 def up_addr(ctx, args, up=True):
-    obj, (lifname, af) = _obj(ctx, args, "up" if up else "down")
+    obj, (lifname, af) = _obj(ctx, args, f"Could not mark the address {'up' if up else 'down'}")
     try:
         if up:
             new = ctx.kernel.set_flags(lifname, af, set=IFF_UP)
@@ -231,68 +316,163 @@ def up_addr(ctx, args, up=True):
         else:
             ctx.kernel.set_flags(lifname, af, clear=IFF_UP)
     except KernelError as exc:
-        raise _fail(f"could not {'up' if up else 'down'} address", exc) from None
+        raise _fail(f"Could not mark the address {'up' if up else 'down'}", exc) from None
 
 
 def _if_state(ctx, ifname, flags) -> str:
-    """show-if STATE: ok / offline / failed / down / disabled."""
+    """i_ipadm_get_all_if_info: failed (not RUNNING, or FAILED) / offline / down / ok."""
+    if not flags & IFF_RUNNING or flags & IFF_FAILED:
+        return "failed"
     if flags & IFF_OFFLINE:
         return "offline"
-    if flags & IFF_FAILED:
-        return "failed"
     rows = [r for r in kview.lifs(ctx.kernel) if r.ifname == ifname]
     return "ok" if any(r.up for r in rows) else "down"
 
 
+def _bits(have, table) -> str:
+    """flags2str(..., is_bits): one character per entry, '-' when clear."""
+    return "".join(c if flag in have else "-" for flag, c in table)
+
+
 def show_if(ctx, args):
+    """do_show_if / print_si_cb."""
     opts, rest = parse(PROG, args, "o:p", USAGE, ["output=", "parsable"])
     o = dict(opts)
-    parsable = "-p" in o
-    fields, warn = select(PROG, IF_FIELDS, o.get("-o"), parsable)
-    rows = []
-    for ifname in kview.interfaces(ctx.kernel):
-        if rest and ifname not in rest:
-            continue
-        flags = 0
-        for af in kview.families(ctx.kernel, ifname):
-            flags |= kview.lif(ctx.kernel, ifname, af).flags
-        cls = "ipmp" if flags & IFF_IPMP else "loopback" if flags & IFF_LOOPBACK else "ip"
-        current = "".join(c if bit and flags & bit else "-" for bit, c in CURRENT_CHARS)
-        rows.append({"IFNAME": ifname, "CLASS": cls, "STATE": _if_state(ctx, ifname, flags),
-                     "CURRENT": current, "PERSISTENT": ""})
+    parsable = "-p" in o or "--parsable" in o
+    spec = o.get("-o", o.get("--output"))
+    if len(rest) > 1:
+        raise AdminError(f"{PROG}: Usage: \tshow-if\t\t[[-p] -o <field>,...] [<interface>]")
+    fields, warn = select(PROG, IF_FIELDS, spec, parsable)
+    names = kview.interfaces(ctx.kernel)
+    if rest and rest[0] not in names:
+        raise AdminError(f"{PROG}: Could not get interface(s): Interface does not exist")
+    persist, rows = _persist(ctx)["if"], []
+    for ifname in rest or names:
+        afs = kview.families(ctx.kernel, ifname)
+        first = kview.lif(ctx.kernel, ifname, afs[0]).flags    # getallifaddrs' first entry
+        cflags = 0
+        for af in afs:
+            cflags |= kview.lif(ctx.kernel, ifname, af).flags
+        current = "".join(c if bit and cflags & bit else "-" for bit, c in CURRENT_CHARS)
+        rows.append({"IFNAME": ifname, "STATE": _if_state(ctx, ifname, first),
+                     "CURRENT": current, "PERSISTENT": _bits(persist.get(ifname, ()), IF_PFLAGS)})
     return render(fields, rows, parsable), warn
 
 
 def _addr_state(ctx, row) -> str:
-    """show-addr STATE ([ipadm.8]): ok/tentative/duplicate/inaccessible/down/disabled."""
-    if row.flags & IFF_DUPLICATE:
-        return "duplicate"
+    """i_ipadm_active_addr_info: duplicate/down when not UP; UP: tentative/ok when
+    RUNNING, inaccessible otherwise."""
     if not row.up:
-        return "down"
+        return "duplicate" if row.flags & IFF_DUPLICATE else "down"
+    if not row.flags & IFF_RUNNING:
+        return "inaccessible"
     tentative = getattr(ctx.kernel, "tentative", None)
     if tentative is not None and tentative(row.name, row.af):
         return "tentative"
-    if row.flags & IFF_FAILED or not row.flags & IFF_RUNNING:
-        return "inaccessible"
     return "ok"
 
 
 def show_addr(ctx, args):
+    """do_show_addr / print_sa_cb: `show-addr [addrobj | interface/]`."""
     opts, rest = parse(PROG, args, "o:p", USAGE, ["output=", "parsable"])
     o = dict(opts)
-    parsable = "-p" in o
-    fields, warn = select(PROG, ADDR_FIELDS, o.get("-o"), parsable)
-    objs, rows = addrobjs(ctx), []
+    parsable = "-p" in o or "--parsable" in o
+    spec = o.get("-o", o.get("--output"))
+    if parsable and spec is None:
+        raise AdminError(f"{PROG}: -p requires -o")
+    if len(rest) > 1:
+        raise AdminError(f"{PROG}: Usage: \tshow-addr\t[[-p] -o <field>,...] [<addrobj>]")
+    aname = ifname = None
+    if rest:
+        if "/" not in rest[0]:
+            raise AdminError(f"{PROG}: Invalid address object name provided")
+        if rest[0].endswith("/"):
+            ifname = rest[0][:-1]
+        else:
+            aname = rest[0]
+    fields, warn = select(PROG, ADDR_FIELDS, spec or ADDR_DEFAULT, parsable)
+    if ifname is not None and not kview.families(ctx.kernel, ifname):
+        raise AdminError(f"{PROG}: Could not get address: Interface does not exist")
+    objs, pflags, rows = addrobjs(ctx), _persist(ctx)["addr"], []
     for row in kview.lifs(ctx.kernel):
-        name = objs.find(row.name, row.af) or f"{row.ifname}/?"
-        if rest and name not in rest:
+        name = objs.find(row.name, row.af)
+        if ifname is not None and row.ifname != ifname or aname is not None and name != aname:
             continue
-        if name.endswith("/?") and row.addr.is_unspecified:
-            continue
-        addr = f"{row.addr}/{row.prefixlen}"
-        rows.append({"ADDROBJ": name, "TYPE": "static", "STATE": _addr_state(ctx, row),
-                     "ADDR": addr})
+        if not name and row.addr.is_unspecified:
+            continue                          # ipif 0 stubs carry no address
+        plen = f"/{row.prefixlen}" if row.prefixlen else ""
+        rows.append({"ADDROBJ": name or f"{row.ifname}/?", "TYPE": "static",
+                     "STATE": _addr_state(ctx, row),
+                     "CURRENT": "".join(c if row.flags & bit else "-" for bit, c in ADDR_CFLAGS),
+                     "PERSISTENT": "".join(c if pflags.get(name, 0) & bit else "-"
+                                           for bit, c in ADDR_PFLAGS),
+                     "ADDR": f"{row.addr}{plen}"})
+    if aname is not None and not rows:
+        raise AdminError(f"{PROG}: Address object not found")
     return render(fields, rows, parsable), warn
+
+
+def set_ifprop(ctx, args, reset=False):
+    """set-ifprop/reset-ifprop: only `standby` (-m ip), the IPMP property
+    i_ipadm_get_all_if_info reads; it sets IFF_STANDBY as ifconfig's standby does."""
+    verb = "reset-ifprop" if reset else "set-ifprop"
+    opts, rest = parse(PROG, args, "tp:m:", USAGE, ["temporary", "prop=", "module="])
+    o = dict(opts)
+    if "-p" not in o or "-m" not in o or len(rest) != 1:
+        raise AdminError(f"{PROG}: Usage: \t{verb}\t[-t] -p <prop>{'' if reset else '=<value>'} "
+                         "-m <protocol> <interface>")
+    name, _, value = o["-p"].partition("=")
+    if not reset and not value:
+        raise AdminError(f"{PROG}: please specify the value to be set.\n{USAGE}")
+    proto, ifname = o["-m"], rest[0]
+    if proto not in ("ip", "ipv4", "ipv6", "tcp", "udp", "sctp", "icmp", "arp"):
+        raise AdminError(f"{PROG}: invalid protocol '{proto}' specified")
+    if name != "standby":
+        known = name in ("arp", "exchange_routes", "forwarding", "metric", "mtu", "nud", "usesrc")
+        why = "Operation not supported (the lab sets only `standby`)" if known else "Unknown property"
+        raise AdminError(f"{PROG}: {verb}: {name}: {why}")
+    if proto != "ip":
+        raise AdminError(f"{PROG}: {verb}: {name}: Incorrect protocol family for operation")
+    value = "off" if reset else value
+    if value not in ("on", "off"):
+        raise AdminError(f"{PROG}: {verb}: {name}: {INVALID_ARG}")
+    afs = kview.families(ctx.kernel, ifname)
+    if not afs:
+        raise AdminError(f"{PROG}: {verb}: {name}: Interface does not exist")
+    try:
+        for af in afs:
+            if value == "on":
+                ctx.kernel.set_flags(ifname, af, set=IFF_STANDBY)
+            else:
+                ctx.kernel.set_flags(ifname, af, clear=IFF_STANDBY)
+    except KernelError as exc:
+        raise _fail(f"{verb}: {name}", exc) from None
+    md = getattr(ctx, "mpathd", None)
+    if md is not None:
+        md.on_standby_changed(ifname)
+    if "-t" not in o and "--temporary" not in o:
+        flags = _persist(ctx)["if"].setdefault(ifname, set())
+        (flags.add if value == "on" else flags.discard)("standby")
+
+
+def _record_persistent(ctx, sub, args) -> None:
+    """What ipadm writes to its persistent store on success (without -t)."""
+    temporary = "-t" in args or "--temporary" in args
+    store, names = _persist(ctx), [a for a in args if not a.startswith("-")]
+    if not names:
+        return
+    target = names[-1]
+    if sub in ("create-ip", "create-if", "create-ipmp") and not temporary:
+        store["if"].setdefault(target, set()).update((AF_INET, AF_INET6))
+    elif sub in ("delete-ip", "delete-if", "delete-ipmp"):
+        store["if"].pop(target, None)
+        for obj in [n for n in store["addr"] if n.split("/")[0] == target]:
+            del store["addr"][obj]
+    elif sub == "create-addr" and not temporary:
+        store["addr"][target] = 0 if "-d" in args else IFF_UP
+        store["if"].setdefault(target.split("/")[0], set()).update((AF_INET, AF_INET6))
+    elif sub == "delete-addr":
+        store["addr"].pop(target, None)
 
 
 SUBCOMMANDS = {
@@ -301,14 +481,13 @@ SUBCOMMANDS = {
     "add-ipmp": add_ipmp, "remove-ipmp": remove_ipmp, "create-addr": create_addr,
     "delete-addr": delete_addr, "up-addr": up_addr,
     "down-addr": lambda ctx, args: up_addr(ctx, args, up=False),
+    "set-ifprop": set_ifprop, "reset-ifprop": lambda ctx, args: set_ifprop(ctx, args, reset=True),
 }
 READ_ONLY = {"show-if": show_if, "show-addr": show_addr}
 
 
 def run(ctx, args, uid):
-    if not args:
-        raise Usage(USAGE)
-    sub, rest = args[0], args[1:]
+    sub, rest = (args[0], args[1:]) if args else ("show-addr", [])   # bare ipadm: show-addr
     if sub in READ_ONLY:
         out, warn = READ_ONLY[sub](ctx, rest)
         return 0, out, warn
@@ -318,6 +497,7 @@ def run(ctx, args, uid):
     need_root(PROG, uid)
     try:
         handler(ctx, rest)
+        _record_persistent(ctx, sub, rest)
     finally:
         sync_mpathd(ctx)
     return 0, "", ""

@@ -1,8 +1,10 @@
-"""ipmpstat [-n] [-o field,...] [-P] -a|-g|-i|-p|-t (R123-R126; ipmpstat.c).
+"""ipmpstat [-n] [-o field,...] [-P] -a|-g|-i|-p|-t (R123-R126).
 
 Addresses are always shown numerically (the lab has no name service), so -n
-is accepted and changes nothing. -p is a snapshot of in.mpathd's recent probe
-records (acked and lost), not a stream: TIME counts from in.mpathd's start.
+is accepted and changes nothing. Typed in the `rtsock` command, -p streams each
+probe as it is acked or lost, with TIME from ipmpstat's start (probe_output;
+admin/ipmpstream.py asks `events` below). Run as an agent verb (scenario steps)
+it prints the probes in.mpathd still remembers, TIME from in.mpathd's start.
 """
 from __future__ import annotations
 
@@ -41,7 +43,23 @@ def _rows(md, mode: str) -> list[dict]:
             "t": query.target_rows}[mode](md)
 
 
-def run(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
+FOLLOWS = [
+    ("-a, -g, -i, -t fields and widths; parsable -P", "ipmpstat.c addr_fields, group_fields, "
+     "if_fields, targ_fields; libofmt"),
+    ("-p (in the `rtsock` command) prints each probe when it is acked or lost, until interrupted; "
+     "TIME counts from ipmpstat's start", "ipmpstat.c probe_output, probe_event, sfunc_probe_time"),
+    ("the header is printed with the first row only: no rows, no header", "libofmt ofmt_print"),
+]
+DIFFERENCES = [
+    "as a scenario step or `lab.admin` call (one request, one reply) -p cannot stream; it "
+    "prints the acked and lost probes in.mpathd still remembers, TIME from in.mpathd's start.",
+    "the header is not repeated every terminal height of rows (ofmt's SIGWINCH handling): "
+    "the output never goes straight to a terminal.",
+    "-p ends quietly when the agent stops (the lab ended).",
+]
+
+
+def _options(args):
     opts, rest = parse(PROG, args, "nLPo:agipt", USAGE)
     mode, spec, parsable = None, None, False
     for opt, val in opts:
@@ -57,6 +75,10 @@ def run(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     if rest or mode is None:
         raise Usage(USAGE)
     fields, warning = select(PROG, FIELDS[mode], spec, parsable)
+    return mode, fields, parsable, warning
+
+
+def _mpathd(ctx, mode, uid):
     md = getattr(ctx, "mpathd", None)
     if md is None:
         raise AdminError(f"{PROG}: cannot contact in.mpathd(1M) -- is IPMP in use?")
@@ -66,7 +88,39 @@ def run(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
             raise AdminError(f"{PROG}: probe-based failure detection is disabled")
         if uid != 0:
             raise AdminError(f"{PROG}: insufficient privileges for -p")
+    return md
+
+
+def run(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
+    mode, fields, parsable, warning = _options(args)
+    md = _mpathd(ctx, mode, uid)
+    if mode == "p":
         rows = query.probe_rows(md, getattr(md, "started_at", 0.0))
     else:
         rows = _rows(md, mode)
     return 0, render(fields, rows, parsable), warning
+
+
+def events(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
+    """Internal verb for the streaming -p: `ipmpstat-events CURSOR ORIGIN HEADER ARGS...`.
+    CURSOR "start" checks the request and answers "NOW NOW"; otherwise the first
+    line is the new cursor, then the probes acked or lost after CURSOR, TIME from
+    ORIGIN, with the header if HEADER is 1 and there is a row."""
+    if len(args) < 3:
+        raise Usage(f"usage: ipmpstat-events <cursor> <origin> <header> <ipmpstat args>")
+    cursor, origin, header, rest = args[0], args[1], args[2] == "1", args[3:]
+    mode, fields, parsable, warning = _options(rest)
+    if mode != "p":
+        raise Usage(USAGE)
+    md = _mpathd(ctx, mode, uid)
+    now = md.clock.now()
+    if cursor == "start":
+        return 0, f"{now!r} {now!r}\n", warning
+    try:
+        after, since = float(cursor), float(origin)
+    except ValueError:
+        raise Usage(f"ipmpstat-events: bad cursor {cursor!r} or origin {origin!r}") from None
+    rows = query.probe_rows(md, since, after=after)
+    done = [query.probe_done(r) for r in md.probe_records() if query.probe_done(r) > after]
+    text = render(fields, rows, parsable, header=header)
+    return 0, f"{max(done, default=after)!r}\n{text}", ""

@@ -71,10 +71,13 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(":", "\\:")
 
 
-def render(fields: list[Field], rows: list[dict], parsable: bool) -> str:
-    """Header (human mode) plus one line per row; rows map field name -> str."""
+def render(fields: list[Field], rows: list[dict], parsable: bool, header: bool = True) -> str:
+    """One line per row, after the header in human mode; rows map field name -> str.
+    ofmt_print prints the header with the first row, so no rows print nothing."""
     lines = []
-    if not parsable:
+    if not rows:
+        return ""
+    if not parsable and header:
         lines.append(_human_line(fields, [f.name for f in fields]))
     for row in rows:
         values = [str(row.get(f.name, "") or "") for f in fields]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from . import VERBS, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
+from . import INTERNAL, VERBS, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 
@@ -14,10 +14,10 @@ SECTIONS = [
     ("ifconfig", ifconfig, "Interface flags, groups, logical interfaces (illumos ifconfig(8) subset); "
      "`group NAME` runs ifconfig's own join flow: addresses down, join, addresses up (data addresses migrate)."),
     ("if_mpadm", ifmpadm, "Offline (-d) and undo-offline (-r) through in.mpathd (R121, R122)."),
-    ("ipmpstat", ipmpstat, "Groups, interfaces, addresses, targets and probes (R123-R126; ipmpstat.c). "
-     "`-p` prints a snapshot of recent probes rather than streaming."),
-    ("route", route, "Runs in the `rtsock` command as a client of an emulated routing socket: "
-     "`monitor` prints each message as illumos `route -n monitor` does, until Ctrl-C."),
+    ("ipmpstat", ipmpstat, "Groups, interfaces, addresses, targets and probes (R123-R126). "
+     "In the `rtsock` command `-p` streams probes until Ctrl-C."),
+    ("route", route, "Runs in the `rtsock` command as a client of an emulated routing socket, "
+     "as route(8) does; `monitor` prints each message as illumos `route -n monitor` does, until Ctrl-C."),
     ("run", runprog, "Runs in the `rtsock` command: an unmodified illumos program "
      "(C built with `cc -I$RTSOCK_INCLUDE`, or Python) with the preload shim, so that its "
      "PF_ROUTE sockets are this host's emulated routing sockets (docs/preload.md)."),
@@ -34,7 +34,7 @@ def usage_of(module) -> str:
 
 
 def render() -> str:
-    missing = set(VERBS) - {name for name, _, _ in SECTIONS} - {"ifindex", "ifname"}
+    missing = set(VERBS) - {name for name, _, _ in SECTIONS} - INTERNAL
     if missing:
         raise LookupError(f"verbs without a reference section: {sorted(missing)}")
     out = ["# Command reference", "",
@@ -45,7 +45,15 @@ def render() -> str:
            "as on illumos. Errors read like their illumos counterparts and exit non-zero.", ""]
     for name, module, about in SECTIONS:
         out += [f"## {name}", "", about, "", "```", usage_of(module), "```", ""]
-    return "\n".join(out)
+        follows = getattr(module, "FOLLOWS", ())
+        if follows:
+            out += ["What it follows in illumos:", ""]
+            out += [f"- {what}: `{where}`" for what, where in follows] + [""]
+    out += ["## Differences from illumos", "",
+            "Deliberate, each with its reason:", ""]
+    for name, module, _ in SECTIONS:
+        out += [f"- {name}: {text}" for text in getattr(module, "DIFFERENCES", ())]
+    return "\n".join(out) + "\n"
 
 
 def main(argv=None) -> int:

@@ -148,12 +148,23 @@ def target_rows(md) -> list[dict]:
     return rows
 
 
-def probe_rows(md, since: float = 0.0) -> list[dict]:
-    """-p as a snapshot: acked and lost probes still in the record ring."""
+def probe_done(rec) -> float:
+    """When a probe's outcome was known (the ESC_IPMP_PROBE_STATE event)."""
+    return rec.acked if rec.acked is not None else (rec.lost if rec.lost is not None else rec.sent)
+
+
+def probe_rows(md, since: float = 0.0, after: float | None = None) -> list[dict]:
+    """-p: acked and lost probes still in the record ring; with `after`, only those
+    acked or lost later than that (clock seconds), in that order."""
     rows, rtts = [], {}
-    for rec in md.probe_records():
+    records = md.probe_records()
+    if after is not None:
+        records = sorted(records, key=probe_done)
+    for rec in records:
         if rec.rtt is not None:
             rtts.setdefault((rec.ifname, rec.target), []).append(rec.rtt)
+        if after is not None and probe_done(rec) <= after:
+            continue
         seen = rtts.get((rec.ifname, rec.target), [])
         avg = sum(seen) / len(seen) if seen else 0.0
         dev = (sum((x - avg) ** 2 for x in seen) / len(seen)) ** 0.5 if seen else 0.0

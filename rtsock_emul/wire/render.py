@@ -61,9 +61,10 @@ def link_ntoa(sdl):
 
 
 def routename(sa):
-    """How `route -n` prints one sockaddr."""
+    """How `route -n` prints one sockaddr (routename: INADDR_ANY and :: are "default")."""
     if sa.family in (AF_INET, AF_INET6):
-        return sa.text()
+        text = sa.text()
+        return "default" if text in ("0.0.0.0", "::") else text
     if sa.family == AF_LINK:
         return link_ntoa(sa)
     data = sa.encode()[2:16]

@@ -71,7 +71,7 @@ def test_unknown_verb_and_privilege(lab):
 def test_ipadm_create_addr_in_use(lab):
     ipmp_pair(lab)
     rc, out, err = lab.run("ipadm create-addr -T static -a 192.0.2.10/24 net2/v4", ok=False)
-    assert err == "ipadm: cannot create address: Address already in use\n"
+    assert err == "ipadm: Could not create address: Address already in use\n"   # do_create_addr
 
 
 def test_R121_if_mpadm_offline_refused_then_done(lab):
@@ -80,7 +80,7 @@ def test_R121_if_mpadm_offline_refused_then_done(lab):
     lab.kernel.link_change("net1", False)
     lab.settle()
     rc, out, err = lab.run("if_mpadm -d net0", ok=False)
-    assert err == ("if_mpadm: cannot offline net0: no other functioning interfaces "
+    assert err == ("if_mpadm: fatal: cannot offline net0: no other functioning interfaces "
                    "are in its IPMP group\n")
     lab.kernel.link_change("net1", True)
     lab.settle()
@@ -89,14 +89,14 @@ def test_R121_if_mpadm_offline_refused_then_done(lab):
     assert "net0        no      ipmp0       -----d-   up        disabled  offline" in \
         lab.out("ipmpstat -i")
     rc, out, err = lab.run("if_mpadm -d net0", ok=False)
-    assert err == "if_mpadm: interface net0 is already offline\n"
+    assert err == "if_mpadm: fatal: interface net0 is already offline\n"
 
 
 def test_R122_if_mpadm_undo_offline(lab):
     """R122: -r fails unless OFFLINE; brings addresses up and clears OFFLINE."""
     ipmp_pair(lab)
     rc, out, err = lab.run("if_mpadm -r net0", ok=False)
-    assert err == "if_mpadm: interface net0 is not offline\n"
+    assert err == "if_mpadm: fatal: interface net0 is not offline\n"
     lab.run("if_mpadm -d net0")
     lab.run("if_mpadm -r net0")
     lab.settle()
@@ -146,3 +146,100 @@ def test_R67_ifconfig_group_error_text(lab):
     lab.run("ipadm create-ipmp ipmp0")
     rc, out, err = lab.run("ifconfig ipmp0 group \"\"", ok=False)
     assert err == "ifconfig: setifgroupname: SIOCSLIFGROUPNAME: ipmp0: Invalid argument\n"
+
+
+def test_if_mpadm_messages_as_if_mpadm_c(lab):
+    """if_mpadm.c: usage(), die()'s `fatal:` prefix, is_offline's message for a name
+    that is not an IP interface, ipmp_offline's refusal for a non-member."""
+    assert lab.run("if_mpadm", ok=False) == (1, "", "Usage: if_mpadm [-d | -r] <interface>\n")
+    assert lab.run("if_mpadm -x net0", ok=False)[0::2] == (1, "Usage: if_mpadm [-d | -r] <interface>\n")
+    assert lab.run("if_mpadm -d net9", ok=False)[2] == (
+        "if_mpadm: fatal: cannot get interface flags on net9: No such device or address\n")
+    assert lab.run("if_mpadm -d net2", ok=False)[2] == (
+        "if_mpadm: fatal: cannot offline net2: not a physical interface or not in an IPMP group\n")
+    ipmp_pair(lab)
+    assert lab.run("if_mpadm -d net0", uid=1000, ok=False)[2] == (
+        "if_mpadm: fatal: cannot offline net0: permission denied\n")
+
+
+def _probing_pair(lab):
+    """ipmp0 over net0 (with a test address and one answering target) and net1."""
+    import ipaddress
+    ipmp_pair(lab)
+    target = ipaddress.ip_address("192.0.2.1")
+    lab.prober.multicast[("net0", 2)] = [target]
+    lab.prober.answer("net0", 2, [target])
+    lab.run("ipadm create-addr -T static -a 192.0.2.21/24 net0/test")
+    lab.settle(20)
+
+
+def test_ipmpstat_p_streams_from_its_own_start_with_one_header(lab):
+    """probe_output: rows as probes end, TIME from ipmpstat's start, ofmt's header once;
+    the stream ends quietly when the agent goes."""
+    import io
+    from rtsock_emul.admin import run_verb
+    from rtsock_emul.admin.ipmpstream import stream
+    _probing_pair(lab)
+    assert lab.out("ipmpstat -p").startswith("TIME      INTERFACE")     # the snapshot view
+    calls = []
+
+    def admin(argv):
+        calls.append(argv)
+        if len(calls) > 40:
+            raise ConnectionRefusedError(111, "agent gone")
+        lab.settle(0.5)                      # time passes between asks
+        return run_verb(lab.ctx, argv, 0)
+    out, err = io.StringIO(), io.StringIO()
+    assert stream(admin, ["-p"], out, err) == 0 and err.getvalue() == ""
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("TIME      INTERFACE   PROBE  NETRTT    RTT       RTTAVG")
+    assert sum(line.startswith("TIME") for line in lines) == 1 and len(lines) > 3
+    times = [float(line.split()[0].rstrip("s")) for line in lines[1:]]
+    assert times == sorted(times) and 0 < times[0] < 20 and times[-1] < 21   # not since in.mpathd began
+    assert all(line.split()[1] == "net0" for line in lines[1:])
+
+
+def test_ipmpstat_p_refusals_come_back_from_the_stream(lab):
+    import io
+    from rtsock_emul.admin import run_verb
+    from rtsock_emul.admin.ipmpstream import stream, wants_stream
+    ipmp_pair(lab)
+    err = io.StringIO()
+    assert stream(lambda argv: run_verb(lab.ctx, argv, 0), ["-p"], io.StringIO(), err) == 1
+    assert err.getvalue() == "ipmpstat: probe-based failure detection is disabled\n"
+    assert wants_stream(["-p"]) and wants_stream(["-n", "-P", "-o", "time", "-p"])
+    assert not wants_stream(["-g"]) and not wants_stream(["-p", "-g"]) and not wants_stream(["-p", "x"])
+
+
+def test_ofmt_prints_no_header_without_rows(lab):
+    """ofmt_print prints the header with the first row: no group, no output."""
+    assert lab.run("ipmpstat -g") == (0, "", "")
+    assert lab.run("ipmpstat -a") == (0, "", "")
+
+
+def test_ifconfig_display_as_ifstatus_and_in_status(lab):
+    """ifconfig.c: no argument is -a; `ifconfig IF` is the IPv4 lif (+ ether, no family
+    named); in_status/in6_status leave a trailing space when no broadcast follows;
+    groupname on the physical interface; print_flags spells CoS and keeps if_flags_tbl order."""
+    ipmp_pair(lab)
+    lab.run("ifconfig net2 192.0.2.50/24 up")
+    lab.settle()
+    assert lab.out("ifconfig") == lab.out("ifconfig -a")
+    assert lab.out("ifconfig net0") == (
+        "net0: flags=1000843<UP,BROADCAST,RUNNING,MULTICAST,IPv4> mtu 1500 index 1\n"
+        "\tinet 0.0.0.0 netmask 0 \n\tgroupname ipmp0\n\tether 2:0:0:0:0:1 \n")
+    assert lab.out("ifconfig net0 inet6") == (
+        "net0: flags=2000841<UP,RUNNING,MULTICAST,IPv6> mtu 1500 index 1\n"
+        "\tinet6 fe80::ff:fe00:1/10 \n\tgroupname ipmp0\n")
+    assert "\tinet 192.0.2.50 netmask ffffff00 broadcast 192.0.2.255\n\tether 2:0:0:0:0:3 \n" in \
+        lab.out("ifconfig -a")
+    assert "ether" not in lab.out("ifconfig ipmp0") and "ether" not in lab.out("ifconfig -a inet")
+    assert "ether" not in lab.out("ifconfig net2", uid=1000)          # dlpi_open needs privilege
+    six = lab.out("ifconfig -a6")
+    assert "IPv4" not in six and six.count(",IPv6") == 4
+    assert lab.run("ifconfig -u", ok=False)[2] == "ifconfig: -u: no such interface\n"
+    assert lab.run("ifconfig net9", ok=False)[2] == (
+        "ifconfig: status: SIOCGLIFFLAGS: net9: no such interface\n")
+    from rtsock_emul.admin.ifdisplay import flag_names
+    from rtsock_emul.wire.constants import IFF_COS_ENABLED, IFF_NOACCEPT, IFF_UP, IFF_VRRP
+    assert flag_names(IFF_UP | IFF_COS_ENABLED | IFF_NOACCEPT | IFF_VRRP) == "UP,CoS,VRRP,NOACCEPT"

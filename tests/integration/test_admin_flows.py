@@ -91,10 +91,10 @@ def test_R121_R122_R126_offline_refusal_and_undo_offline(start_lab):
         "::                        down   ipmp0       --          --\n")
     assert lab.ping("h2", "192.0.2.10", 2, 0.05).received == 2
     rc, out, err = lab.admin("h1", "if_mpadm -d net2")
-    assert (rc, out, err) == (1, "", "if_mpadm: cannot offline net2: no other functioning "
+    assert (rc, out, err) == (1, "", "if_mpadm: fatal: cannot offline net2: no other functioning "
                                      "interfaces are in its IPMP group\n")
     rc, _, err = lab.admin("h1", "if_mpadm -r net2")
-    assert rc == 1 and err == "if_mpadm: interface net2 is not offline\n"
+    assert rc == 1 and err == "if_mpadm: fatal: interface net2 is not offline\n"
     lab.admin_ok("h1", "if_mpadm -r net0")
     lab.admin_ok("h1", "if_mpadm -r net1")
     settle(lab, "h1")

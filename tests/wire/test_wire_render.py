@@ -49,7 +49,7 @@ def test_render_newaddr_and_date_option():
     assert first.startswith("got message of size 320 on ")
     assert rest == ("RTM_NEWADDR: address being brought up on iface: len 320, metric 0, flags:<UP>\n"
                     "sockaddrs: <NETMASK,IFP,IFA,BRD>\n"
-                    " 255.255.255.0 net0:2.c.0.0.a.1 192.0.2.10 0.0.0.0")
+                    " 255.255.255.0 net0:2.c.0.0.a.1 192.0.2.10 default")   # routename: INADDR_ANY
 
 
 def test_render_unknown_request_type_like_route_c():
