@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from ..mpathd import kview
-from . import ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs
+from . import dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs
 from .common import AdminError
 
 log = logging.getLogger("rtsock_emul.admin")
@@ -23,6 +23,7 @@ def _ifindex(ctx, args, uid):
 
 
 VERBS = {
+    "dladm": dladm.run,
     "ipadm": ipadm.run,
     "ifconfig": ifconfig.run,
     "if_mpadm": ifmpadm.run,
