@@ -119,7 +119,14 @@ def plumbed(kernel, name: str) -> bool:
 
 def plumb_link(kernel, platform: Platform, name: str, af: int) -> None:
     """ipadm create-ip / ifconfig plumb of one family on a datalink: with the
-    link's real MAC, MTU and carrier; no datalink is NoDatalink."""
+    link's real MAC, MTU and carrier; no datalink is NoDatalink. As in
+    ipadm_create_if, a plumbed family is EEXIST before any DLPI open, and lo0
+    is the loopback, not a datalink."""
+    if plumbed(kernel, name) and af in kernel.phyint(name).ills:
+        raise KernelError(errno.EEXIST, f"{name} is already plumbed")
+    if name == LOOPBACK:
+        kernel.plumb(name, af, loopback=True)
+        return
     info = platform.link_info(name)
     if info is None:
         raise NoDatalink(name)

@@ -119,3 +119,12 @@ def test_solaris10_plumb_line_on_a_fresh_host(fresh):
     fresh.run("ifconfig net0 addif 192.0.2.10/24 up")
     fresh.settle()
     assert "ipmp0" in fresh.out("ipmpstat -g")
+
+
+def test_plumb_of_lo0_is_interface_already_exists_not_dlpi(fresh):
+    """ipadm_create_if: an existing interface is IPADM_IF_EXISTS before any DLPI open; lo0 is no datalink."""
+    rc, _, err = fresh.run("ifconfig lo0 plumb")
+    assert rc == 0 and err == "ifconfig: cannot plumb lo0: Interface already exists\n"
+    fresh.run("ipadm delete-ip lo0")
+    fresh.run("ipadm create-ip lo0")
+    assert "LOOPBACK" in fresh.out("ifconfig lo0").splitlines()[0]
