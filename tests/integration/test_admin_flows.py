@@ -116,7 +116,8 @@ def test_R66_R69_R70_R71_R72_join_and_leave_streams(start_lab, recorders):
     ipmp0 (R71), which has no member left and fails (R90, everyone)."""
     lab = start_lab("ipmp-pair", mpathd=FAST_MPATHD)
     lab.admin_ok("h1", "ifconfig ipmp0 ipmp")
-    lab.admin_ok("h1", "ifconfig net0 plumb 192.0.2.30/24 up")
+    lab.admin_ok("h1", "ipadm create-ip net0")
+    lab.admin_ok("h1", "ifconfig net0 192.0.2.30/24 up")
     settle(lab, "h1")
     aware, normal = recorders(lab, "h1", aware=True), recorders(lab, "h1")
     barrier(lab, "h1", aware, normal)
