@@ -45,7 +45,8 @@ def start_pair(fdt_ms: int = 1000):
 
 
 def ifindex(lab, host: str, ifname: str) -> int:
-    return int(lab.net[host].cmd(f"ip -o link show dev {ifname}").split(":")[0])
+    """The emulated kernel's ifindex (plumb order after lo0), as RTM_IFINFO carries it."""
+    return int(lab.admin_ok(host, f"ifindex {ifname}"))
 
 
 @contextlib.contextmanager
