@@ -2,7 +2,8 @@
 
 Targets (docs/performance.md): start within 2x bare Mininet of the same shape; at most
 30 MB RSS per agent.
-- lab: `rtsock_emul.lab.start(mapping)` with h1..h32, each net0 on s1,
+- lab: `rtsock_emul.lab.start(mapping)` with h1..h32, each net0 on s1 (booted
+  plumbed, `ip: true`),
   timed until it returns (every agent READY, shells know RTSOCK_AGENT).
 - bare: `Mininet(controller=None)` with a LinuxBridge switch, the same 32
   hosts and links, no agents, timed from construction to `start()` returning.
@@ -33,7 +34,8 @@ TARGET_RSS_MB = 30.0
 
 def topology(n: int) -> dict:
     return {"name": f"star{n}", "description": f"{n} hosts on one switch (bench.lab_start)",
-            "switches": ["s1"], "hosts": {f"h{i}": {"interfaces": {"net0": "s1"}} for i in range(1, n + 1)}}
+            "switches": ["s1"],
+            "hosts": {f"h{i}": {"interfaces": {"net0": {"switch": "s1", "ip": True}}} for i in range(1, n + 1)}}
 
 
 def bare_start(n: int) -> float:

@@ -20,7 +20,8 @@ from rtsock_emul.wire.constants import (
 DATA_ADDR = "192.0.2.10"
 PEER_ADDR = "192.0.2.1"
 MEMBERS = ("net0", "net1")
-SETUP = ("ipadm create-ipmp -i net0,net1 ipmp0",
+SETUP = ("ipadm create-ip net0", "ipadm create-ip net1",     # h1 boots with bare datalinks
+         "ipadm create-ipmp -i net0,net1 ipmp0",
          f"ipadm create-addr -T static -a {DATA_ADDR}/24 ipmp0/v4")
 
 
@@ -44,7 +45,8 @@ def start_pair(fdt_ms: int = 1000):
 
 
 def ifindex(lab, host: str, ifname: str) -> int:
-    return int(lab.net[host].cmd(f"ip -o link show dev {ifname}").split(":")[0])
+    """The emulated kernel's ifindex (plumb order after lo0), as RTM_IFINFO carries it."""
+    return int(lab.admin_ok(host, f"ifindex {ifname}"))
 
 
 @contextlib.contextmanager

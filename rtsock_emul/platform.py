@@ -7,10 +7,15 @@ it before the kernel, hands it to the kernel as the `dad_probe`/`announce`/
 """
 from __future__ import annotations
 
+import errno
 import importlib
+import ipaddress
+from dataclasses import dataclass
 from typing import Protocol
 
+from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.kernel.hooks import KernelHooks
+from rtsock_emul.wire.constants import AF_INET, AF_INET6, IFF_UP
 
 # Platform name -> module; imported only when chosen (linux pulls in pyroute2/scapy).
 PLATFORMS = {"sim": "rtsock_emul.sim", "linux": "rtsock_emul.linux"}
@@ -20,12 +25,34 @@ class PlatformError(RuntimeError):
     """The platform could not be loaded or started; the text says what to do."""
 
 
+@dataclass(frozen=True)
+class LinkInfo:
+    """A datalink as dladm/DLPI see it: what an IP interface is plumbed on."""
+
+    name: str
+    mac: bytes
+    mtu: int
+    running: bool                 # carrier
+    cls: str = "phys"             # dladm CLASS
+
+
+class NoDatalink(KernelError):
+    """Plumbing a name that is not a datalink (libipadm IPADM_DLPI_FAILURE)."""
+
+    def __init__(self, name: str):
+        super().__init__(errno.ENXIO, f"{name}: no such datalink")
+
+
 class Platform(Protocol):
     """One host's link layer.
 
-    - `start(ctx)`: plumb the host's interfaces into `ctx.kernel` (v4 and v6,
-      with MAC, MTU and link state) and bring up their configured addresses.
+    - `start(ctx)`: boot the host (`boot` below): lo0, then the datalinks the
+      topology configures as IP interfaces, with their addresses up; the
+      other datalinks stay unplumbed until an admin verb plumbs them.
       May return an awaitable; the agent prints READY only after it completes.
+    - `link_info(name) -> LinkInfo | None`: the datalink called `name` (MAC,
+      MTU, carrier now), or None when there is none. `datalinks()`: all of them,
+      in the order of the topology.
     - `stop()`: release what start made (idempotent).
     - `dad_probe(phyint, af, addr, probe_no)`, `announce(phyint, af, addr)`,
       `changed()`: the kernel hooks of the same names (kernel/hooks.py).
@@ -37,6 +64,8 @@ class Platform(Protocol):
     prober: object
 
     def start(self, ctx): ...
+    def link_info(self, name: str) -> LinkInfo | None: ...
+    def datalinks(self) -> list[LinkInfo]: ...
     def stop(self) -> None: ...
     def dad_probe(self, phyint: str, af: int, addr, probe_no: int) -> None: ...
     def announce(self, phyint: str, af: int, addr) -> None: ...
@@ -74,3 +103,66 @@ class PlatformHooks(KernelHooks):
 
     def changed(self):
         self.platform.changed()
+
+
+LOOPBACK = "lo0"
+LOOPBACK_ADDRS = ((AF_INET, "127.0.0.1", 8), (AF_INET6, "::1", 128))
+
+
+def plumbed(kernel, name: str) -> bool:
+    try:
+        kernel.phyint(name)
+    except KernelError:
+        return False
+    return True
+
+
+def plumb_link(kernel, platform: Platform, name: str, af: int) -> None:
+    """ipadm create-ip / ifconfig plumb of one family on a datalink: with the
+    link's real MAC, MTU and carrier; no datalink is NoDatalink. As in
+    ipadm_create_if, a plumbed family is EEXIST before any DLPI open, and lo0
+    is the loopback, not a datalink."""
+    if plumbed(kernel, name) and af in kernel.phyint(name).ills:
+        raise KernelError(errno.EEXIST, f"{name} is already plumbed")
+    if name == LOOPBACK:
+        kernel.plumb(name, af, loopback=True)
+        return
+    info = platform.link_info(name)
+    if info is None:
+        raise NoDatalink(name)
+    kernel.plumb(name, af, mac=info.mac, mtu=info.mtu, running=info.running)
+
+
+def bring_up(kernel, name: str, addresses) -> None:
+    """Addresses (ip_interface) up on `name`: the first of a family on ipif 0."""
+    used = set()
+    for iface in addresses:
+        iface = ipaddress.ip_interface(iface)
+        af = AF_INET if iface.version == 4 else AF_INET6
+        if af not in used:
+            used.add(af)
+            kernel.set_addr(name, af, iface.ip, iface.network.prefixlen)
+            lifname = name
+        else:
+            lifname = kernel.addif(name, af, iface.ip, iface.network.prefixlen)
+        kernel.set_flags(lifname, af, set=IFF_UP)
+
+
+def boot(kernel, platform: Platform, entries) -> list[str]:
+    """A freshly booted illumos host: lo0 first (ifindex 1, as
+    svc:/network/loopback creates it), then, in topology order, each datalink
+    whose entry has `addresses` or `ip: true` plumbed for v4 and v6 (as
+    `ipadm create-ip`) with its addresses up. Returns the names plumbed."""
+    for af, addr, plen in LOOPBACK_ADDRS:
+        kernel.plumb(LOOPBACK, af, loopback=True)
+        kernel.set_addr(LOOPBACK, af, addr, plen)
+        kernel.set_flags(LOOPBACK, af, set=IFF_UP)
+    names = []
+    for entry in entries:
+        if not entry.get("addresses") and not entry.get("ip"):
+            continue
+        for af in (AF_INET, AF_INET6):
+            plumb_link(kernel, platform, entry["name"], af)
+        bring_up(kernel, entry["name"], entry.get("addresses", ()))
+        names.append(entry["name"])
+    return names

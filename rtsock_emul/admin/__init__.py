@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 
 from ..mpathd import kview
-from . import ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs
 from ..wire.constants import AF_INET, RTF_GATEWAY
+from . import dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs
 from .common import AdminError
 
 log = logging.getLogger("rtsock_emul.admin")
@@ -46,6 +46,7 @@ def _routes(ctx, args, uid):
 
 
 VERBS = {
+    "dladm": dladm.run,
     "ipadm": ipadm.run,
     "ifconfig": ifconfig.run,
     "if_mpadm": ifmpadm.run,

@@ -8,6 +8,12 @@ import os
 import weakref
 
 from ..kernel.errors import KernelError
+from ..wire.constants import AF_INET, IFF_LOOPBACK
+
+
+# ipadm_status2str: IPADM_DLPI_FAILURE (no datalink of that name), IPADM_IF_EXISTS
+DLPI_FAILURE = "Could not open DLPI link"
+IF_EXISTS = "Interface already exists"
 
 
 class AdminError(Exception):
@@ -60,11 +66,25 @@ class AddrObjs:
 _ADDROBJS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def _booted(kernel) -> AddrObjs:
+    """The table as boot leaves it: lo0/v4 and lo0/v6, the names
+    svc:/network/loopback gives 127.0.0.1 and ::1."""
+    objs = AddrObjs()
+    for ipif in kernel.lifs():
+        if ipif.flags & IFF_LOOPBACK and ipif.unit == 0 and not ipif.unspecified:
+            objs.table[f"{ipif.ill.name}/{'v4' if ipif.af == AF_INET else 'v6'}"] = (ipif.name, ipif.af)
+    return objs
+
+
 def addrobjs(ctx) -> AddrObjs:
     extra = getattr(ctx, "extra", None)
     if isinstance(extra, dict):
-        return extra.setdefault("addrobjs", AddrObjs())
-    return _ADDROBJS.setdefault(ctx.kernel, AddrObjs())
+        if "addrobjs" not in extra:
+            extra["addrobjs"] = _booted(ctx.kernel)
+        return extra["addrobjs"]
+    if ctx.kernel not in _ADDROBJS:
+        _ADDROBJS[ctx.kernel] = _booted(ctx.kernel)
+    return _ADDROBJS[ctx.kernel]
 
 
 def sync_mpathd(ctx) -> None:

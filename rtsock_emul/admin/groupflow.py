@@ -8,21 +8,19 @@ import errno
 
 from ..kernel.errors import KernelError
 from ..mpathd import kview
+from ..platform import plumb_link
 from ..wire.constants import AF_INET, AF_INET6, IFF_DUPLICATE, IFF_UP
 
 MAX_TRIES = 4
 
 
 def plumb_like_platform(ctx, ifname: str, af: int, ipmp: bool = False) -> None:
-    """Plumb with the MAC/MTU the platform knows for this link, if any."""
-    mac, mtu = b"", 1500
-    for link in getattr(ctx.platform, "links", None) or ():
-        if getattr(link, "name", None) == ifname:
-            mac, mtu = getattr(link, "mac", b""), getattr(link, "mtu", 1500)
+    """Plumb an IPMP interface, or an IP interface on the datalink of that
+    name with its real MAC, MTU and carrier (NoDatalink if there is none)."""
     if ipmp:
         ctx.kernel.plumb(ifname, af, ipmp=True)
     else:
-        ctx.kernel.plumb(ifname, af, mac=mac, mtu=mtu)
+        plumb_link(ctx.kernel, ctx.platform, ifname, af)
 
 
 def lowest_free_ipmp(ctx) -> str:

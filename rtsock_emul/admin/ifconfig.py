@@ -11,11 +11,12 @@ import ipaddress
 
 from ..kernel.errors import KernelError
 from ..mpathd import kview
+from ..platform import NoDatalink
 from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_DHCPRUNNING, IFF_IPV4,
                               IFF_IPV6, IFF_NOARP, IFF_NOFAILOVER, IFF_ROUTER, IFF_STANDBY,
                               IFF_UP)
 from . import groupflow
-from .common import AdminError, Usage, need_root, strerror, sync_mpathd
+from .common import DLPI_FAILURE, IF_EXISTS, AdminError, Usage, need_root, strerror, sync_mpathd
 from .ifdisplay import lookup, show
 
 PROG = "ifconfig"
@@ -137,7 +138,13 @@ class _Run:
     def plumb(self, ipmp: bool) -> None:
         try:
             groupflow.plumb_like_platform(self.ctx, self.ifname, self.af, ipmp=ipmp)
+        except NoDatalink:
+            raise AdminError(f"{PROG}: cannot plumb {self.ifname}: {DLPI_FAILURE}") from None
         except KernelError as exc:
+            if exc.errno == errno.EEXIST and not ipmp:
+                # inetplumb: IPADM_IF_EXISTS is said, and the line goes on
+                self.errs.append(f"{PROG}: cannot plumb {self.ifname}: {IF_EXISTS}\n")
+                return
             if exc.errno == errno.EEXIST:
                 raise AdminError(f"{PROG}: SIOCSLIFNAME for ip: {self.ifname}: "
                                  "already exists") from None
@@ -219,12 +226,15 @@ def run(ctx, args: list[str], uid: int):
         return 0, show(ctx.kernel, target, af, uid), ""
     need_root(PROG, uid)
     runner = _Run(ctx, target, af)
-    runner.notes = []
+    runner.notes, runner.errs = [], []
     try:
         runner.run(rest)
+    except AdminError as exc:
+        exc.text = "".join(runner.errs) + exc.text
+        raise
     finally:
         sync_mpathd(ctx)
-    return 0, "".join(runner.notes), ""
+    return 0, "".join(runner.notes), "".join(runner.errs)
 
 
 # docs/commands.md (admin/reference.py): what the display follows, and what differs

@@ -14,7 +14,8 @@ from ..wire.constants import (AF_INET, AF_INET6, IFF_BROADCAST, IFF_DEPRECATED, 
                               IFF_POINTOPOINT, IFF_PRIVATE, IFF_RUNNING, IFF_STANDBY,
                               IFF_TEMPORARY, IFF_UNNUMBERED, IFF_UP, IFF_VIRTUAL, IFF_VRRP)
 from . import groupflow
-from .common import AdminError, Usage, addrobjs, need_root, parse, strerror, sync_mpathd
+from ..platform import NoDatalink
+from .common import DLPI_FAILURE, AdminError, Usage, addrobjs, need_root, parse, strerror, sync_mpathd
 from .ofmt import Field, render, select
 
 PROG = "ipadm"
@@ -113,6 +114,17 @@ def _persist(ctx) -> dict:
     return extra.setdefault("ipadm_persist", {"if": {}, "addr": {}})
 
 
+def _create_if(ctx, ifname, af, what):
+    """i_ipadm_create_if for one family: a datalink that is not there is
+    IPADM_DLPI_FAILURE."""
+    try:
+        groupflow.plumb_like_platform(ctx, ifname, af)
+    except NoDatalink:
+        raise AdminError(f"{PROG}: {what}: {DLPI_FAILURE}") from None
+    except KernelError as exc:
+        raise _fail(what, exc) from None
+
+
 def _ifs_arg(opts) -> list[str]:
     out = []
     for opt, val in opts:
@@ -135,10 +147,7 @@ def create_ip(ctx, args):
         raise AdminError(f"{PROG}: cannot create interface {ifname}: Interface already exists")
     for af in (AF_INET, AF_INET6):
         if af not in have:
-            try:
-                groupflow.plumb_like_platform(ctx, ifname, af)
-            except KernelError as exc:
-                raise _fail(f"cannot create interface {ifname}", exc) from None
+            _create_if(ctx, ifname, af, f"cannot create interface {ifname}")
 
 
 def delete_ip(ctx, args):
@@ -260,7 +269,8 @@ def create_addr(ctx, args):
     addr, plen = _parse_addr(o["-a"])
     af = AF_INET if addr.version == 4 else AF_INET6
     if af not in kview.families(ctx.kernel, ifname):
-        raise AdminError(f"{PROG}: cannot create address: No such interface")
+        # ipadm_create_addr creates the interface (this family) if it is not there
+        _create_if(ctx, ifname, af, "cannot create address")
     if any(r.addr == addr for r in kview.lifs(ctx.kernel)):
         raise AdminError(f"{PROG}: Could not create address: Address already in use")
     try:

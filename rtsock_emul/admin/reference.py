@@ -5,13 +5,22 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from . import INTERNAL, VERBS, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
+from . import INTERNAL, VERBS, dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 
 SECTIONS = [
-    ("ipadm", ipadm, "IP interfaces, IPMP interfaces and addresses (illumos ipadm(8) subset)."),
+    ("dladm", dladm, "The host's datalinks, plumbed or not (`show-link` as dladm.c `print_link` "
+     "prints it: LINK CLASS MTU STATE BRIDGE OVER). A host boots with every topology interface a "
+     "datalink and lo0 (ifindex 1, 127.0.0.1/8, ::1/128) its only IP interface, unless the topology "
+     "gives the interface `addresses` or `ip: true`."),
+    ("ipadm", ipadm, "IP interfaces, IPMP interfaces and addresses (illumos ipadm(8) subset). "
+     "`create-ip` plumbs IPv4 and IPv6 on a datalink with its real MAC, MTU and carrier "
+     "(`Could not open DLPI link` when there is none); `create-addr` on a datalink that is not "
+     "plumbed for the address's family plumbs it first, as `ipadm_create_addr` does."),
     ("ifconfig", ifconfig, "Interface flags, groups, logical interfaces (illumos ifconfig(8) subset); "
+     "`plumb` of a plumbed interface prints `cannot plumb IF: Interface already exists` and the "
+     "rest of the line still runs (`inetplumb`); "
      "`group NAME` runs ifconfig's own join flow: addresses down, join, addresses up (data addresses migrate)."),
     ("if_mpadm", ifmpadm, "Offline (-d) and undo-offline (-r) through in.mpathd (R121, R122)."),
     ("ipmpstat", ipmpstat, "Groups, interfaces, addresses, targets and probes (R123-R126). "

@@ -25,6 +25,7 @@ class Kernel(Interfaces, Addresses, Routes, Ipmp, DadMixin, Base):
         self.tunables = tunables if tunables is not None else Tunables()
         self.rng = random.Random(seed)
         self._phyints: dict = {}
+        self._ill_index = 1          # ips_ill_index: the next ifindex to hand out
         self._groups: dict = {}
         self._routes: dict = {AF_INET: [], AF_INET6: []}
         self._condemned: list = []

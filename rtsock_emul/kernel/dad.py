@@ -28,9 +28,9 @@ class Dad:
 
 class DadMixin:
     def _dad_exempt(self, ipif: Ipif) -> bool:
-        """R103: NOARP, unspecified, arp_no_defense, or an IPMP data address
-        with no member to probe from."""
-        if ipif.ill.flags & C.IFF_NOARP or ipif.unspecified:
+        """R103: NOARP, loopback, unspecified, arp_no_defense, or an IPMP data
+        address with no member to probe from."""
+        if ipif.flags & (C.IFF_NOARP | C.IFF_LOOPBACK) or ipif.unspecified:
             return True
         if ipif.af == AF_INET and self.tunables.arp_no_defense:
             return True

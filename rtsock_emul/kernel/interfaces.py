@@ -14,6 +14,7 @@ from .model import AF_INET, AF_INET6, MAXPLEN, UNSPEC, Ill, Ipif, Phyint
 IF_INDEX_MAX = 0xFFFF
 LIFNAMSIZ = 32
 V6_LINKLOCAL_PLEN = 10   # illumos shows fe80::x/10 on ipif 0
+LOOPBACK_MTU = {AF_INET: 8232, AF_INET6: 8252}   # lo0 as ifconfig shows it on illumos
 
 
 def eui64_linklocal(mac: bytes) -> ipaddress.IPv6Address:
@@ -37,9 +38,10 @@ class Interfaces:
     @operation
     def plumb(self, ifname: str, af: int, *, mac: bytes = b"", mtu: int = 1500,
               ifindex: int | None = None, ipmp: bool = False, link_notes: bool = True,
-              running: bool = True) -> None:
+              running: bool = True, loopback: bool = False) -> None:
         """ifconfig X plumb: creates the phyint (first family), the ill and ipif 0.
-        IPv6 gets its EUI-64 link-local with RTM_CHGADDR (E3 note)."""
+        IPv6 gets its EUI-64 link-local with RTM_CHGADDR (E3 note). `loopback`
+        is lo0: LOOPBACK|RUNNING|VIRTUAL, no broadcast, no link-local."""
         self._check_af(af)
         if not ifname or ":" in ifname or len(ifname) >= LIFNAMSIZ:
             raise KernelError(errno.EINVAL, f"bad interface name {ifname!r}")
@@ -55,6 +57,8 @@ class Interfaces:
             if ipmp:
                 phy.flags = C.IFF_IPMP | C.IFF_FAILED    # R91: no active member yet
                 self._ipmp_create_group(phy)
+            elif loopback:
+                phy.flags = C.IFF_LOOPBACK | C.IFF_RUNNING | C.IFF_VIRTUAL
             elif running:
                 phy.flags = C.IFF_RUNNING
             self._phyints[ifname] = phy
@@ -62,10 +66,12 @@ class Interfaces:
             raise KernelError(errno.EAFNOSUPPORT,
                               f"group {phy.group.name} has no {AF_WORD[af]} IPMP interface")
         fam = C.IFF_IPV4 if af == AF_INET else C.IFF_IPV6
+        loop = bool(phy.flags & C.IFF_LOOPBACK)
         ill = Ill(phy, af, flags=fam | C.IFF_MULTICAST,
-                  type=C.IFT_OTHER if ipmp else C.IFT_ETHER, mtu=mtu,
-                  phys_addr_len=0 if ipmp else len(phy.mac))
-        ipif0 = Ipif(ill, 0, UNSPEC[af], ipif_flags=C.IFF_BROADCAST if af == AF_INET else 0)
+                  type=C.IFT_LOOP if loop else C.IFT_OTHER if ipmp else C.IFT_ETHER,
+                  mtu=LOOPBACK_MTU[af] if loop else mtu,
+                  phys_addr_len=0 if ipmp or loop else len(phy.mac))
+        ipif0 = Ipif(ill, 0, UNSPEC[af], ipif_flags=C.IFF_BROADCAST if af == AF_INET and not loop else 0)
         ill.ipifs[0] = ipif0
         phy.ills[af] = ill
         if ipmp:
@@ -83,9 +89,12 @@ class Interfaces:
                 raise KernelError(errno.EEXIST if wanted in used else errno.EINVAL,
                                   f"ifindex {wanted} is taken or out of range 1..{IF_INDEX_MAX}")
             return wanted
-        index = 1
+        # phyint_assign_ifindex: the next value of ips_ill_index, in plumb
+        # order; an index freed by unplumb is reused only after the counter wraps
+        index = self._ill_index
         while index in used:
-            index += 1
+            index = index % IF_INDEX_MAX + 1
+        self._ill_index = index % IF_INDEX_MAX + 1
         return index
 
     @operation
@@ -258,8 +267,11 @@ class Interfaces:
         """What the platform should configure on Linux: {phyint: [(af, addr,
         prefixlen, kind)]}. Only UP, DAD-complete, non-DUPLICATE, non-zero
         addresses; a data address on its bound member (nowhere when unbound)."""
-        out: dict[str, list[tuple]] = {p.name: [] for p in self._phyints.values() if not p.is_ipmp}
+        out: dict[str, list[tuple]] = {p.name: [] for p in self._phyints.values()
+                                       if not p.is_ipmp and not p.flags & C.IFF_LOOPBACK}
         for ipif in self.lifs():
+            if ipif.flags & C.IFF_LOOPBACK:
+                continue            # lo0 is the platform's own loopback
             if not ipif.up or not ipif.ready or ipif.unspecified or ipif.ipif_flags & C.IFF_DUPLICATE:
                 continue
             if ipif.ill.phyint.is_ipmp:

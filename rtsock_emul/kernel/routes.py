@@ -107,7 +107,8 @@ class Routes:
         if ipif.ipif_flags & C.IFF_POINTOPOINT and ipif.pp_dst is not None:
             table.append(Route(ipif.af, ipif.pp_dst, MAXPLEN[ipif.af], ipif.addr,
                                flags | C.RTF_HOST, ipif.ill, ipif=ipif))
-        elif ipif.prefixlen < MAXPLEN[ipif.af]:
+        elif ipif.prefixlen < MAXPLEN[ipif.af] and not ipif.flags & C.IFF_LOOPBACK:
+            # ipif_add_ires_v4/v6: a loopback address gets its IRE_LOOPBACK only
             net = ipaddress.ip_network((ipif.addr, ipif.prefixlen), strict=False)
             table.append(Route(ipif.af, net.network_address, ipif.prefixlen, ipif.addr,
                                flags, ipif.ill, ipif=ipif))

@@ -15,8 +15,10 @@ from .runtime import start
 
 BANNER = """\
 ipmp-lab: topology {topo} ({hosts}); run {run}, logs in {run_dir}
-  {first} rtsock ipmpstat -g             Solaris-style verbs on {first}'s agent
+  {first} rtsock dladm show-link         Solaris-style verbs on {first}'s agent: its datalinks
+  {first} rtsock ipadm create-ip net0    a datalink becomes an IP interface (also net1)
   {first} rtsock ipadm create-ipmp -i net0,net1 ipmp0
+  {first} rtsock ipmpstat -g
   {first} rtsock route monitor &         a routing-socket subscriber
   link {first}:net0 down|up              carrier loss on the far end (addresses stay)
   loss {first}:net0 100                  drop that share of packets (0 clears)

@@ -84,6 +84,10 @@ def run_demo(topology: str = "ipmp-pair", out=sys.stdout) -> int:
         aware.setsockopt(C.SOL_ROUTE, C.RT_AWARE, C.RTAW_UNDER_IPMP)
         threads = [printer.follow("normal", normal, stop), printer.follow("aware", aware, stop)]
         try:
+            banner(printer, "h1 boots with net0 and net1 as bare datalinks; ipadm makes them IP interfaces")
+            admin(printer, lab, "h1", "dladm show-link")
+            admin(printer, lab, "h1", "ipadm create-ip net0")
+            admin(printer, lab, "h1", "ipadm create-ip net1")
             banner(printer, "h1 forms IPMP group ipmp0 from net0 and net1, with data address " + DATA_ADDR)
             admin(printer, lab, "h1", "ipadm create-ipmp -i net0,net1 ipmp0")
             admin(printer, lab, "h1", f"ipadm create-addr -T static -a {DATA_ADDR}/24 ipmp0/v4")

@@ -1,10 +1,14 @@
 """Topology files (docs/scenario-language.md "Topology files"): pure description, loaded with
 YAML line numbers so every error reads `topologies/x.yaml:7: host h1 ...`.
 
+Every interface is a datalink at boot; one with `addresses` boots plumbed with
+them up, one with `ip: true` boots plumbed (v4 and v6) with no address, as a
+host with a persistent ipadm configuration does.
+
     name: ipmp-pair
     switches: [s1]
     hosts:
-      h1: {interfaces: {net0: s1, net1: s1}}
+      h1: {interfaces: {net0: s1, net1: {switch: s1, ip: true}}}
       h2: {interfaces: {net0: {switch: s1, addresses: [192.0.2.1/24]}},
            routes: ["default via 192.0.2.254"], mpathd: {...}, options: {...}}
 """
@@ -23,7 +27,7 @@ from .errors import TopologyError
 TOPOLOGY_DIR = Path(__file__).resolve().parents[2] / "topologies"
 TOP_KEYS = {"name", "description", "switches", "hosts"}
 HOST_KEYS = {"interfaces", "mpathd", "options", "routes"}
-IF_KEYS = {"switch", "addresses", "mac", "mtu"}
+IF_KEYS = {"switch", "addresses", "ip", "mac", "mtu"}
 # agent config keys a host may set (docs/internals.md "Agent")
 MPATHD_KEYS = {"failure_detection_time", "failback", "quiet_period",
                "track_interfaces_only_with_groups"}
@@ -43,10 +47,13 @@ class Interface:
     addresses: tuple = ()           # ipaddress.IPv4Interface / IPv6Interface
     mac: str | None = None
     mtu: int | None = None
+    ip: bool = False                # boots as an IP interface (addresses imply it)
 
     def to_config(self) -> dict:
         """The agent's view (config `interfaces`)."""
         cfg = {"name": self.name, "addresses": [str(a) for a in self.addresses]}
+        if self.ip:
+            cfg["ip"] = True
         cfg.update({k: v for k, v in (("mac", self.mac), ("mtu", self.mtu)) if v is not None})
         return cfg
 
@@ -268,7 +275,13 @@ class _Loader:
             mtu = self.scalar(fields["mtu"], "mtu")
             if not isinstance(mtu, int) or not MTU_RANGE[0] <= mtu <= MTU_RANGE[1]:
                 raise self.err(fields["mtu"], f"{what}: mtu {mtu!r} must be an integer in {MTU_RANGE[0]}..{MTU_RANGE[1]}")
-        return Interface(hname, ifname, sw, tuple(addrs), mac, mtu)
+        ip = False
+        if "ip" in fields:
+            ip = self.scalar(fields["ip"], "ip")
+            if not isinstance(ip, bool):
+                raise self.err(fields["ip"], f"{what}: ip {ip!r} must be true or false (true: the "
+                                             "interface boots plumbed for IPv4 and IPv6 with no address)")
+        return Interface(hname, ifname, sw, tuple(addrs), mac, mtu, ip)
 
     def options(self, node, what, allowed) -> dict:
         out = {}

@@ -1,9 +1,10 @@
 """The Linux platform: one Mininet host's veths under the kernel model.
 
-start(ctx): discover the lab interfaces (netN) with netlink, plumb them (v4
-and v6, MAC, MTU, carrier), watch carrier on the link multicast group, open
-the ARP/NDP sockets, bring up the topology's addresses and routes, and return
-once they are realised on Linux (READY means usable). The kernel hooks
+start(ctx): discover the lab's datalinks (netN) with netlink, watch carrier
+on the link multicast group, open the ARP/NDP sockets, boot the host
+(`platform.boot`: lo0, then the datalinks the topology plumbs, with their
+addresses), add the topology's routes, and return once they are realised on
+Linux (READY means usable). The kernel hooks
 `changed`, `announce`, `dad_probe` drive the realizer and the packet sockets.
 """
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 
 from pyroute2 import AsyncIPRoute
 
-from rtsock_emul.platform import PlatformError
-from rtsock_emul.wire.constants import AF_INET, AF_INET6, IFF_UP, RTF_GATEWAY, RTF_STATIC, RTF_UP
+from rtsock_emul.platform import LinkInfo, PlatformError, boot, plumbed
+from rtsock_emul.wire.constants import AF_INET, AF_INET6, RTF_GATEWAY, RTF_STATIC, RTF_UP
 
 from . import netlink, packets
 from .prober import LinuxProber
@@ -59,6 +60,7 @@ class LinuxPlatform:
         self._socks: list[packets.LinkSocket] = []
         self._by_if: dict[str, packets.LinkSocket] = {}
         self._our_macs: set[bytes] = set()
+        self._carrier_now: dict[str, bool] = {}
 
     # --- lifecycle ------------------------------------------------------------
     async def start(self, ctx) -> None:
@@ -89,10 +91,9 @@ class LinuxPlatform:
         for iface in self.ifaces.values():
             self._open_link_sockets(iface)
             up = netlink.running(iface.flags)
-            for af in (AF_INET, AF_INET6):
-                ctx.kernel.plumb(iface.name, af, mac=iface.mac, mtu=iface.mtu, ifindex=iface.index, running=up)
+            self._carrier_now[iface.name] = up
             self.watcher.seed(iface.name, up)
-        self._bring_up_addresses()
+        boot(ctx.kernel, self, self.config.get("interfaces", ()))
         await self._settle()
         self._add_routes()
         if self.config.get("routes"):
@@ -107,20 +108,14 @@ class LinuxPlatform:
             if proto == packets.ETH_P_ARP:
                 self._by_if[iface.name] = sock
 
-    def _bring_up_addresses(self) -> None:
-        kernel = self.ctx.kernel
-        for entry in self.config.get("interfaces", ()):
-            used = set()
-            for text in entry.get("addresses", ()):
-                iface = ipaddress.ip_interface(text)
-                af = AF_OF[iface.version]
-                if af not in used:   # the first address of a family goes on ipif 0
-                    used.add(af)
-                    kernel.set_addr(entry["name"], af, iface.ip, iface.network.prefixlen)
-                    lifname = entry["name"]
-                else:
-                    lifname = kernel.addif(entry["name"], af, iface.ip, iface.network.prefixlen)
-                kernel.set_flags(lifname, af, set=IFF_UP)
+    def link_info(self, name: str) -> LinkInfo | None:
+        iface = self.ifaces.get(name)
+        if iface is None:
+            return None
+        return LinkInfo(name, iface.mac, iface.mtu, self._carrier_now.get(name, False))
+
+    def datalinks(self) -> list[LinkInfo]:
+        return [self.link_info(name) for name in self.ifaces]
 
     def _add_routes(self) -> None:
         for route in self.config.get("routes", ()):
@@ -174,6 +169,9 @@ class LinuxPlatform:
 
     # --- events from Linux -------------------------------------------------------
     def _carrier(self, ifname: str, running: bool) -> None:
+        self._carrier_now[ifname] = running
+        if not plumbed(self.ctx.kernel, ifname):
+            return                    # a bare datalink: nothing in IP to tell
         try:
             self.ctx.kernel.link_change(ifname, running)
         except Exception as exc:

@@ -1,7 +1,8 @@
 """The sim platform: the kernel's link layer with no system calls (no root, no netns).
 
-Interfaces come from the agent config (`interfaces: [{name, mac, mtu, addresses,
-link, conflicts, targets, loss}]`); links, loss and DAD conflicts are switched
+Datalinks come from the agent config (`interfaces: [{name, mac, mtu, addresses,
+ip, link, conflicts, targets, loss}]`); the host boots as `platform.boot` says;
+links, loss and DAD conflicts are switched
 with the admin verbs `rtsock sim link|loss|conflict|show` (`admin`).
 """
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from rtsock_emul.mpathd.prober import FakeProber
-from rtsock_emul.wire.constants import AF_INET, AF_INET6, IFF_UP
+from rtsock_emul.platform import LinkInfo, boot
+from rtsock_emul.wire.constants import AF_INET, AF_INET6
 
 DEFAULT_MTU = 1500
 _AF = {4: AF_INET, 6: AF_INET6}
@@ -102,25 +104,15 @@ class SimPlatform:
                 key = (link.name, _AF[addr.version])
                 self.prober.responders.setdefault(key, set()).add(addr)
                 self.prober.multicast.setdefault(key, []).append(addr)
-        kernel = ctx.kernel
-        for link in self.links.values():
-            for af in (AF_INET, AF_INET6):
-                kernel.plumb(link.name, af, mac=link.mac, mtu=link.mtu)
-            kernel.link_change(link.name, link.up)
-            self._bring_up(kernel, link)
-        self.log.info("sim: %d interfaces: %s", len(self.links), ", ".join(self.links))
+        boot(ctx.kernel, self, self.config.get("interfaces", ()))
+        self.log.info("sim: %d datalinks: %s", len(self.links), ", ".join(self.links))
 
-    def _bring_up(self, kernel, link: SimLink) -> None:
-        used = set()
-        for iface in link.addresses:
-            af = _AF[iface.version]
-            if af not in used:  # the first address of a family goes on ipif 0
-                used.add(af)
-                kernel.set_addr(link.name, af, iface.ip, iface.network.prefixlen)
-                lifname = link.name
-            else:
-                lifname = kernel.addif(link.name, af, iface.ip, iface.network.prefixlen)
-            kernel.set_flags(lifname, af, set=IFF_UP)
+    def link_info(self, name: str) -> LinkInfo | None:
+        link = self.links.get(name)
+        return None if link is None else LinkInfo(link.name, link.mac, link.mtu, link.up)
+
+    def datalinks(self) -> list[LinkInfo]:
+        return [self.link_info(name) for name in self.links]
 
     def stop(self) -> None:
         if self.prober is not None:

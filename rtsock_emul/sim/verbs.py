@@ -4,6 +4,8 @@ from __future__ import annotations
 import ipaddress
 import os
 
+from rtsock_emul.platform import plumbed
+
 from .platform import parse_mac
 
 # a literal, not the docstring: agents run under python -OO, which drops docstrings
@@ -32,7 +34,8 @@ def _verb_link(platform, args):
         raise _Usage("sim link IF up|down")
     link = _link(platform, args[0])
     link.up = args[1] == "up"
-    platform.ctx.kernel.link_change(link.name, link.up)
+    if plumbed(platform.ctx.kernel, link.name):   # a bare datalink has no IP state to tell
+        platform.ctx.kernel.link_change(link.name, link.up)
     return ""
 
 

@@ -8,6 +8,7 @@ from rtsock_emul.admin import run_verb
 from rtsock_emul.kernel import Kernel, ManualClock, Tunables
 from rtsock_emul.kernel.hooks import KernelHooks
 from rtsock_emul.mpathd import FakeProber, Mpathd
+from rtsock_emul.platform import LinkInfo, boot
 from rtsock_emul.wire.constants import AF_INET, AF_INET6, RTAW_DEFAULT, RTAW_UNDER_IPMP
 from rtsock_emul.rtsock.hub import RtsHub
 
@@ -23,20 +24,43 @@ class Hooks(KernelHooks):
         self.hub.queue(msg, af, rtsq, origin)
 
 
+class Datalinks:
+    """The platform's link_info/datalinks for the MACS datalinks (MTU 1500, carrier up)."""
+
+    def __init__(self, prober):
+        self.prober = prober
+        self.carrier = {name: True for name in MACS}
+
+    def link_info(self, name):
+        if name not in MACS:
+            return None
+        return LinkInfo(name, MACS[name], 1500, self.carrier[name])
+
+    def datalinks(self):
+        return [self.link_info(name) for name in MACS]
+
+
 class Lab:
-    def __init__(self, mpathd_config=None):
+    """`fresh=True`: a freshly booted host (lo0 only, every MACS entry a bare
+    datalink); otherwise every datalink is plumbed for v4 and v6 (no lo0)."""
+
+    def __init__(self, mpathd_config=None, fresh=False):
         self.clock = ManualClock()
         self.hub = RtsHub(encode=lambda m: b"")
         self.kernel = Kernel(self.clock, Hooks(self.hub), Tunables.fast())
         self.normal, self.aware = [], []
         self.hub.add_internal(lambda m, af: self.normal.append(m), rt_aware=RTAW_DEFAULT)
         self.hub.add_internal(lambda m, af: self.aware.append(m), rt_aware=RTAW_UNDER_IPMP)
-        for name, mac in MACS.items():
-            for af in (AF_INET, AF_INET6):
-                self.kernel.plumb(name, af, mac=mac)
         self.prober = FakeProber(self.clock)
+        self.platform = Datalinks(self.prober)
+        if fresh:
+            boot(self.kernel, self.platform, [])
+        else:
+            for name, mac in MACS.items():
+                for af in (AF_INET, AF_INET6):
+                    self.kernel.plumb(name, af, mac=mac)
         self.ctx = SimpleNamespace(kernel=self.kernel, hub=self.hub, clock=self.clock,
-                                   platform=SimpleNamespace(prober=self.prober, links=[]),
+                                   platform=self.platform,
                                    config={"mpathd": dict(mpathd_config or {})}, extra={},
                                    mpathd=None)
         self.ctx.mpathd = Mpathd(self.ctx)

@@ -20,8 +20,8 @@ CONFIG = {
     "privileged_uids": sorted({0, os.geteuid()}),
     "interfaces": [
         {"name": "net0", "mac": "02:00:00:00:00:01", "addresses": ["192.0.2.10/24", "2001:db8:1::10/64"]},
-        {"name": "net1", "mac": "02:00:00:00:00:02"},
-        {"name": "net2", "mac": "02:00:00:00:00:03"},
+        {"name": "net1", "mac": "02:00:00:00:00:02", "ip": True},   # plumbed at boot, no address
+        {"name": "net2", "mac": "02:00:00:00:00:03", "ip": True},
         {"name": "net3", "mac": "02:00:00:00:00:04", "addresses": ["198.18.0.10/24"]},
     ],
 }

@@ -15,6 +15,8 @@ from rtsock_emul.wire.structs import RT_MSGHDR
 from .conftest import drain
 from .helpers import add, expect_errno, next_seq, read_raw_reply, write_error
 
+NET0, NET1 = 2, 3      # ifindexes in boot order: lo0 is 1
+
 
 @pytest.fixture
 def s(agent):
@@ -98,7 +100,7 @@ def test_R15_ifp_family_and_ignored_name(agent, s):
     bad = RtMsghdr(C.RTM_GET, rtm_seq=next_seq(), sockaddrs={
         C.RTA_DST: SockaddrIn("192.0.2.1"), C.RTA_IFP: SockaddrIn("192.0.2.10")})
     expect_errno(s, bad, "EINVAL")
-    named_wrong = RtMsg("RTM_GET", dst="192.0.2.1", ifp=(1, "no-such-if"), seq=next_seq())
+    named_wrong = RtMsg("RTM_GET", dst="192.0.2.1", ifp=(NET0, "no-such-if"), seq=next_seq())
     assert s.write(named_wrong) == 0
     unspec = RtMsghdr(C.RTM_GET, rtm_seq=next_seq(), sockaddrs={
         C.RTA_DST: SockaddrIn("192.0.2.1"), C.RTA_IFP: SockaddrUnspec()})
@@ -207,9 +209,9 @@ def test_R29_success_echo_is_the_request_plus_rtf_done(s):
 def test_R75_R77_without_ipmp_ifp_is_used_as_is(s):
     """R77's counterpart: RTA_IFP of an ordinary interface restricts GET to it."""
     seq = next_seq()
-    s.write(RtMsg("RTM_GET", dst="192.0.2.1", ifp=1, seq=seq))
+    s.write(RtMsg("RTM_GET", dst="192.0.2.1", ifp=NET0, seq=seq))
     assert s.read_reply(seq).sockaddrs[C.RTA_IFP].name == "net0"
-    expect_errno(s, RtMsg("RTM_GET", dst="192.0.2.1", ifp=2, seq=next_seq()), "ESRCH")
+    expect_errno(s, RtMsg("RTM_GET", dst="192.0.2.1", ifp=NET1, seq=next_seq()), "ESRCH")
 
 
 def test_R78_get_reply_sockaddrs(s):
@@ -226,7 +228,7 @@ def test_R78_get_reply_sockaddrs(s):
     full = s.read_reply(seq)
     assert full.addrs() == C.RTA_DST | C.RTA_GATEWAY | C.RTA_NETMASK | C.RTA_IFP | C.RTA_IFA
     ifp = full.sockaddrs[C.RTA_IFP]
-    assert isinstance(ifp, SockaddrDl) and ifp.name == "net0" and ifp.sdl_index == 1
+    assert isinstance(ifp, SockaddrDl) and ifp.name == "net0" and ifp.sdl_index == NET0
     assert str(full.sockaddrs[C.RTA_IFA].addr) == "192.0.2.10"
 
 

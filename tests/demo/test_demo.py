@@ -20,6 +20,9 @@ def test_demo_shows_failover_and_streams():
     assert run_demo(out=out) == 0
     text = out.getvalue()
     aware, normal = "\n".join(lanes(text, "aware")), "\n".join(lanes(text, "normal"))
+    # h1 boots with bare datalinks (dladm lists them) and plumbs them as the guide does.
+    assert re.search(r"net0\s+phys\s+1500\s+up\s+--\s+--", text), text
+    assert "ipadm create-ip net0" in text and "ipadm create-ip net1" in text
     # M19/R93: the aware socket reads net0 losing RUNNING, then FAILED.
     assert re.search(r"RTM_IFINFO.*flags:<UP,BROADCAST,MULTICAST,IPv4,FAILED>", aware), aware
     # M16/R39: the normal socket never hears of a member's failure.

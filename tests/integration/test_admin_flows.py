@@ -15,6 +15,8 @@ IPMPSTAT_A = "ADDRESS                   STATE  GROUP       INBOUND     OUTBOUND\
 
 
 def triple_with_standby(lab):
+    for ifname in ("net0", "net1", "net2"):
+        lab.admin_ok("h1", f"ipadm create-ip {ifname}")
     lab.admin_ok("h1", "ipadm create-ipmp -i net0,net1,net2 ipmp0")
     lab.admin_ok("h1", "ipadm create-addr -T static -a 192.0.2.10/24 ipmp0/v4")
     lab.admin_ok("h1", "ipadm create-addr -T static -a 192.0.2.11/24 ipmp0/v4b")
@@ -114,6 +116,7 @@ def test_R66_R69_R70_R71_R72_join_and_leave_streams(start_lab, recorders):
     ipmp0 (R71), which has no member left and fails (R90, everyone)."""
     lab = start_lab("ipmp-pair", mpathd=FAST_MPATHD)
     lab.admin_ok("h1", "ifconfig ipmp0 ipmp")
+    lab.admin_ok("h1", "ipadm create-ip net0")
     lab.admin_ok("h1", "ifconfig net0 192.0.2.30/24 up")
     settle(lab, "h1")
     aware, normal = recorders(lab, "h1", aware=True), recorders(lab, "h1")

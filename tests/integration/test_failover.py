@@ -20,6 +20,8 @@ DATA = "192.0.2.10"
 
 def make_group(lab, *, test_addresses=False):
     """ipmp0 over h1's net0/net1 with DATA; optional test addresses .21/.22."""
+    lab.admin_ok("h1", "ipadm create-ip net0")
+    lab.admin_ok("h1", "ipadm create-ip net1")
     lab.admin_ok("h1", "ipadm create-ipmp -i net0,net1 ipmp0")
     lab.admin_ok("h1", f"ipadm create-addr -T static -a {DATA}/24 ipmp0/v4")
     if test_addresses:

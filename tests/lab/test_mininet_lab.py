@@ -55,7 +55,8 @@ def test_lab_names_carry_the_run_prefix(lab):
 
 def test_R63_carrier_loss_clears_RUNNING_on_a_routing_socket(lab):
     """R63: the far end going down makes the agent's kernel clear IFF_RUNNING (RTM_IFINFO)."""
-    ifindex = int(lab.net["h1"].cmd("ip -o link show dev net0").split(":")[0])
+    lab.admin_ok("h1", "ipadm create-ip net0")       # h1 boots with net0 a bare datalink
+    ifindex = int(lab.admin_ok("h1", "ifindex net0"))
     with lab.open_socket("h1") as sock:
         try:
             lab.link("h1", "net0", False)
@@ -65,6 +66,7 @@ def test_R63_carrier_loss_clears_RUNNING_on_a_routing_socket(lab):
         finally:
             lab.link("h1", "net0", True)
         ifinfo_for(sock, ifindex, want_running=True)
+    lab.admin_ok("h1", "ipadm delete-ip net0")
 
 
 def test_loss_100_drops_pings_while_carrier_stays_up(lab):

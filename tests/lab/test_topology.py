@@ -139,3 +139,29 @@ def test_options_and_mpathd_keys_are_checked(tmp_path):
 def test_unknown_topology_name_lists_known():
     with pytest.raises(TopologyError, match="ipmp-pair"):
         load("no-such-topology")
+
+
+def test_ip_true_boots_an_interface_plumbed_and_reaches_the_agent(tmp_path):
+    path = write(tmp_path, """\
+        name: x
+        switches: [s1]
+        hosts:
+          h1: {interfaces: {net0: {switch: s1, ip: true}, net1: s1}}
+        """)
+    ifs = load(path).hosts["h1"].interfaces
+    assert ifs["net0"].to_config() == {"name": "net0", "addresses": [], "ip": True}
+    assert ifs["net1"].to_config() == {"name": "net1", "addresses": []}
+
+
+def test_ip_must_be_a_boolean_at_its_line(tmp_path):
+    path = write(tmp_path, """\
+        name: x
+        switches: [s1]
+        hosts:
+          h1:
+            interfaces:
+              net0: {switch: s1, ip: yes please}
+        """)
+    assert error_of(path).endswith(
+        f"{path}:6: host h1 interface net0: ip 'yes please' must be true or false "
+        "(true: the interface boots plumbed for IPv4 and IPv6 with no address)")

@@ -202,7 +202,7 @@ def test_a_malformed_answer_gets_the_plugins_file_line_error(tmp_path):
     (folder / "exercise.scenario.yaml").write_text(_filled(folder, {5: "RTM_BOGUS"}))
     rc, out = run_pytest("-p", "rtsock_emul.scenario.pytest_plugin", "labs/05-dad", cwd=tmp_path)
     assert rc != 0, out
-    assert "unknown message type 'RTM_BOGUS'" in out and "exercise.scenario.yaml:25" in out, out
+    assert "unknown message type 'RTM_BOGUS'" in out and "exercise.scenario.yaml:28" in out, out
 
 
 def test_solutions_flag_checks_the_solution_not_the_exercise(tmp_path):
@@ -242,4 +242,4 @@ def test_a_wrong_answer_fails_with_expected_and_observed(tmp_path):
                          "--rtsock-reports", str(tmp_path / "reports"), cwd=tmp_path)
     assert rc == 1, out
     assert "expected:" in out and "observed" in out and ">>> " in out, out
-    assert "exercise.scenario.yaml:26" in out and "type is RTM_NEWADDR, expected RTM_ADD" in out, out
+    assert "exercise.scenario.yaml:29" in out and "type is RTM_NEWADDR, expected RTM_ADD" in out, out

@@ -37,6 +37,8 @@ def test_R86_R88_data_address_moves_with_its_binding_and_a_peer_ping_survives(la
     """R86: the data address is bound to (and realised on) one active member; R88: when that
     member fails it rebinds to the other; Linux follows, a gratuitous ARP points the peer at
     the new member, and a peer pinging every 10 ms loses (almost) nothing."""
+    lab.admin_ok("h1", "ipadm create-ip net0")
+    lab.admin_ok("h1", "ipadm create-ip net1")
     lab.admin_ok("h1", "ipadm create-ipmp -i net0,net1 ipmp0")
     lab.admin_ok("h1", f"ipadm create-addr -T static -a {DATA}/24 ipmp0/v4")
     first = wait_until(lambda: linux_holders(lab, "h1", DATA), 3, what=f"{DATA} on a member")

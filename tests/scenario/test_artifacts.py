@@ -12,6 +12,8 @@ SCENARIO = """
 name: artifacts
 topology: ipmp-pair
 setup:
+  - h1: ipadm create-ip net0
+  - h1: ipadm create-ip net1
   - h1: ipadm create-ipmp -i net0,net1 ipmp0
   - h1: ipadm create-addr -T static -a 192.0.2.10/24 ipmp0/v4
 subscribers:

@@ -23,6 +23,8 @@ FAILING = """
 name: fails at step 2
 topology: ipmp-pair
 setup:
+  - h1: ipadm create-ip net0
+  - h1: ipadm create-ip net1
   - h1: ipadm create-ipmp -i net0,net1 ipmp0
 subscribers:
   aware: {host: h1, rt_aware: RTAW_UNDER_IPMP}

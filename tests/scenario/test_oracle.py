@@ -17,6 +17,8 @@ FAILURE = """\
 name: member failure, expectations about the aware socket only
 topology: ipmp-pair
 setup:
+  - h1: ipadm create-ip net0
+  - h1: ipadm create-ip net1
   - h1: ipadm create-ipmp -i net0,net1 ipmp0
   - h1: ipadm create-addr -T static -a 192.0.2.10/24 ipmp0/v4
 subscribers:
@@ -75,6 +77,7 @@ JOIN = """\
 name: ifconfig join with an UP address
 topology: ipmp-pair
 setup:
+  - h1: ipadm create-ip net0
   - h1: ifconfig ipmp0 ipmp
   - h1: ipadm create-addr -T static -a 192.0.2.20/24 net0/v4
 subscribers:
