@@ -42,6 +42,8 @@ def lab(request):
 def test_R63_R93_M19_watchers_read_iff_failed_after_a_carrier_cut(lab, tmp_path):
     exe = tmp_path / "ipmp_watch"
     sh(lab, "h1", f"cc -Wall -Werror -I\"$RTSOCK_INCLUDE\" -o {exe} {EXAMPLES / 'ipmp_watch.c'}")
+    lab.admin_ok("h1", "ipadm create-ip net0")
+    lab.admin_ok("h1", "ipadm create-ip net1")
     lab.admin_ok("h1", "ipadm create-ipmp -i net0,net1 ipmp0")
     lab.admin_ok("h1", f"ipadm create-addr -T static -a {DATA}/24 ipmp0/v4")
     settle(lab, "h1")
@@ -73,6 +75,8 @@ def test_R20_R23_M13_route_tool_in_a_host_shell(lab, tmp_path):
 
     exe = tmp_path / "route_tool"
     assert shell(f"cc -I$RTSOCK_INCLUDE -o {exe} {EXAMPLES / 'route_tool.c'}") == []
+    lab.admin_ok("h1", "ipadm create-ip net0")
+    lab.admin_ok("h1", "ipadm create-ip net1")
     lab.admin_ok("h1", "ipadm create-ipmp -i net0,net1 ipmp0")
     lab.admin_ok("h1", f"ipadm create-addr -T static -a {DATA}/24 ipmp0/v4")
     settle(lab, "h1")

@@ -7,6 +7,7 @@
 
 #define	IFT_OTHER	0x1
 #define	IFT_ETHER	0x6
+#define	IFT_LOOP	0x18
 #define	IFT_IB		0xc7
 
 #endif /* _NET_IF_TYPES_H */
