@@ -1,7 +1,7 @@
 /*
  * ipmp_watch -- print every RTM_IFINFO an IPMP-aware routing socket receives,
  * so that a test failure (IFF_FAILED), a repair, or an offline shows up as one
- * line:  RTM_IFINFO net0 index 3 flags UP,BROADCAST,MULTICAST,IPV4,FAILED
+ * line:  RTM_IFINFO net0 index 2 flags UP,BROADCAST,MULTICAST,IPV4,FAILED
  *
  * Plain illumos code: build it on illumos with "cc -o ipmp_watch ipmp_watch.c
  * -lsocket -lnsl", or in an ipmp-lab host with "cc -I$RTSOCK_INCLUDE" and run

@@ -2,7 +2,7 @@
 """ipmp_watch.py -- the Python twin of ipmp_watch.c: print every RTM_IFINFO an
 IPMP-aware routing socket receives, one line each:
 
-    RTM_IFINFO net0 index 3 flags UP,BROADCAST,MULTICAST,IPV4,FAILED
+    RTM_IFINFO net0 index 2 flags UP,BROADCAST,MULTICAST,IPV4,FAILED
 
 Plain illumos Python (only the standard library; PF_ROUTE is 24 on illumos).
 In an ipmp-lab host run it as "rtsock run python3 ipmp_watch.py", or with
