@@ -154,7 +154,8 @@ class DataConn:
             except OSError as exc:
                 self.log.info("%s: data connection error %s; closing", self.label, exc)
                 return self.close()
-            if not data:
+            if not data and pid is None:
+                # End of file carries no SCM_CREDENTIALS; write(b"") does (R6: EINVAL).
                 return self.close()  # the client closed its routing socket
             self._control(self._request(data, pid))
 
