@@ -245,7 +245,12 @@ def _shutdown(rts, req):
     return None
 
 
-_CONTROL_OPS = {"setsockopt": _setsockopt, "getsockopt": _getsockopt, "shutdown": _shutdown}
+def _dropped(rts, req):
+    return rts.dropped  # read when the client reports ENOBUFS: the count at that moment
+
+
+_CONTROL_OPS = {"setsockopt": _setsockopt, "getsockopt": _getsockopt, "shutdown": _shutdown,
+                "dropped": _dropped}
 
 
 class AdminConn:
