@@ -19,7 +19,7 @@ from rtsock_emul.rtsock.transport import (
     ADMIN_SUFFIX, HELLO, MAX_CONTROL, MAX_MSG, errno_record, parse_record, peercred,
     recv_with_fds, recv_with_pid, record)
 
-SEND_FLAGS = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
+from .outbox import SEND_FLAGS, Outbox
 _REQUESTS_PER_WAKEUP = 16  # then yield to other connections
 
 
@@ -98,7 +98,8 @@ class DataConn:
 
     def __init__(self, server: Server, sock: socket.socket):
         self.server, self.loop, self.log = server, server.loop, server.ctx.log
-        self.data, self.ctrl, self.rts = sock, None, None
+        self.data, self.ctrl, self.rts, self.out = sock, None, None, None
+        self.closed = False
         self.pid, self.uid, self.gid = peercred(sock)
         # rtm_pid is the process that writes (R28), which may not be the one that
         # connected (client.socket(user=...) connects from a child): per-message creds.
@@ -120,6 +121,7 @@ class DataConn:
             return self.close()
         self.ctrl = socket.socket(fileno=fds[0])
         self.ctrl.setblocking(False)
+        self.out = Outbox(self.loop, self.ctrl, on_stuck=self._stuck, on_gone=self._gone)
         try:
             if not data.startswith(HELLO):
                 raise ValueError(f"hello must start with {HELLO!r}")
@@ -145,6 +147,8 @@ class DataConn:
     # -- requests --------------------------------------------------------------
     def _on_request(self) -> None:
         for _ in range(_REQUESTS_PER_WAKEUP):
+            if self.closed:
+                return
             try:
                 data, pid = recv_with_pid(self.data, MAX_MSG + 1)
             except BlockingIOError:
@@ -197,12 +201,17 @@ class DataConn:
         self._control(errno_record("reply", 0, value=value))
 
     def _control(self, rec: bytes) -> None:
-        try:
-            self.ctrl.send(rec, SEND_FLAGS)
-        except BlockingIOError:
-            self.log.warning("%s: control channel full; dropped %s", self.label, rec[:80])
-        except OSError as exc:
-            self.log.info("%s: control channel gone (%s)", self.label, exc)
+        if self.out is not None:
+            self.out.send(rec)
+
+    def _stuck(self, records: int, nbytes: int) -> None:
+        self.log.warning("%s: %d control records (%d bytes) unread: the client does not read "
+                         "its acks and replies; closing the routing socket", self.label, records, nbytes)
+        self.close()
+
+    def _gone(self, exc: OSError) -> None:
+        self.log.info("%s: control channel gone (%s); closing", self.label, exc)
+        self.close()
 
     # -- delivery (RtSocket's transport) --------------------------------------------
     def _send(self, data: bytes) -> bool:
@@ -222,6 +231,9 @@ class DataConn:
         self.data.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, max(nbytes, 1))
 
     def close(self) -> None:
+        self.closed = True
+        if self.out is not None:
+            self.out.close()
         if self.rts is not None:
             self.server.ctx.hub.remove(self.rts)
         for sock in (self.data, self.ctrl):
@@ -260,6 +272,8 @@ class AdminConn:
         self.server, self.loop, self.log = server, server.loop, server.ctx.log
         self.sock = sock
         _, self.uid, _ = peercred(sock)
+        self.label = f"admin uid {self.uid} fd {sock.fileno()}"
+        self.out = Outbox(self.loop, sock, on_stuck=self._stuck, on_gone=self._gone)
         self.loop.add_reader(sock.fileno(), self._on_request)
 
     def _on_request(self) -> None:
@@ -302,18 +316,19 @@ class AdminConn:
             self.loop.add_reader(self.sock.fileno(), self._on_request)
 
     def _reply(self, rc: int, out: str, err: str) -> None:
-        payload = json.dumps({"rc": rc, "out": out, "err": err}).encode()
-        try:
-            self.sock.setblocking(True)  # replies are small and the client waits for them
-            self.sock.settimeout(5)
-            self.sock.send(payload)
-        except OSError as exc:
-            self.log.info("admin client gone before its reply: %s", exc)
-        finally:
-            if self.sock.fileno() >= 0:
-                self.sock.setblocking(False)
+        self.out.send(json.dumps({"rc": rc, "out": out, "err": err}).encode())
+
+    def _stuck(self, records: int, nbytes: int) -> None:
+        self.log.warning("%s: %d replies (%d bytes) unread: the client does not read them; "
+                         "closing the connection", self.label, records, nbytes)
+        self.close()
+
+    def _gone(self, exc: OSError) -> None:
+        self.log.info("%s: client gone before its reply (%s)", self.label, exc)
+        self.close()
 
     def close(self) -> None:
+        self.out.close()
         if self.sock.fileno() >= 0:
             self.loop.remove_reader(self.sock.fileno())
             self.sock.close()

@@ -1,9 +1,14 @@
 """Slow and hostile clients: none may block the agent's loop or make it lie
 (overflow counts, admin and control channels, accept under EMFILE)."""
 import errno
+import json
+import select
+import threading
+import time
 
 import pytest
 
+from rtsock_emul import client
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 
@@ -14,8 +19,8 @@ BURST = 3000
 
 
 @pytest.fixture
-def fresh_agent():
-    a = AgentProcess(SIM_CONFIG)
+def fresh_agent(request):
+    a = AgentProcess(getattr(request, "param", SIM_CONFIG))
     try:
         wait_addresses_up(a.path)
         yield a
@@ -52,3 +57,104 @@ def test_M10_overflow_notice_counts_every_dropped_message(fresh_agent):
         assert 0 < delivered < BURST
         assert f"{BURST - delivered} messages dropped" in str(info.value), (delivered, str(info.value))
         assert info.value.dropped == BURST - delivered
+
+
+FLOOD = 2000         # requests a hostile client sends without reading a reply
+LATENCY_LIMIT = 0.5  # s; an RTM_GET takes ~2 ms here, a blocked loop 5 s and more
+
+
+def _flood(sock, record: bytes, n: int = FLOOD, stall: float = 1.0) -> int:
+    """Send up to n records without reading any reply, as fast as the agent takes
+    them; stop when it takes none for `stall` seconds or hangs up. How many went out."""
+    sock.setblocking(False)
+    writable = select.poll()
+    writable.register(sock, select.POLLOUT)
+    sent = 0
+    while sent < n:
+        try:
+            sock.send(record)
+            sent += 1
+        except BlockingIOError:
+            if not writable.poll(stall * 1000):
+                break
+        except (BrokenPipeError, ConnectionResetError):
+            break
+    return sent
+
+
+def _hung_up(sock) -> bool:
+    """The agent closed its end of sock (seen without reading what it queued)."""
+    p = select.poll()
+    p.register(sock, select.POLLRDHUP)
+    return any(ev & (select.POLLHUP | select.POLLRDHUP) for _, ev in p.poll(0))
+
+
+def _served_until(agent, done, timeout=20.0) -> list[float]:
+    """Seconds each RTM_GET of another client took, issued back to back until
+    done() (or timeout); a thread, so that a stalled agent fails the test
+    instead of hanging it."""
+    out, errors = [], []
+    deadline = time.monotonic() + timeout
+
+    def run():
+        try:
+            with agent.socket() as s:
+                s.setsockopt(C.SOL_SOCKET, C.SO_USELOOPBACK, 0)
+                while time.monotonic() < deadline and not (out and done()):
+                    t0 = time.monotonic()
+                    s.write(RtMsg("RTM_GET", dst="192.0.2.1"))
+                    out.append(time.monotonic() - t0)
+        except OSError as exc:
+            errors.append(exc)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout + 5)
+    assert not t.is_alive(), f"the agent stalled: {len(out)} RTM_GETs answered, slowest {max(out, default=0):.3f}s"
+    assert not errors, errors
+    assert out, f"no RTM_GET answered within {timeout}s: the agent's loop is blocked"
+    assert max(out) < LATENCY_LIMIT, f"{len(out)} RTM_GETs, slowest {max(out):.3f}s"
+    assert done(), f"not done after {timeout}s ({len(out)} RTM_GETs, slowest {max(out):.3f}s)"
+    return out
+
+
+def _until_closed(sock, timeout=10.0) -> int:
+    """Read what the agent queued for sock until it closed the connection; how many records."""
+    sock.setblocking(True)
+    sock.settimeout(timeout)
+    n = 0
+    while sock.recv(1 << 16):
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("fresh_agent", [dict(SIM_CONFIG, mpathd={})], indirect=True, ids=["mpathd"])
+def test_slow_admin_client_cannot_stall_the_agent(fresh_agent):
+    """An unprivileged user queues hundreds of `ipmpstat -g` on the admin socket
+    (mode 0666) and reads nothing: other clients stay served in milliseconds and
+    the agent drops that connection once its bounded reply queue is full."""
+    agent = fresh_agent
+    hostile = client.connect_as(agent.path + ".admin", "nobody")
+    try:
+        sent = _flood(hostile, json.dumps({"argv": ["ipmpstat", "-g"]}).encode())
+        assert sent > 200
+        _served_until(agent, lambda: _hung_up(hostile))
+        assert _until_closed(hostile) < sent, "replies were queued without bound"
+    finally:
+        hostile.close()
+    rc, out, err = agent.admin("ipmpstat", "-g")
+    assert (rc, err) == (0, ""), err
+
+
+def test_slow_control_client_cannot_stall_the_agent(fresh_agent):
+    """A routing socket whose owner floods the control channel with getsockopt and
+    never reads a reply is closed by the agent once its bounded queue is full."""
+    agent = fresh_agent
+    with agent.socket() as spammer:
+        ctrl = spammer._core.ctrl
+        sent = _flood(ctrl, json.dumps({"op": "getsockopt", "level": C.SOL_SOCKET,
+                                        "name": C.SO_RCVBUF}).encode())
+        assert sent > 200
+        _served_until(agent, lambda: _hung_up(spammer._core.data))
+    with open(agent.log) as f:
+        noise = [line for line in f if "control" in line]
+    assert len(noise) < 10, noise[:20]
