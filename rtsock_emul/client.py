@@ -105,7 +105,12 @@ class _Core:
         self.closed = False
 
     def send_hello(self) -> None:
-        send_with_fd(self.data, self.hello, self._theirs.fileno())
+        try:
+            send_with_fd(self.data, self.hello, self._theirs.fileno())
+        except (BrokenPipeError, ConnectionResetError):
+            raise RoutingSocketError(errno.ECONNRESET, "ECONNRESET",
+                                     "the agent closed the connection before the hello "
+                                     "(its log says why, e.g. out of file descriptors)") from None
         self._theirs.close()
 
     def on_control(self, data: bytes, want: str):

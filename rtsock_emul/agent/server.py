@@ -21,6 +21,8 @@ from rtsock_emul.rtsock.transport import (
 
 from .outbox import SEND_FLAGS, Outbox
 _REQUESTS_PER_WAKEUP = 16  # then yield to other connections
+_ACCEPT_BACKOFF = 0.25     # s a listener rests when no fd at all can be had
+_FD_LOG_EVERY = 10.0       # s between two "out of file descriptors" lines
 
 
 class AgentStartError(RuntimeError):
@@ -58,8 +60,12 @@ class Server:
         self.conns: set = set()
         self._listeners: list[socket.socket] = []
         self._bound: list[str] = []  # only these socket files are ours to remove
+        self._reserve: int | None = None  # spent to shed a client when accept gets EMFILE
+        self._refused = 0
+        self._refused_logged_at: float | None = None
 
     def start(self) -> None:
+        self._reserve = _reserve_fd()
         data = listen(self.path)
         self._listeners.append(data)
         self._bound.append(self.path)
@@ -80,17 +86,57 @@ class Server:
             if os.path.lexists(path):
                 os.unlink(path)
         self._bound.clear()
+        if self._reserve is not None:
+            os.close(self._reserve)
+            self._reserve = None
 
     def _accept(self, listener: socket.socket, kind) -> None:
         try:
             sock, _ = listener.accept()
         except BlockingIOError:
             return
-        except OSError as exc:  # EMFILE and the like: this client only
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                return self._out_of_fds(listener, kind, exc)
             self.ctx.log.error("accept on %s failed: %s", listener.getsockname(), exc)
             return
         sock.setblocking(False)
         self.conns.add(kind(self, sock))
+
+    def _out_of_fds(self, listener: socket.socket, kind, exc: OSError) -> None:
+        """The pending client stays pending and its listener readable: spend the
+        reserve fd to accept and close it (the client sees EOF at once), or, with no
+        fd at all, stop listening for _ACCEPT_BACKOFF. Never spin; log rarely."""
+        self._refused += 1
+        shed = False
+        if self._reserve is not None:
+            os.close(self._reserve)
+            try:
+                listener.accept()[0].close()
+                shed = True
+            except OSError:
+                pass
+            self._reserve = _reserve_fd()
+        if not shed:
+            self.loop.remove_reader(listener.fileno())
+            self.loop.call_later(_ACCEPT_BACKOFF, self._resume, listener, kind)
+        now = self.loop.time()
+        if self._refused_logged_at is None or now - self._refused_logged_at >= _FD_LOG_EVERY:
+            self.ctx.log.error("accept on %s: %s; refused %d connection(s) since the last such line; "
+                               "close routing sockets or raise the agent's RLIMIT_NOFILE",
+                               listener.getsockname(), exc, self._refused)
+            self._refused, self._refused_logged_at = 0, now
+
+    def _resume(self, listener: socket.socket, kind) -> None:
+        if listener in self._listeners:
+            self.loop.add_reader(listener.fileno(), self._accept, listener, kind)
+
+
+def _reserve_fd() -> int | None:
+    try:
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
 
 
 class DataConn:

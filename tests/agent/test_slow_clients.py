@@ -1,14 +1,22 @@
 """Slow and hostile clients: none may block the agent's loop or make it lie
 (overflow counts, admin and control channels, accept under EMFILE)."""
+import asyncio
 import errno
+import logging
 import json
+import os
+import resource
 import select
+import socket
 import threading
 import time
+import types
 
 import pytest
 
 from rtsock_emul import client
+from rtsock_emul.agent.server import Server
+from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 
@@ -158,3 +166,100 @@ def test_slow_control_client_cannot_stall_the_agent(fresh_agent):
     with open(agent.log) as f:
         noise = [line for line in f if "control" in line]
     assert len(noise) < 10, noise[:20]
+
+
+def _fds(pid: int) -> set[int]:
+    return {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+
+
+def _use_up_fds(agent) -> list:
+    """Lower the agent's RLIMIT_NOFILE to its highest fd + 1 and fill the holes
+    below it with idle admin connections (one fd each in the agent)."""
+    fds = _fds(agent.pid)
+    limit = max(fds) + 1
+    _, hard = resource.prlimit(agent.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(agent.pid, resource.RLIMIT_NOFILE, (limit, hard))
+    fillers = []
+    for _ in range(limit - len(fds)):
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        conn.connect(agent.path + ".admin")
+        fillers.append(conn)
+    wait_until(lambda: len(_fds(agent.pid)) == limit, 5, what=f"the agent to hold {limit} fds")
+    return fillers
+
+
+def test_accept_at_emfile_sheds_the_client_without_spinning(fresh_agent):
+    """With its RLIMIT_NOFILE spent, the agent answers a new connection with EOF at
+    once (no hang, no busy loop, one log line), keeps serving open sockets, and
+    accepts again as soon as fds are free."""
+    agent = fresh_agent
+    first = agent.socket()
+    fillers = _use_up_fds(agent)
+    try:
+        outcome = []
+
+        def third():
+            try:
+                outcome.append(agent.socket())
+            except OSError as exc:
+                outcome.append(exc)
+        for _ in range(3):
+            t = threading.Thread(target=third, daemon=True)
+            t.start()
+            t.join(5)
+            assert not t.is_alive(), "a client at EMFILE was left hanging"
+        assert [getattr(o, "errno", o) for o in outcome] == [errno.ECONNRESET] * 3, outcome
+        assert [first.write(RtMsg("RTM_GET", dst="192.0.2.1")) for _ in range(20)] == [0] * 20
+        with open(agent.log) as f:
+            lines = [line for line in f if "accept on" in line]
+        assert len(lines) == 1 and "RLIMIT_NOFILE" in lines[0], (len(lines), lines[:3])
+        held = len(_fds(agent.pid))
+        first.close()  # frees two fds once the agent sees it
+        wait_until(lambda: len(_fds(agent.pid)) <= held - 2, 5, what="the agent to close a socket")
+        with agent.socket() as again:
+            assert again.write(RtMsg("RTM_GET", dst="192.0.2.1")) == 0
+    finally:
+        first.close()
+        for conn in fillers:
+            conn.close()
+
+
+class _NoFdListener:
+    """A listener whose accept always fails with EMFILE (fileno: a readable socket)."""
+
+    def __init__(self):
+        self.a, self.b = socket.socketpair()
+        self.b.send(b"x")
+        self.accepts = 0
+
+    def fileno(self):
+        return self.a.fileno()
+
+    def accept(self):
+        self.accepts += 1
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    def getsockname(self):
+        return "test-listener"
+
+
+def test_accept_at_emfile_without_a_reserve_fd_backs_off(caplog):
+    """No fd even for the reserve: the listener rests (no reader) and comes back."""
+    loop = asyncio.new_event_loop()
+    listener = _NoFdListener()
+    server = Server(types.SimpleNamespace(log=logging.getLogger("test.emfile")), loop, "/nonexistent")
+    server._listeners.append(listener)
+    try:
+        loop.add_reader(listener.fileno(), server._accept, listener, None)
+        resumed = loop.create_future()
+        loop.call_later(0.5, resumed.set_result, None)
+        with caplog.at_level(logging.ERROR, "test.emfile"):
+            loop.run_until_complete(resumed)
+        # 0.5 s at a readable listener: a handful of accepts (0.25 s apart), not a spin
+        assert 1 <= listener.accepts <= 4, listener.accepts
+        assert len(caplog.records) == 1 and "RLIMIT_NOFILE" in caplog.records[0].getMessage()
+    finally:
+        server._listeners.clear()
+        loop.close()
+        listener.a.close()
+        listener.b.close()
