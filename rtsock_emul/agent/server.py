@@ -167,6 +167,7 @@ class DataConn:
             return self.close()
         self.ctrl = socket.socket(fileno=fds[0])
         self.ctrl.setblocking(False)
+        self.ctrl.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # empty record vs EOF
         self.out = Outbox(self.loop, self.ctrl, on_stuck=self._stuck, on_gone=self._gone)
         try:
             if not data.startswith(HELLO):
@@ -222,13 +223,13 @@ class DataConn:
     # -- control ---------------------------------------------------------------
     def _on_control(self) -> None:
         try:
-            data = self.ctrl.recv(MAX_CONTROL)
+            data, pid = recv_with_pid(self.ctrl, MAX_CONTROL)
         except BlockingIOError:
             return
         except OSError as exc:
             self.log.info("%s: control channel error %s; closing", self.label, exc)
             return self.close()
-        if not data:
+        if not data and pid is None:  # EOF (an empty record carries credentials)
             return self.close()
         try:
             req = parse_record(data)
@@ -241,7 +242,7 @@ class DataConn:
             value = handler(self.rts, req)
         except SockoptError as exc:
             return self._control(errno_record("reply", exc.errno))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, KeyError, ArithmeticError) as exc:  # a missing or odd field
             self.log.warning("%s: bad %s record %r: %s", self.label, op, req, exc)
             return self._control(errno_record("reply", errno.EINVAL))
         self._control(errno_record("reply", 0, value=value))
@@ -319,17 +320,18 @@ class AdminConn:
         self.sock = sock
         _, self.uid, _ = peercred(sock)
         self.label = f"admin uid {self.uid} fd {sock.fileno()}"
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # empty record vs EOF
         self.out = Outbox(self.loop, sock, on_stuck=self._stuck, on_gone=self._gone)
         self.loop.add_reader(sock.fileno(), self._on_request)
 
     def _on_request(self) -> None:
         try:
-            data = self.sock.recv(MAX_CONTROL)
+            data, pid = recv_with_pid(self.sock, MAX_CONTROL)
         except BlockingIOError:
             return
         except OSError:
             return self.close()
-        if not data:
+        if not data and pid is None:  # EOF; an empty record gets "bad admin request"
             return self.close()
         try:
             argv = parse_record(data)["argv"]

@@ -1,7 +1,9 @@
 """Hostile routing-socket writes: each gets an errno the rules allow, and the
 socket and the agent go on serving (R6, R15)."""
 import errno
+import json
 import os
+import socket
 
 import pytest
 
@@ -65,3 +67,44 @@ def test_R6_zero_byte_write_is_einval_and_the_socket_lives(agent, s):
         seq = next_seq()
         assert s.write(RtMsg("RTM_GET", dst="192.0.2.1", seq=seq)) == 0
         assert s.read_reply(seq).rtm_errno == 0
+
+
+@pytest.mark.parametrize("rtm_type", ["RTM_DELETE", "RTM_GET", "RTM_CHANGE"])
+def test_R23_R24_non_contiguous_mask_matches_no_route(s, rtm_type):
+    """Lookups compare masks, so a non-contiguous one finds nothing: ESRCH
+    (ip_rt_delete, RTM_GET/CHANGE); only RTM_ADD refuses it with ENOTSUP (R22)."""
+    msg = RtMsg(rtm_type, dst="198.51.100.0", netmask="255.0.255.0", gateway="192.0.2.1", seq=next_seq())
+    assert write_error(s, msg).illumos_name == "ESRCH"
+
+
+HOSTILE_CONTROL = [
+    (b'{"op": "setsockopt", "level": 65535, "name": 4098, "value": Infinity}', "EINVAL"),
+    (b'{"op": "setsockopt", "name": 0, "value": [1]}', "EINVAL"),       # no level
+    (b"[" * 20000 + b"]" * 20000, "EINVAL"),                              # deeper than json's stack
+    (b"", "EINVAL"),                                                      # an empty record is not EOF
+    (b'{"op": "dropped"}', "0"),
+]
+
+
+@pytest.mark.parametrize("record, name", HOSTILE_CONTROL, ids=["inf", "no-level", "deep", "empty", "dropped"])
+def test_hostile_control_record_gets_a_reply_and_the_socket_lives(s, record, name):
+    ctrl = s._core.ctrl
+    ctrl.send(record)
+    ctrl.settimeout(5)
+    reply = json.loads(ctrl.recv(1 << 16))
+    assert (reply["op"], reply["name"]) == ("reply", name), reply
+    seq = next_seq()
+    assert s.write(RtMsg("RTM_GET", dst="192.0.2.1", seq=seq)) == 0
+
+
+@pytest.mark.parametrize("record", [b"", b"[" * 20000, b'{"argv": NaN}', b"\xff\xfe"],
+                         ids=["empty", "deep", "nan", "not-utf8"])
+def test_hostile_admin_record_gets_a_usage_reply(agent, record):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+        conn.settimeout(5)
+        conn.connect(agent.path + ".admin")
+        conn.send(record)
+        reply = json.loads(conn.recv(1 << 16))
+        assert reply["rc"] == 2 and "bad admin request" in reply["err"], reply
+        conn.send(json.dumps({"argv": ["ipmpstat", "-g"]}).encode())
+        assert "rc" in json.loads(conn.recv(1 << 16))
