@@ -108,3 +108,10 @@ def test_hostile_admin_record_gets_a_usage_reply(agent, record):
         assert reply["rc"] == 2 and "bad admin request" in reply["err"], reply
         conn.send(json.dumps({"argv": ["ipmpstat", "-g"]}).encode())
         assert "rc" in json.loads(conn.recv(1 << 16))
+
+
+@pytest.mark.parametrize("name", ["2001:db8::77/64", "net0:x", "net0:-1:2"])
+def test_admin_odd_logical_names_are_no_such_interface(agent, name):
+    """Found by `python -m rtsock_emul.fuzz`: a name with a colon and no unit number."""
+    rc, out, err = agent.admin("ifindex", name)
+    assert rc != 0 and "no such interface" in err and "internal error" not in err, err
