@@ -105,7 +105,12 @@ class _Core:
         self.closed = False
 
     def send_hello(self) -> None:
-        send_with_fd(self.data, self.hello, self._theirs.fileno())
+        try:
+            send_with_fd(self.data, self.hello, self._theirs.fileno())
+        except (BrokenPipeError, ConnectionResetError):
+            raise RoutingSocketError(errno.ECONNRESET, "ECONNRESET",
+                                     "the agent closed the connection before the hello "
+                                     "(its log says why, e.g. out of file descriptors)") from None
         self._theirs.close()
 
     def on_control(self, data: bytes, want: str):
@@ -128,12 +133,22 @@ class _Core:
                                      what)
         return rec.get("value")
 
-    def take_overflow(self) -> None:
-        """Raise ENOBUFS once per overflow notice (messages were dropped for us)."""
+    def take_overflow(self) -> bool:
+        """True once per overflow notice: the caller asks the agent for the count
+        (op "dropped"; the notice's own count is the one at the first drop) and
+        raises `overflow_error`."""
         if self.overflow:
             self.overflow = 0
-            raise RoutingSocketError(errno.ENOBUFS, "ENOBUFS",
-                                     f"routing socket overflowed; {self.dropped} messages dropped so far")
+            return True
+        return False
+
+    def overflow_error(self, dropped: int | None) -> RoutingSocketError:
+        if dropped is not None:
+            self.dropped = dropped
+        exc = RoutingSocketError(errno.ENOBUFS, "ENOBUFS",
+                                 f"routing socket overflowed; {self.dropped} messages dropped so far")
+        exc.dropped = self.dropped
+        return exc
 
     @staticmethod
     def request_bytes(msg) -> bytes:
@@ -199,7 +214,8 @@ class RoutingSocket:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             self._drain_control()
-            core.take_overflow()
+            if core.take_overflow():
+                raise core.overflow_error(self._call(op="dropped"))
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             ready = select.select([core.data, core.ctrl], [], [], left)[0]
             if core.data in ready:
@@ -305,7 +321,8 @@ class AsyncRoutingSocket:
 
     async def read(self) -> bytes:
         self._drain_control()
-        self._core.take_overflow()
+        if self._core.take_overflow():
+            raise self._core.overflow_error(await self._call(op="dropped"))
         data = await self._loop.sock_recv(self._core.data, MAX_MSG)
         if not data:
             raise RoutingSocketError(errno.ECONNRESET, "ECONNRESET", "the agent closed the routing socket")

@@ -19,8 +19,10 @@ from rtsock_emul.rtsock.transport import (
     ADMIN_SUFFIX, HELLO, MAX_CONTROL, MAX_MSG, errno_record, parse_record, peercred,
     recv_with_fds, recv_with_pid, record)
 
-SEND_FLAGS = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
+from .outbox import SEND_FLAGS, Outbox
 _REQUESTS_PER_WAKEUP = 16  # then yield to other connections
+_ACCEPT_BACKOFF = 0.25     # s a listener rests when no fd at all can be had
+_FD_LOG_EVERY = 10.0       # s between two "out of file descriptors" lines
 
 
 class AgentStartError(RuntimeError):
@@ -58,8 +60,12 @@ class Server:
         self.conns: set = set()
         self._listeners: list[socket.socket] = []
         self._bound: list[str] = []  # only these socket files are ours to remove
+        self._reserve: int | None = None  # spent to shed a client when accept gets EMFILE
+        self._refused = 0
+        self._refused_logged_at: float | None = None
 
     def start(self) -> None:
+        self._reserve = _reserve_fd()
         data = listen(self.path)
         self._listeners.append(data)
         self._bound.append(self.path)
@@ -80,17 +86,57 @@ class Server:
             if os.path.lexists(path):
                 os.unlink(path)
         self._bound.clear()
+        if self._reserve is not None:
+            os.close(self._reserve)
+            self._reserve = None
 
     def _accept(self, listener: socket.socket, kind) -> None:
         try:
             sock, _ = listener.accept()
         except BlockingIOError:
             return
-        except OSError as exc:  # EMFILE and the like: this client only
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                return self._out_of_fds(listener, kind, exc)
             self.ctx.log.error("accept on %s failed: %s", listener.getsockname(), exc)
             return
         sock.setblocking(False)
         self.conns.add(kind(self, sock))
+
+    def _out_of_fds(self, listener: socket.socket, kind, exc: OSError) -> None:
+        """The pending client stays pending and its listener readable: spend the
+        reserve fd to accept and close it (the client sees EOF at once), or, with no
+        fd at all, stop listening for _ACCEPT_BACKOFF. Never spin; log rarely."""
+        self._refused += 1
+        shed = False
+        if self._reserve is not None:
+            os.close(self._reserve)
+            try:
+                listener.accept()[0].close()
+                shed = True
+            except OSError:
+                pass
+            self._reserve = _reserve_fd()
+        if not shed:
+            self.loop.remove_reader(listener.fileno())
+            self.loop.call_later(_ACCEPT_BACKOFF, self._resume, listener, kind)
+        now = self.loop.time()
+        if self._refused_logged_at is None or now - self._refused_logged_at >= _FD_LOG_EVERY:
+            self.ctx.log.error("accept on %s: %s; refused %d connection(s) since the last such line; "
+                               "close routing sockets or raise the agent's RLIMIT_NOFILE",
+                               listener.getsockname(), exc, self._refused)
+            self._refused, self._refused_logged_at = 0, now
+
+    def _resume(self, listener: socket.socket, kind) -> None:
+        if listener in self._listeners:
+            self.loop.add_reader(listener.fileno(), self._accept, listener, kind)
+
+
+def _reserve_fd() -> int | None:
+    try:
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
 
 
 class DataConn:
@@ -98,7 +144,8 @@ class DataConn:
 
     def __init__(self, server: Server, sock: socket.socket):
         self.server, self.loop, self.log = server, server.loop, server.ctx.log
-        self.data, self.ctrl, self.rts = sock, None, None
+        self.data, self.ctrl, self.rts, self.out = sock, None, None, None
+        self.closed = False
         self.pid, self.uid, self.gid = peercred(sock)
         # rtm_pid is the process that writes (R28), which may not be the one that
         # connected (client.socket(user=...) connects from a child): per-message creds.
@@ -120,6 +167,8 @@ class DataConn:
             return self.close()
         self.ctrl = socket.socket(fileno=fds[0])
         self.ctrl.setblocking(False)
+        self.ctrl.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # empty record vs EOF
+        self.out = Outbox(self.loop, self.ctrl, on_stuck=self._stuck, on_gone=self._gone)
         try:
             if not data.startswith(HELLO):
                 raise ValueError(f"hello must start with {HELLO!r}")
@@ -145,6 +194,8 @@ class DataConn:
     # -- requests --------------------------------------------------------------
     def _on_request(self) -> None:
         for _ in range(_REQUESTS_PER_WAKEUP):
+            if self.closed:
+                return
             try:
                 data, pid = recv_with_pid(self.data, MAX_MSG + 1)
             except BlockingIOError:
@@ -154,7 +205,8 @@ class DataConn:
             except OSError as exc:
                 self.log.info("%s: data connection error %s; closing", self.label, exc)
                 return self.close()
-            if not data:
+            if not data and pid is None:
+                # End of file carries no SCM_CREDENTIALS; write(b"") does (R6: EINVAL).
                 return self.close()  # the client closed its routing socket
             self._control(self._request(data, pid))
 
@@ -171,13 +223,13 @@ class DataConn:
     # -- control ---------------------------------------------------------------
     def _on_control(self) -> None:
         try:
-            data = self.ctrl.recv(MAX_CONTROL)
+            data, pid = recv_with_pid(self.ctrl, MAX_CONTROL)
         except BlockingIOError:
             return
         except OSError as exc:
             self.log.info("%s: control channel error %s; closing", self.label, exc)
             return self.close()
-        if not data:
+        if not data and pid is None:  # EOF (an empty record carries credentials)
             return self.close()
         try:
             req = parse_record(data)
@@ -190,18 +242,23 @@ class DataConn:
             value = handler(self.rts, req)
         except SockoptError as exc:
             return self._control(errno_record("reply", exc.errno))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, KeyError, ArithmeticError) as exc:  # a missing or odd field
             self.log.warning("%s: bad %s record %r: %s", self.label, op, req, exc)
             return self._control(errno_record("reply", errno.EINVAL))
         self._control(errno_record("reply", 0, value=value))
 
     def _control(self, rec: bytes) -> None:
-        try:
-            self.ctrl.send(rec, SEND_FLAGS)
-        except BlockingIOError:
-            self.log.warning("%s: control channel full; dropped %s", self.label, rec[:80])
-        except OSError as exc:
-            self.log.info("%s: control channel gone (%s)", self.label, exc)
+        if self.out is not None:
+            self.out.send(rec)
+
+    def _stuck(self, records: int, nbytes: int) -> None:
+        self.log.warning("%s: %d control records (%d bytes) unread: the client does not read "
+                         "its acks and replies; closing the routing socket", self.label, records, nbytes)
+        self.close()
+
+    def _gone(self, exc: OSError) -> None:
+        self.log.info("%s: control channel gone (%s); closing", self.label, exc)
+        self.close()
 
     # -- delivery (RtSocket's transport) --------------------------------------------
     def _send(self, data: bytes) -> bool:
@@ -221,6 +278,9 @@ class DataConn:
         self.data.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, max(nbytes, 1))
 
     def close(self) -> None:
+        self.closed = True
+        if self.out is not None:
+            self.out.close()
         if self.rts is not None:
             self.server.ctx.hub.remove(self.rts)
         for sock in (self.data, self.ctrl):
@@ -244,7 +304,12 @@ def _shutdown(rts, req):
     return None
 
 
-_CONTROL_OPS = {"setsockopt": _setsockopt, "getsockopt": _getsockopt, "shutdown": _shutdown}
+def _dropped(rts, req):
+    return rts.dropped  # read when the client reports ENOBUFS: the count at that moment
+
+
+_CONTROL_OPS = {"setsockopt": _setsockopt, "getsockopt": _getsockopt, "shutdown": _shutdown,
+                "dropped": _dropped}
 
 
 class AdminConn:
@@ -254,16 +319,19 @@ class AdminConn:
         self.server, self.loop, self.log = server, server.loop, server.ctx.log
         self.sock = sock
         _, self.uid, _ = peercred(sock)
+        self.label = f"admin uid {self.uid} fd {sock.fileno()}"
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # empty record vs EOF
+        self.out = Outbox(self.loop, sock, on_stuck=self._stuck, on_gone=self._gone)
         self.loop.add_reader(sock.fileno(), self._on_request)
 
     def _on_request(self) -> None:
         try:
-            data = self.sock.recv(MAX_CONTROL)
+            data, pid = recv_with_pid(self.sock, MAX_CONTROL)
         except BlockingIOError:
             return
         except OSError:
             return self.close()
-        if not data:
+        if not data and pid is None:  # EOF; an empty record gets "bad admin request"
             return self.close()
         try:
             argv = parse_record(data)["argv"]
@@ -296,18 +364,19 @@ class AdminConn:
             self.loop.add_reader(self.sock.fileno(), self._on_request)
 
     def _reply(self, rc: int, out: str, err: str) -> None:
-        payload = json.dumps({"rc": rc, "out": out, "err": err}).encode()
-        try:
-            self.sock.setblocking(True)  # replies are small and the client waits for them
-            self.sock.settimeout(5)
-            self.sock.send(payload)
-        except OSError as exc:
-            self.log.info("admin client gone before its reply: %s", exc)
-        finally:
-            if self.sock.fileno() >= 0:
-                self.sock.setblocking(False)
+        self.out.send(json.dumps({"rc": rc, "out": out, "err": err}).encode())
+
+    def _stuck(self, records: int, nbytes: int) -> None:
+        self.log.warning("%s: %d replies (%d bytes) unread: the client does not read them; "
+                         "closing the connection", self.label, records, nbytes)
+        self.close()
+
+    def _gone(self, exc: OSError) -> None:
+        self.log.info("%s: client gone before its reply (%s)", self.label, exc)
+        self.close()
 
     def close(self) -> None:
+        self.out.close()
         if self.sock.fileno() >= 0:
             self.loop.remove_reader(self.sock.fileno())
             self.sock.close()

@@ -83,6 +83,18 @@ def prefixlen_of(af: int, mask) -> int:
     return plen
 
 
+def _match_plen(af: int, mask, flags: int) -> int | None:
+    """The prefix length a lookup compares; None for a non-contiguous mask, which no
+    route has: ip_rt_delete and the RTM_GET/CHANGE lookups match masks (ESRCH),
+    only ip_rt_add refuses them (ENOTSUP, R22)."""
+    if flags & C.RTF_HOST:
+        return MAXPLEN[af]
+    try:
+        return prefixlen_of(af, mask)
+    except KernelError:
+        return None
+
+
 class Routes:
     def _table(self, af: int) -> list[Route]:
         self._check_af(af)
@@ -190,7 +202,9 @@ class Routes:
                      ifindex: int | None = None) -> Route:
         """ip_rt_delete: ESRCH if not found; RTF_KERNEL routes never match (R23)."""
         dst, gateway = self._addr(af, dst), self._addr(af, gateway)
-        plen = MAXPLEN[af] if flags & C.RTF_HOST else prefixlen_of(af, mask)
+        plen = _match_plen(af, mask, flags)
+        if plen is None:
+            raise KernelError(errno.ESRCH, f"no route {dst} with netmask {mask} (R23)")
         dst = ipaddress.ip_network((dst, plen), strict=False).network_address
         want = self._want_ill(af, ifindex)
         for r in self._routes[af]:
@@ -208,7 +222,9 @@ class Routes:
         (R24, R77)."""
         dst = self._addr(af, dst)
         gateway = None if gateway is None else self._addr(af, gateway)
-        plen = MAXPLEN[af] if flags & C.RTF_HOST else prefixlen_of(af, mask)
+        plen = _match_plen(af, mask, flags)
+        if plen is None:
+            raise KernelError(errno.ESRCH, f"no route to {dst} with netmask {mask} (R24)")
         want = self._want_ill(af, ifindex)
         best = None
         for r in self._routes[af]:

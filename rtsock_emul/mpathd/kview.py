@@ -67,7 +67,7 @@ def lifs(kernel, af=None) -> list[LifRow]:
 def lif(kernel, lifname: str, af: int) -> LifRow | None:
     try:
         found = kernel.lif(lifname, af)
-    except (KernelError, KeyError, LookupError):
+    except (KernelError, KeyError, LookupError, ValueError):  # ValueError: "net0:x"
         return None
     return None if found is None else _row(found, af)
 

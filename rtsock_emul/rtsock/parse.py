@@ -14,7 +14,7 @@ from rtsock_emul.wire.constants import (
     AF_INET6, AF_LINK, AF_UNSPEC, RTA_AUTHOR, RTA_BRD, RTA_DST, RTA_GATEWAY,
     RTA_GENMASK, RTA_IFA, RTA_IFP, RTA_NETMASK, RTA_NUMBITS, RTA_SRC)
 from rtsock_emul.wire.sockaddrs import SOCKADDR_TYPES, SockaddrUnspec, decode_sockaddr, sockaddr_size
-from rtsock_emul.wire.structs import RT_MSGHDR
+from rtsock_emul.wire.structs import RT_MSGHDR, SOCKADDR_DL
 
 HDR_SIZE = RT_MSGHDR.size  # 76 (R3)
 _FAMILY_SIZE = 2            # sa_family_t
@@ -36,9 +36,9 @@ class Addrs:
     ifa: object = None
     author: object = None
     src: object = None
-    ifindex: int = 0               # RTA_IFP sdl_index; the name is ignored (R15)
+    ifindex: int = 0               # RTA_IFP sdl_index; the name is never decoded (R15)
     aborted: str = ""              # why the walk stopped, for the log
-    raw: dict = field(default_factory=dict)
+    raw: dict = field(default_factory=dict)  # decoded sockaddrs, RTA_IFP excepted
 
 
 _SLOT_ATTR = {RTA_DST: "dst", RTA_GATEWAY: "gateway", RTA_NETMASK: "netmask",
@@ -83,13 +83,15 @@ def getaddrs(data: bytes, rtm_addrs: int) -> Addrs:
             return _abort(out, f"RTA_IFP family {family} is not AF_LINK or AF_UNSPEC (R15)")
         if cursor + sockaddr_size(family, bit_no) > len(data):
             break  # truncated: not found, and nothing after it either
+        if bit == RTA_IFP:  # R15: sdl_index only; sdl_nlen/sdl_alen are never read
+            if family == AF_LINK:
+                out.ifindex = SOCKADDR_DL.unpack(data, cursor)["sdl_index"]
+            cursor += sockaddr_size(family, bit_no)
+            out.found |= bit
+            continue
         sa, size = decode_sockaddr(data, cursor, slot=bit_no)
         cursor += size
         out.raw[bit] = sa
-        if bit == RTA_IFP:
-            out.ifindex = getattr(sa, "sdl_index", 0)  # AF_UNSPEC: index 0
-            out.found |= bit
-            continue
         if sa.family == AF_LINK:
             return _abort(out, f"AF_LINK sockaddr in RTA bit {bit:#x}")
         if bit in (RTA_DST, RTA_SRC):

@@ -76,6 +76,8 @@ def handle_request(kernel, hub, sock: RtSocket, data: bytes, pid: int | None = N
             raise Reject(_BAD_DST_FAMILY.get(hdr["rtm_type"], "EOPNOTSUPP"),
                          f"RTA_DST family {af} (R11)")
         reply = _dispatch(kernel, sock, hdr, addrs)
+    except WireError as exc:  # malformed bytes are the writer's mistake, never EIO
+        err = Reject("EINVAL", str(exc)).err
     except Reject as rej:
         err = rej.err
     else:

@@ -33,7 +33,10 @@ def record(**fields) -> bytes:
 
 def parse_record(data: bytes) -> dict:
     """One control record; ValueError if it is not a JSON object."""
-    value = json.loads(data.decode())
+    try:
+        value = json.loads(data.decode())
+    except RecursionError:  # "[[[[...": nesting deeper than the parser's stack
+        raise ValueError(f"control record nested too deep: {data[:40]!r}...") from None
     if not isinstance(value, dict):
         raise ValueError(f"control record is not a JSON object: {data[:80]!r}")
     return value
