@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _pytest._code.code import ReprFileLocation, TerminalRepr
 
 from .coverage import all_rule_ids
 from .errors import ScenarioError
@@ -62,7 +63,25 @@ def _display(path):
 
 
 class ScenarioFailed(Exception):
-    """The scenario failed; the text is the whole report."""
+    """The scenario failed; the text is the whole report, `summary` its one line."""
+
+    def __init__(self, text, summary):
+        super().__init__(text)
+        self.summary = summary
+
+
+class ReportRepr(TerminalRepr):
+    """The failure report as pytest shows it: the text on the terminal and in the junit
+    <failure> body; `reprcrash.message` (the summary) is junit's message attribute and
+    the short summary line's."""
+
+    def __init__(self, text, path, lineno, summary):
+        self.text = text
+        self.reprcrash = ReprFileLocation(str(path), lineno, summary)
+
+    def toterminal(self, tw):
+        for line in self.text.splitlines():
+            tw.line(line)
 
 
 def choose_mode(option, scenario, is_root):
@@ -88,7 +107,7 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self):
         from .artifacts import report_dir
-        from .report import format_failure
+        from .report import failure_summary, format_failure
         from .runner import Runner
         config = self.config
         mode, reason = choose_mode(config.getoption("rtsock_mode"), self.scenario, os.geteuid() == 0)
@@ -106,8 +125,10 @@ class ScenarioItem(pytest.Item):
                     self._pause(runner.lab)
                 finally:
                     runner.lab.stop()
+        for kind, path in sorted(res.artifacts.items()):   # junit <property>: where CI finds them
+            self.user_properties.append((kind, path))
         if res.failure is not None:
-            raise ScenarioFailed(format_failure(res))
+            raise ScenarioFailed(format_failure(res), failure_summary(res))
 
     def _interactive(self, fn):
         """Run fn with pytest's capture suspended, so the user's terminal is the lab's."""
@@ -140,7 +161,9 @@ class ScenarioItem(pytest.Item):
             self._interactive(lambda: _read_line("press Enter to stop it: "))
 
     def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, (ScenarioFailed, ScenarioError)):
+        if isinstance(excinfo.value, ScenarioFailed):
+            return ReportRepr(str(excinfo.value), self.path, self.scenario.line, excinfo.value.summary)
+        if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
