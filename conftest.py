@@ -48,6 +48,8 @@ def _reexec_in_venv():
     project import, while pytest is still loading its first conftest."""
     if pathlib.Path(sys.prefix).resolve() == VENV.resolve() or not _started_as_command():
         return
+    if not (VENV.parent / "ipmp-lab").exists():     # a copy of this file outside the project (pytester)
+        return
     python = VENV / "bin" / "python"
     if os.environ.get(REEXEC_ENV):
         _NOTES.append(f"ipmp-lab: still outside {VENV} after re-running there ({sys.executable}); "
