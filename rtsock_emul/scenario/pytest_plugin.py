@@ -34,6 +34,27 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{rule}: the scenario covers spec rule {rule}")
 
 
+_REPORT_KEY = "ipmp_lab_report"     # a failure report's parts, across pytest-xdist's serialization
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config, report):
+    data = yield
+    longrepr = getattr(report, "longrepr", None)
+    if isinstance(data, dict) and isinstance(longrepr, ReportRepr):
+        crash = longrepr.reprcrash
+        data[_REPORT_KEY] = [longrepr.text, crash.path, crash.lineno, crash.message]
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(config, data):
+    report = yield
+    if report is not None and isinstance(data, dict) and _REPORT_KEY in data:
+        report.longrepr = ReportRepr(*data[_REPORT_KEY])
+    return report
+
+
 def pytest_collect_file(parent, file_path):
     if file_path.name.endswith(SUFFIX):
         return ScenarioFile.from_parent(parent, path=file_path)

@@ -67,3 +67,19 @@ def test_junit_carries_the_failure_report_and_artifact_paths(pytester, monkeypat
         for kind in ("timeline", "streams", "report"):
             assert Path(props[kind]) == reports / name / Path(props[kind]).name
             assert Path(props[kind]).is_file()
+
+
+def test_report_keeps_its_message_across_xdist_serialization(pytester, monkeypatch, request):
+    """pytest-xdist sends each report from its worker as JSON: the one-line message and
+    the whole text arrive as they left (junit is written by the controller)."""
+    monkeypatch.setattr(runner_mod, "Runner", _InProcessRunner)
+    pytester.makefile(".scenario.yaml", wrong=WRONG)
+    rec = pytester.inline_run("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
+                              "--rtsock-mode=sim", "--rtsock-reports", str(pytester.path / "rep"))
+    (rep,) = rec.getfailures()
+    hook = request.config.hook
+    data = hook.pytest_report_to_serializable(config=request.config, report=rep)
+    back = hook.pytest_report_from_serializable(config=request.config, data=data)
+    assert back.longrepr.reprcrash.message == rep.longrepr.reprcrash.message
+    assert back.longrepr.reprcrash.message.startswith("step 2 (expect) at wrong.scenario.yaml:9: ")
+    assert str(back.longrepr) == str(rep.longrepr) and ">>> RTM_DELETE" in str(back.longrepr)
