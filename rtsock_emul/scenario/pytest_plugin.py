@@ -37,22 +37,23 @@ def pytest_configure(config):
 _REPORT_KEY = "ipmp_lab_report"     # a failure report's parts, across pytest-xdist's serialization
 
 
-@pytest.hookimpl(wrapper=True)
+# old-style wrappers: an older pytest that loads this plugin (before the root conftest
+# re-runs it inside .venv) must still be able to read it
+@pytest.hookimpl(hookwrapper=True)
 def pytest_report_to_serializable(config, report):
-    data = yield
-    longrepr = getattr(report, "longrepr", None)
+    outcome = yield
+    data, longrepr = outcome.get_result(), getattr(report, "longrepr", None)
     if isinstance(data, dict) and isinstance(longrepr, ReportRepr):
         crash = longrepr.reprcrash
         data[_REPORT_KEY] = [longrepr.text, crash.path, crash.lineno, crash.message]
-    return data
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(hookwrapper=True)
 def pytest_report_from_serializable(config, data):
-    report = yield
+    outcome = yield
+    report = outcome.get_result()
     if report is not None and isinstance(data, dict) and _REPORT_KEY in data:
         report.longrepr = ReportRepr(*data[_REPORT_KEY])
-    return report
 
 
 def pytest_collect_file(parent, file_path):
