@@ -170,7 +170,8 @@ h1{font-size:18px;margin:12px 0 2px}header p{margin:0 0 8px;color:#555}b.FAILED{
 #scroll{flex:1 1 auto;overflow-x:auto;overflow-y:hidden;min-width:0}#track{position:relative}
 .band{position:absolute;top:0;bottom:0;background:#eef2f7;border-left:1px solid #b8c4d6}.band.odd{background:#f6f8fb}
 .band.bad{background:#fde0e0;border-left:2px solid #d00}
-.row{position:relative;border-bottom:1px solid #ddd}
+.row{position:relative;border-bottom:1px solid #ddd}.row.axis,#names .axis{height:20px;color:#666;font-size:11px}
+.tick{position:absolute;top:3px;border-left:1px solid #999;padding-left:3px;font-size:11px;color:#555;line-height:14px}
 .sl{position:absolute;white-space:nowrap;font-size:11px;padding:1px 4px;border-left:2px solid #7a8ca8;background:#fff;
 line-height:14px}.sl.bad{border-left-color:#d00;color:#a00;font-weight:bold}
 .m{position:absolute;white-space:nowrap;font:11px/14px monospace;padding:1px 4px 1px 3px;border-radius:0 3px 3px 0;
@@ -197,11 +198,16 @@ function pack(items,width){const rows=[];for(const it of items){let x=Math.max(0
  let r=0;for(;r<rows.length;r++){if(rows[r].every(([a,b])=>x+it.w+GAP<=a||x>=b+GAP))break}
  if(r==rows.length)rows.push([]);rows[r].push([x,x+it.w]);it.e.style.left=x+'px';it.e.style.top=(PAD+r*ROW)+'px'}
  return Math.max(rows.length,1)}
+// a tick every 1, 2 or 5 x 10^k seconds, about 90 px apart
+function nice(x){const p=Math.pow(10,Math.floor(Math.log10(x)));return [1,2,5,10].map(m=>m*p).find(v=>v>=x)}
+const fmt=t=>(t*1000).toFixed(t&&t<0.01?1:0);
 function draw(){const scroll=$('#scroll'),track=$('#track'),names=$('#names');
  const W=Math.max(200,scroll.clientWidth*zoom);track.style.width=W+'px';track.innerHTML='';names.innerHTML='';
  const X=t=>PAD+(W-2*PAD)*t/D.end;
  $('#zl').textContent=zoom==1?'fit to window':`×${zoom}`;
- const rows=[];const srow=el('div','row');track.append(srow);
+ const rows=[],axis=el('div','row axis'),ah=el('div','axis','ms');track.append(axis);names.append(ah);
+ const step=nice(D.end*90/W);for(let t=0;t<=D.end+1e-9&&X(t)<W-40;t+=step){const e=el('div','tick',fmt(t));e.style.left=X(t)+'px';axis.append(e)}
+ const srow=el('div','row');track.append(srow);
  const sl=D.steps.map(s=>{const e=el('div','sl'+(s.failed?' bad':''),s.label+(s.failed?' ✗ '+s.why:''));e.title=s.label;srow.append(e);return {e,x:X(s.t0)}});
  const nh=el('div',null,'steps');names.append(nh);rows.push([srow,nh,sl]);
  D.lanes.forEach((l,li)=>{const r=el('div','row');track.append(r);const n=el('div');n.append(l.name,el('small',null,l.about));names.append(n);

@@ -30,7 +30,7 @@ OVERLAPS = """
 const boxes = sel => [...document.querySelectorAll(sel)].map(e => [e.textContent, e.getBoundingClientRect()]);
 const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 const out = [];
-for (const sel of ['#track .sl', '#track .m']) {
+for (const sel of ['#track .sl', '#track .m', '#track .tick']) {
   const bs = boxes(sel);
   bs.forEach(([ta, a], i) => bs.slice(i + 1).forEach(([tb, b]) => { if (hit(a, b)) out.push(ta + ' / ' + tb) }));
 }
@@ -38,7 +38,7 @@ return out;
 """
 FACTS = """
 const s = document.querySelector('#scroll').getBoundingClientRect(), t = document.querySelector('#track');
-const outside = [...document.querySelectorAll('#track .sl, #track .m')].filter(e => {
+const outside = [...document.querySelectorAll('#track .sl, #track .m, #track .tick')].filter(e => {
   const r = e.getBoundingClientRect(); return r.left < t.getBoundingClientRect().left - 0.5
     || r.right > t.getBoundingClientRect().right + 0.5 }).map(e => e.textContent);
 return {page: document.documentElement.scrollWidth, window: window.innerWidth,
