@@ -1,13 +1,92 @@
-"""Loads the scenario plugin (every scenarios/**/*.scenario.yaml is a pytest item)
-and pytester (tests/scenario run pytest on scenario files); checks at the end of
-the session that no lab left anything behind."""
+"""Runs pytest inside the project's .venv whatever started it (`sudo pytest`,
+`python3 -m pytest`); loads the scenario plugin (every scenarios/**/*.scenario.yaml
+is a pytest item) and pytester (tests/scenario run pytest on scenario files); checks
+at the end of the session that no lab left anything behind."""
 import os
 import pathlib
-import subprocess
+import sys
 
-import pytest
+REEXEC_ENV = "IPMP_LAB_REEXEC"      # set on the re-executed run: a second re-exec never happens
+VENV = pathlib.Path(__file__).resolve().parent / ".venv"
+_NOTES = []                         # said once the terminal is pytest's again (pytest_configure)
+
+
+def _started_as_command():
+    """True when this process is `pytest ...` or `python -m pytest ...` (its argv is the
+    user's command line), not pytest.main() called from some other program."""
+    name = pathlib.Path(sys.argv[0]).name
+    return name in ("pytest", "pytest-3", "py.test") or sys.argv[0].endswith(os.path.join("pytest", "__main__.py"))
+
+
+def _without_other_pytests(pythonpath):
+    """PYTHONPATH less the folders that hold a pytest of their own (it would shadow .venv's)."""
+    keep = [d for d in pythonpath.split(os.pathsep)
+            if d and not any((pathlib.Path(d) / n).exists() for n in ("pytest", "_pytest", "pytest.py"))]
+    return os.pathsep.join(keep)
+
+
+def _release_terminal():
+    """pytest captures fds 1 and 2 while it loads conftests; give them back before exec
+    (else the re-executed run writes into the capture's temporary files)."""
+    config_class = getattr(sys.modules.get("_pytest.config"), "Config", None)
+    frame = sys._getframe()
+    while frame is not None and config_class is not None:
+        config = next((v for v in frame.f_locals.values() if isinstance(v, config_class)), None)
+        if config is not None:
+            capman = config.pluginmanager.getplugin("capturemanager")
+            if capman is not None:
+                capman.stop_global_capturing()
+            return
+        frame = frame.f_back
+
+
+def _reexec_in_venv():
+    """The project's tests need .venv's pinned packages (pytest-timeout, pyroute2, ...);
+    a pytest started by another interpreter (Debian's /usr/bin/pytest under sudo, an
+    older pytest in the user's site packages) runs again as `.venv/bin/python -m pytest`
+    with the same arguments, so output and exit code are that run's. Runs before any
+    project import, while pytest is still loading its first conftest."""
+    if pathlib.Path(sys.prefix).resolve() == VENV.resolve() or not _started_as_command():
+        return
+    if not (VENV.parent / "ipmp-lab").exists():     # a copy of this file outside the project (pytester)
+        return
+    python = VENV / "bin" / "python"
+    if os.environ.get(REEXEC_ENV):
+        _NOTES.append(f"ipmp-lab: still outside {VENV} after re-running there ({sys.executable}); "
+                      f"going on without re-running again")
+        return
+    if not os.access(python, os.X_OK):
+        _release_terminal()
+        sys.stderr.write(f"ipmp-lab: pytest was started by {sys.executable}, and the project's environment "
+                         f"{VENV} does not exist yet: run `sudo ./ipmp-lab setup` first\n")
+        sys.exit(4)     # pytest's exit code for a usage error
+    env = dict(os.environ, PYTHONNOUSERSITE="1")
+    env[REEXEC_ENV] = sys.executable
+    if "PYTHONPATH" in env:
+        env["PYTHONPATH"] = _without_other_pytests(env["PYTHONPATH"])
+    _release_terminal()
+    sys.stderr.write(f"ipmp-lab: {sys.executable} is not the project's Python; "
+                     f"running again as {python} -m pytest\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(python, [str(python), "-m", "pytest", *sys.argv[1:]], env)
+
+
+_reexec_in_venv()
+
+import subprocess  # noqa: E402  (after the re-exec: nothing of the project is imported outside .venv)
+
+import pytest  # noqa: E402
 
 pytest_plugins = ["rtsock_emul.scenario.pytest_plugin", "pytester"]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for note in _NOTES:
+        if reporter is not None:
+            reporter.write_line(note, yellow=True)
 
 
 def _links_of_our_runs():

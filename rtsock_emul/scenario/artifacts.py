@@ -1,5 +1,4 @@
 """Per-scenario artifacts under reports/<scenario>/: streams.jsonl, timeline.html, pcaps."""
-import html
 import json
 import os
 import re
@@ -9,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
-from rtsock_emul.wire.render import render as render_msg, to_json
+from rtsock_emul.wire.render import to_json
 
-from .rulebook import rule_ref
 
 PCAP_STOP_TIMEOUT = 3.0
 PCAP_START_TIMEOUT = 5.0
@@ -113,56 +111,9 @@ def _record_json(rec):
     return item
 
 
-_CSS = """body{font:13px sans-serif;margin:1em}.lane{position:relative;height:34px;border-bottom:1px solid #ddd}
-.lane b{position:absolute;left:0;width:110px;overflow:hidden}.axis{position:relative;height:60px;margin-left:120px}
-.m{position:absolute;top:6px;width:8px;height:20px;background:#36c;cursor:pointer}.m.bad{background:#c33}
-.s{position:absolute;top:0;height:100%;border-left:2px solid #999;font-size:11px;padding-left:2px;white-space:nowrap}
-.s.link{border-color:#e80}.body{position:relative;margin-left:120px;height:100%}
-pre{background:#f6f6f6;padding:6px}.s span{position:absolute;background:#fff}
-table{border-collapse:collapse;margin-top:1em}td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:left;
-font:12px monospace;vertical-align:top}tr.step td{background:#fafafa;font-weight:bold}tr.bad td{color:#c33}"""
-LABEL_ROWS = 4      # step labels are staggered over this many rows so close steps stay readable
-
-
 def timeline_html(res):
-    """One lane per subscriber, steps (links in orange) on the time axis; click a mark for its text."""
-    sc = res.scenario
-    end = max([r.t for r in res.streams.all_records()] + [e for _, _, e in res.steps_done] + [0.001])
-    pct = lambda t: f"{100.0 * t / end:.3f}%"  # noqa: E731
-    bad = {id(v.record) for v in res.violations if v.record is not None}
-    parts = [f"<!doctype html><meta charset=utf-8><title>{html.escape(sc.name)}</title><style>{_CSS}</style>",
-             f"<h2>{html.escape(sc.name)}</h2><p>{html.escape(sc.path)} — {res.mode} mode — "
-             f"{'FAILED' if res.failure else 'passed'}; {end:.3f}s recorded</p><div class=axis>"]
-    for n, (st, t0, _) in enumerate(res.steps_done):
-        cls = "s link" if st.kind in ("link", "loss", "delay") else "s"
-        label = html.escape(f"{st.index}:{st.kind} (line {st.line})")
-        parts.append(f"<div class='{cls}' style='left:{pct(t0)}' title='{label}'>"
-                     f"<span style='top:{14 * (n % LABEL_ROWS)}px'>{label}</span></div>")
-    parts.append("</div>")
-    texts, rows = [], [(t0, 0, f"<tr class=step><td>{t0 * 1000:9.1f}</td><td>step {st.index}</td>"
-                              f"<td>{html.escape(st.kind)} (line {st.line})</td></tr>")
-                             for st, t0, _ in res.steps_done]
-    for name in sc.subscribers:
-        parts.append(f"<div class=lane><b>{html.escape(name)}</b><div class=body>")
-        for rec in res.streams.snapshot(name):
-            idx = len(texts)
-            text = render_msg(rec.msg, size=len(rec.raw)) if rec.msg is not None else rec.error
-            texts.append(f"{name} t={rec.t:.3f}s step {rec.step}\n{text}")
-            cls = "m bad" if id(rec) in bad else "m"
-            title = html.escape(text.splitlines()[1] if rec.msg is not None and "\n" in text else text)
-            parts.append(f"<div class='{cls}' style='left:{pct(rec.t)}' title='{title}' onclick='show({idx})'></div>")
-            rows.append((rec.t, 1, f"<tr class='{'bad' if id(rec) in bad else ''}' onclick='show({idx})'>"
-                                   f"<td>{rec.t * 1000:9.1f}</td><td>{html.escape(name)}</td><td>{title}</td></tr>"))
-        parts.append("</div></div>")
-    for v in res.violations:
-        parts.append(f"<p><b>{v.rule}</b> {html.escape(v.sub)}: {html.escape(v.what)}<br><i>{html.escape(v.text)}</i>"
-                     f" (see {rule_ref(v.rule)})</p>")
-    parts.append("<pre id=detail>click a message (a mark above or a row below)</pre>")
-    parts.append("<table><tr><th>ms</th><th>where</th><th>what</th></tr>"
-                 + "".join(row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))) + "</table>")
-    parts.append("<script>const T=" + json.dumps(texts)
-                 + ";function show(i){document.getElementById('detail').textContent=T[i]}</script>")
-    return "".join(parts)
+    from .timeline import page
+    return page(res)
 
 
 def report_dir(base, scenario_name):

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _pytest._code.code import ReprFileLocation, TerminalRepr
 
 from .coverage import all_rule_ids
 from .errors import ScenarioError
@@ -31,6 +32,28 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for rule in all_rule_ids():
         config.addinivalue_line("markers", f"{rule}: the scenario covers rule {rule} (docs/rules.md#{rule.lower()})")
+
+
+_REPORT_KEY = "ipmp_lab_report"     # a failure report's parts, across pytest-xdist's serialization
+
+
+# old-style wrappers: an older pytest that loads this plugin (before the root conftest
+# re-runs it inside .venv) must still be able to read it
+@pytest.hookimpl(hookwrapper=True)
+def pytest_report_to_serializable(config, report):
+    outcome = yield
+    data, longrepr = outcome.get_result(), getattr(report, "longrepr", None)
+    if isinstance(data, dict) and isinstance(longrepr, ReportRepr):
+        crash = longrepr.reprcrash
+        data[_REPORT_KEY] = [longrepr.text, crash.path, crash.lineno, crash.message]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_report_from_serializable(config, data):
+    outcome = yield
+    report = outcome.get_result()
+    if report is not None and isinstance(data, dict) and _REPORT_KEY in data:
+        report.longrepr = ReportRepr(*data[_REPORT_KEY])
 
 
 def pytest_collect_file(parent, file_path):
@@ -62,7 +85,25 @@ def _display(path):
 
 
 class ScenarioFailed(Exception):
-    """The scenario failed; the text is the whole report."""
+    """The scenario failed; the text is the whole report, `summary` its one line."""
+
+    def __init__(self, text, summary):
+        super().__init__(text)
+        self.summary = summary
+
+
+class ReportRepr(TerminalRepr):
+    """The failure report as pytest shows it: the text on the terminal and in the junit
+    <failure> body; `reprcrash.message` (the summary) is junit's message attribute and
+    the short summary line's."""
+
+    def __init__(self, text, path, lineno, summary):
+        self.text = text
+        self.reprcrash = ReprFileLocation(str(path), lineno, summary)
+
+    def toterminal(self, tw):
+        for line in self.text.splitlines():
+            tw.line(line)
 
 
 def choose_mode(option, scenario, is_root):
@@ -88,7 +129,7 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self):
         from .artifacts import report_dir
-        from .report import format_failure
+        from .report import failure_summary, format_failure
         from .runner import Runner
         config = self.config
         mode, reason = choose_mode(config.getoption("rtsock_mode"), self.scenario, os.geteuid() == 0)
@@ -106,8 +147,10 @@ class ScenarioItem(pytest.Item):
                     self._pause(runner.lab)
                 finally:
                     runner.lab.stop()
+        for kind, path in sorted(res.artifacts.items()):   # junit <property>: where CI finds them
+            self.user_properties.append((kind, path))
         if res.failure is not None:
-            raise ScenarioFailed(format_failure(res))
+            raise ScenarioFailed(format_failure(res), failure_summary(res))
 
     def _interactive(self, fn):
         """Run fn with pytest's capture suspended, so the user's terminal is the lab's."""
@@ -140,7 +183,9 @@ class ScenarioItem(pytest.Item):
             self._interactive(lambda: _read_line("press Enter to stop it: "))
 
     def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, (ScenarioFailed, ScenarioError)):
+        if isinstance(excinfo.value, ScenarioFailed):
+            return ReportRepr(str(excinfo.value), self.path, self.scenario.line, excinfo.value.summary)
+        if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 

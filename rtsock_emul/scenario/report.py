@@ -73,6 +73,18 @@ def log_tails(log_text, n=LOG_TAIL):
     return out
 
 
+def failure_summary(res):
+    """One line for the failure: CI's message next to the test's name."""
+    sc, exc = res.scenario, res.failure
+    if isinstance(exc, StepFailure):
+        line = f"{exc.step.describe()} at {sc.path}:{exc.step.line}: {exc.summary}"
+    elif isinstance(exc, OracleViolation):
+        line = "rule oracle: " + "; ".join(f"{v.rule} {v.sub}: {v.what}" for v in res.violations[:3])
+    else:
+        line = f"{type(exc).__name__}: {exc}"
+    return " ".join(line.split())
+
+
 def format_failure(res):
     """The whole report for a failed RunResult, as text."""
     sc, exc = res.scenario, res.failure
