@@ -5,6 +5,8 @@
 """
 import os
 import shutil
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,9 +30,43 @@ def pytest_addoption(parser):
                     help="artifacts folder (default: reports/ under the rootdir)")
 
 
+_SESSION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 def pytest_configure(config):
     for rule in all_rule_ids():
         config.addinivalue_line("markers", f"{rule}: the scenario covers spec rule {rule}")
+    # SIGTERM (CI cancel, `timeout`) and SIGHUP (closed terminal) end the session like Ctrl-C:
+    # the running test's finally blocks stop its lab, no further test starts
+    config._rtsock_signal = None
+    if threading.current_thread() is threading.main_thread():
+        from rtsock_emul.lab.runtime import raise_interrupted
+        config._rtsock_old_handlers = {s: signal.signal(s, raise_interrupted) for s in _SESSION_SIGNALS}
+
+
+def pytest_unconfigure(config):
+    for signum, handler in getattr(config, "_rtsock_old_handlers", {}).items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+_interrupted: list = []    # signal numbers (0 for Ctrl-C) of sessions being interrupted
+
+
+def pytest_keyboard_interrupt(excinfo):
+    _interrupted.append(getattr(excinfo.value, "signum", 0))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    """An interrupted session stops any lab still live (before the leftover check) and, when
+    SIGTERM or SIGHUP ended it, exits 128+signal as the shell reports a process killed by it."""
+    if not _interrupted:
+        return
+    from rtsock_emul.lab import runtime
+    signum = _interrupted.pop()
+    runtime._stop_all()
+    if signum:
+        session.exitstatus = 128 + signum
 
 
 def pytest_collect_file(parent, file_path):

@@ -69,7 +69,7 @@ class Runner:
 
     # --- the whole run ----------------------------------------------------------
     def run(self):
-        from . import artifacts, oracle
+        from . import artifacts
         res = self.result
         start = self.lab_start
         if start is None:
@@ -107,24 +107,32 @@ class Runner:
             if self.on_error and self.lab is not None:
                 self.on_error(self.lab, exc)
         finally:
-            if reader:
-                reader.stop()
-            if res.streams is not None:
-                self._note_overflows(self.socks)
-            for sock in self.socks.values():
-                _close_quietly(sock)
-            if res.streams is not None:
-                res.violations = oracle.check(res)
-                if res.failure is None and res.violations:
-                    res.failure = OracleViolation(res.violations)
-            if cap:
-                cap.stop()
-            res.log_text = _read_logs(res.logs)
-            if self.reports_dir and res.streams is not None:
-                res.artifacts = artifacts.write(res, self.reports_dir)
-            if self.lab is not None and not self.keep_lab:
-                self.lab.stop()
+            try:
+                self._finish(reader, cap)
+            finally:       # even when the finishing work is interrupted (SIGINT, SIGTERM, SIGHUP)
+                if self.lab is not None and not self.keep_lab:
+                    self.lab.stop()
         return res
+
+    def _finish(self, reader, cap):
+        """Stop reading, judge the streams, write the artifacts (the lab is still up)."""
+        from . import artifacts, oracle
+        res = self.result
+        if reader:
+            reader.stop()
+        if res.streams is not None:
+            self._note_overflows(self.socks)
+        for sock in self.socks.values():
+            _close_quietly(sock)
+        if res.streams is not None:
+            res.violations = oracle.check(res)
+            if res.failure is None and res.violations:
+                res.failure = OracleViolation(res.violations)
+        if cap:
+            cap.stop()
+        res.log_text = _read_logs(res.logs)
+        if self.reports_dir and res.streams is not None:
+            res.artifacts = artifacts.write(res, self.reports_dir)
 
     def _settle(self):
         """Wait until no address is in DAD (`ipadm show-addr` STATE tentative), so that the

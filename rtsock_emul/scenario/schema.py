@@ -229,9 +229,12 @@ def _config(ck, data):
     config = {}
     if "config" in data:
         config.update(_plain(ck.mapping(data["config"], line_of(data, "config"), "config")))
-    if "mpathd" in data:
-        mpathd = _plain(ck.mapping(data["mpathd"], line_of(data, "mpathd"), "mpathd"))
-        config["mpathd"] = {**config.get("mpathd", {}), **mpathd}
+    if data.get("mpathd") is False:          # no in.mpathd on any host
+        config["mpathd"] = False
+    elif "mpathd" in data:
+        mpathd = _plain(ck.mapping(data["mpathd"], line_of(data, "mpathd"), "mpathd",
+                                   hint="e.g. mpathd: {failure_detection_time: 1000}, or mpathd: false"))
+        config["mpathd"] = {**(config.get("mpathd") or {}), **mpathd}
     return config
 
 
