@@ -23,6 +23,7 @@ from .streams import Streams
 AUTO_SEQ_BASE = 10000
 SETTLE_TIMEOUT = 15.0
 SETTLE_QUIET = 1.0
+LINK_SEEN_TIMEOUT = 10.0
 
 
 @dataclass
@@ -226,6 +227,17 @@ class Runner:
 
     def _do_link(self, st, host, ifname, up):
         self.lab.link(host, ifname, up)
+        # the agent hears of carrier by netlink, asynchronously: the snapshot after this step
+        # must see the change, or the oracle judges the step's messages against a stale state
+        wait_until(lambda: self._carrier_seen(host, ifname, up), LINK_SEEN_TIMEOUT,
+                   what=f"{host}'s agent to see {ifname} {'up' if up else 'down'}")
+
+    def _carrier_seen(self, host, ifname, up):
+        rc, out, _ = self.lab.admin(host, f"ifconfig {ifname}")
+        header = truth._HEADER.match(out.splitlines()[0]) if rc == 0 and out else None
+        if header is None:             # not an IP interface (a bare datalink): nothing to wait for
+            return True
+        return ("RUNNING" in header.group("names").split(",")) == up
 
     def _do_loss(self, st, links):
         for host, ifname, pct in links:
