@@ -91,7 +91,7 @@ REFUSE_ALL = textwrap.dedent("""\
 def test_nothing_is_started_for_any_bad_file(tmp_path):
     """The scenario files through pytest (collection errors), the topology files through
     lab.start: no run directory is made, no link or process is left."""
-    from tests.lab.leftovers import child_env, leftovers, run_ids
+    from rtsock_emul.lab.leftovers import child_env, leftovers, run_ids
     env = child_env(tmp_path / "runs")
     for p in FILES:
         if p.name.startswith("s-"):

@@ -1,21 +1,22 @@
 """What a lab run in a child process may leave behind, found by exact marks, never by name
 patterns of other runs: links with the run's prefix, run directories under the child's
-own RTSOCK_LAB_DIR, and live processes that inherited the child's marker variable."""
+own RTSOCK_LAB_DIR, and live processes that inherited the child's marker variable.
+Used by the signal tests and bench/signals.py."""
 import os
 import pathlib
 import uuid
 
-from rtsock_emul.lab import naming
-from rtsock_emul.lab.cleanup import _root_links
+from . import naming
+from .cleanup import _root_links
 
-MARK = "IPMP_LAB_TEST_MARK"
+MARK = "IPMP_LAB_CHILD_MARK"
 
 
 def child_env(run_base: pathlib.Path) -> dict:
     """Environment for a child lab: its run directories under run_base, a unique marker."""
     run_base.mkdir(parents=True, exist_ok=True)
     return dict(os.environ, RTSOCK_LAB_DIR=str(run_base), **{MARK: uuid.uuid4().hex},
-                PYTHONPATH=str(pathlib.Path(__file__).resolve().parents[2]))
+                PYTHONPATH=str(pathlib.Path(__file__).resolve().parents[2]))   # the checkout
 
 
 def run_ids(run_base: pathlib.Path) -> set:
