@@ -344,7 +344,8 @@ def soak(seconds: float, subscribers: int = 50, seed: int | None = None, fdt_ms:
                    "messages": len(res.streams.all_records()) if res.streams else 0,
                    "steps_unsettled": runner.unsettled,
                    "failure": str(res.failure)[:2000] if res.failure else None,
-                   "violations": [f"{v.rule} {v.sub}: {v.what}" for v in res.violations][:20]}
+                   "violation_counts": dict(Counter(v.rule for v in res.violations)),
+                   "violations": [f"{v.rule} {v.sub}: {v.what}" for v in res.violations][:20]}   # the first
         if lab is not None:
             touched = {f"203.0.113.{k + 1}" for k in range(POOL)}
             summary["state_mismatches"] = _settled(lambda: state_mismatches(lab, ("h1", "h2"), touched),
