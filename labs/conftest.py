@@ -158,7 +158,7 @@ class LabFile(ScenarioFile):
             yield BlanksItem.from_parent(self, name=name, report=blanks_report(folder, self.path, blanks))
             return
         # the plugin's item (runner, skips, failure report); named per lab so
-        # each lab keeps its own reports/<name>/ folder
+        # each lab keeps its own reports/<run>/<name>/ folder
         sc = parse_scenario(load_file(self.path), _display(self.path))
         item = ScenarioItem.from_parent(self, name=name, scenario=sc)
         for rule in sc.covers:

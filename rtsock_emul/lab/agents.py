@@ -4,15 +4,25 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from .errors import LabError
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 READY_TIMEOUT = 20.0        # seconds for every agent of a lab to print READY
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _hold_stop_signals():
+    """Block SIGINT/SIGTERM/SIGHUP (main thread only); the previous mask, or None."""
+    if threading.current_thread() is threading.main_thread():
+        return signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    return None
 
 
 class Zygote:
@@ -21,14 +31,25 @@ class Zygote:
     def __init__(self, registry, run_dir: Path):
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-        with open(run_dir / "zygote.log", "ab") as errlog:
-            self.proc = subprocess.Popen(
-                # -OO: no docstrings in the zygote, so ~1 MB less in every agent's RSS
-                [sys.executable, "-OO", "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=errlog,
-                env=env, cwd=str(run_dir), start_new_session=True)   # Ctrl-C reaches only the lab
-        self.registry = registry
-        self.entry = registry.process(self.proc.pid, "zygote")
+        self.proc = None
+        held = _hold_stop_signals()    # a signal inside Popen would leave an unrecorded zygote
+        try:
+            with open(run_dir / "zygote.log", "ab") as errlog:
+                self.proc = subprocess.Popen(
+                    # -OO: no docstrings in the zygote, so ~1 MB less in every agent's RSS
+                    [sys.executable, "-OO", "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=errlog,
+                    env=env, cwd=str(run_dir), start_new_session=True)   # Ctrl-C reaches only the lab
+            self.registry = registry
+            self.entry = registry.process(self.proc.pid, "zygote")
+        except BaseException:     # interrupted before the registry knows it: the lab cannot stop it
+            if self.proc is not None:
+                self.proc.kill()
+                self.proc.wait()
+            raise
+        finally:
+            if held is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
         self.pids: dict[str, int] = {}
         self.ready: set[str] = set()
         self.exited: dict[str, int] = {}

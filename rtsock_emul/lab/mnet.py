@@ -8,6 +8,8 @@ made.
 """
 from __future__ import annotations
 
+import contextlib
+
 import os
 from pathlib import Path
 
@@ -39,6 +41,20 @@ ARP_IGNORE_ALL = 8     # arp_ignore: answer no ARP request at all
 BRIDGE_NF = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables")
 
 
+@contextlib.contextmanager
+def _unrecorded_killed(node):
+    """A shell started but interrupted (Ctrl-C, SIGTERM) before the registry recorded it
+    is killed here: the lab's teardown only knows what the registry holds."""
+    try:
+        yield
+    except BaseException:
+        shell = getattr(node, "shell", None)
+        if shell is not None and shell.poll() is None:
+            shell.kill()
+            shell.wait()
+        raise
+
+
 class LabHost(Host):
     """A Mininet host whose shell pid is in the cleanup registry."""
 
@@ -47,9 +63,10 @@ class LabHost(Host):
         super().__init__(name, **params)
 
     def startShell(self, mnopts=None):
-        super().startShell(mnopts)
-        if self._registry is not None:
-            self.registry_entry = self._registry.process(self.pid, "host", host=self.name)
+        with _unrecorded_killed(self):
+            super().startShell(mnopts)
+            if self._registry is not None:
+                self.registry_entry = self._registry.process(self.pid, "host", host=self.name)
 
 
 class LabBridge(Switch):
@@ -60,9 +77,10 @@ class LabBridge(Switch):
         super().__init__(name, dpid="%016x" % 1, **params)
 
     def startShell(self, mnopts=None):
-        super().startShell(mnopts)
-        if self._registry is not None:
-            self._registry.process(self.pid, "host", switch=self.name)
+        with _unrecorded_killed(self):
+            super().startShell(mnopts)
+            if self._registry is not None:
+                self._registry.process(self.pid, "host", switch=self.name)
 
     def start(self, _controllers):
         self._registry.add("bridge", name=self.dev)

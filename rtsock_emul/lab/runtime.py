@@ -27,25 +27,45 @@ STARTED_RUN_IDS: list[str] = []   # every run this process started (the session 
 _hooks_installed = False
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)   # blocked while a lab tears down
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the main thread is: it unwinds like Ctrl-C, so every
+    `finally` stops its lab, and pytest ends the whole session instead of failing one test."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"{signal.Signals(signum).name}: stopping after tearing down every lab")
+
+
 def _stop_all() -> None:
     for lab in list(_live):
         lab.stop()
 
 
 def _on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)   # unwinds through finally blocks, then atexit
+    """Outside pytest: exit 128+signum after the finally blocks and atexit stop the labs."""
+    raise SystemExit(128 + signum)
+
+
+def raise_interrupted(signum, frame):
+    """The pytest session's handler (the scenario plugin installs it)."""
+    raise Interrupted(signum)
 
 
 def _install_hooks() -> None:
-    """atexit and SIGTERM (SIGINT already raises KeyboardInterrupt) end every live lab."""
+    """atexit, SIGTERM and SIGHUP (a closed terminal; SIGINT already raises KeyboardInterrupt)
+    end every live lab; a handler someone else installed is kept."""
     global _hooks_installed
     if _hooks_installed:
         return
     _hooks_installed = True
     atexit.register(_stop_all)
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) in (signal.SIG_DFL, None):
+                signal.signal(signum, _on_sigterm)
 
 
 def _make_run_dir(run_id: str | None) -> tuple[str, Path]:
@@ -69,11 +89,26 @@ def _make_run_dir(run_id: str | None) -> tuple[str, Path]:
     raise LabError("no free run id after 64 tries; clean old runs with python -m rtsock_emul.lab.cleanup DIR")
 
 
+def _check_config(config) -> dict:
+    """The lab config's shape, checked before a run directory exists."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise LabError(f"config must be a mapping of agent settings, not {type(config).__name__}")
+    for key in ("mpathd", "switches"):
+        value = config.get(key, {})
+        if not isinstance(value, dict) and not (key == "mpathd" and value is False):
+            raise LabError(f"config {key}: {value!r} must be a mapping"
+                           + (" or false (no in.mpathd)" if key == "mpathd" else ""))
+    return dict(config)
+
+
 def host_config(topology, host, config: dict, sim: bool = False) -> dict:
     """The agent config of one host: lab config + the host's mpathd/options + its
     interfaces (in sim mode with `targets`: the other hosts' addresses on that switch)."""
     cfg = json.loads(json.dumps(config or {}))
-    cfg["mpathd"] = {**cfg.get("mpathd", {}), **host.mpathd}
+    if cfg.get("mpathd", {}) is not False:    # `mpathd: false` runs no in.mpathd at all
+        cfg["mpathd"] = {**cfg.get("mpathd", {}), **host.mpathd}
     for key, value in host.options.items():
         if key in SWITCH_KEYS:
             cfg.setdefault("switches", {})[key] = value
@@ -95,7 +130,10 @@ class Lab:
         if mode not in MODES:
             raise LabError(f"mode {mode!r}: use one of {', '.join(MODES)}")
         self.topology = load(topology)
-        self.mode, self.config = mode, dict(config or {})
+        self.mode, self.config = mode, _check_config(config)
+        # every agent config is built before anything exists, so a bad config leaves nothing
+        self.host_configs = {name: host_config(self.topology, host, self.config, sim=mode == "sim")
+                             for name, host in self.topology.hosts.items()}
         self.run_id, self.run_dir = _make_run_dir(run_id)
         STARTED_RUN_IDS.append(self.run_id)
         self.registry = Registry(self.run_dir)
@@ -124,15 +162,21 @@ class Lab:
                 self.zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
                                   socket=self.agent_path(name), log=str(self.logs()[name]),
                                   platform="linux" if self.net else "sim",
-                                  config=host_config(self.topology, host, self.config, sim=not self.net))
+                                  config=self.host_configs[name])
             self.zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
             if self.net:
                 for name in self.hosts:
                     exports = "; ".join(f"export {k}={shlex.quote(v)}" for k, v in self.host_env(name).items())
                     self.net[name].cmd(f"{exports}; export PATH={shlex.quote(str(VENV_BIN))}:$PATH")
-        except BaseException:
+        except Exception:
             self.keep_logs = True      # the error names these logs
             self.stop()
+            raise
+        except BaseException:          # Ctrl-C, SIGTERM, SIGHUP: nothing to diagnose, remove all
+            self.stop()
+            if getattr(self, "run_dir_kept", False):
+                print(f"ipmp-lab: interrupted while starting; run directory {self.run_dir} remains: "
+                      f"python -m rtsock_emul.lab.cleanup {self.run_dir}", file=sys.stderr)
             raise
         return self
 
@@ -281,7 +325,7 @@ class Lab:
 
 def _block_signals():
     if threading.current_thread() is threading.main_thread():
-        return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        return signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
     return None
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from ..util.textfile import read_text
 from . import naming
 from .errors import TopologyError
 
@@ -99,14 +100,18 @@ def load(spec) -> Topology:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in TOPOLOGY_DIR.glob("*.yaml")))
         raise TopologyError(str(spec), f"no such topology file (topologies are: {known})")
-    text = path.read_text()
     where = _display(path)
+    text = read_text(path, "topology", lambda line, what, hint: TopologyError(
+        f"{where}:{line}" if line else where, f"{what}; {hint}"))
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{where}:{mark.line + 1}" if mark else where
-        raise TopologyError(line, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        started = f" ({context.removeprefix('while ')} that starts at line {cmark.line + 1})" \
+            if context and cmark and mark and cmark.line != mark.line else ""
+        raise TopologyError(line, f"not valid YAML: {getattr(exc, 'problem', exc)}{started}") from None
     if node is None:
         raise TopologyError(f"{where}:1", "empty topology file")
     return _Loader(where).topology(node)

@@ -194,6 +194,9 @@ def warm_imports() -> list[str]:
 
 
 def main() -> int:
+    # the lab starts this process with its stop signals blocked (so it is in the registry
+    # before any can land); blocked signals survive exec, so they are let in here
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     missing = warm_imports()
     gc.collect()
     ctypes.CDLL(None).malloc_trim(0)   # return import-time garbage: children inherit less RSS

@@ -135,6 +135,7 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
                 if not any(r.af == af for r in mine):
                     inst = pi.insts.pop(af, None)
                     if inst is not None:
+                        self._forget_test_addr(name, inst)
                         self._stop_inst(inst)
                     continue
                 if af not in pi.insts:      # phyint_inst_create: quiet period (R131)
@@ -150,6 +151,7 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
 
     def _stop_phyint(self, pi: Phyint) -> None:
         for inst in pi.insts.values():
+            self._forget_test_addr(pi.name, inst)
             self._stop_inst(inst)
         if pi.repair_timer is not None:
             self.clock.cancel(pi.repair_timer)

@@ -38,6 +38,7 @@ class Prober(Protocol):
     def set_reply_handler(self, handler: ReplyHandler) -> None: ...
     def send_probe(self, ifname: str, af: int, src, dst, seq: int, payload: bytes) -> None: ...
     def discover_targets(self, ifname: str, af: int, src, seq: int, payload: bytes) -> None: ...
+    def forget(self, ifname: str, af: int, src) -> None: ...     # that test address is gone
     def close(self) -> None: ...
 
 
@@ -69,6 +70,10 @@ class FakeProber:
         self._handler: ReplyHandler | None = None
         self._with_payload = False
         self._payload = None        # of the probe being answered (see _reply)
+        self.sources: set = set()   # (ifname, af, src) probed from and not forgotten (a socket each)
+
+    def forget(self, ifname: str, af: int, src) -> None:
+        self.sources.discard((ifname, af, src))
 
     def set_reply_handler(self, handler: ReplyHandler, with_payload: bool = False) -> None:
         self._handler, self._with_payload = handler, with_payload
@@ -97,12 +102,14 @@ class FakeProber:
     def send_probe(self, ifname, af, src, dst, seq, payload):
         kind = "rtt" if (parse_payload(payload) or (0, PROBE_UNI))[1] == PROBE_RTT else "uni"
         self.sent.append((kind, ifname, af, src, dst, seq))
+        self.sources.add((ifname, af, src))
         if dst in self.responders.get((ifname, af), ()):
             self._payload = payload
             self._reply(ifname, af, dst, seq)
 
     def discover_targets(self, ifname, af, src, seq, payload):
         self.sent.append(("multi", ifname, af, src, None, seq))
+        self.sources.add((ifname, af, src))
         for target in self.multicast.get((ifname, af), ()):
             if target in self.responders.get((ifname, af), ()):
                 self._payload = payload

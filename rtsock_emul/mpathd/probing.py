@@ -55,6 +55,7 @@ class ProbingMixin:
                       "failure detection on %s", addr, pi.name)
             addr = None
         if addr != inst.test_addr:
+            self._forget_test_addr(pi.name, inst)
             inst.test_addr = addr
             inst.test_net = row.network() if addr is not None else None
             inst.targets = []
@@ -96,6 +97,11 @@ class ProbingMixin:
                 inst.period_start = inst.fd_base = self.clock.now()
                 inst.next_when = None
             self._arm(pi, inst)
+
+    def _forget_test_addr(self, name: str, inst: PhyintInst) -> None:
+        """The platform closes the probe socket bound to the old test address."""
+        if inst.test_addr is not None and self.prober is not None:
+            self.prober.forget(name, inst.af, inst.test_addr)
 
     def _stop_inst(self, inst: PhyintInst) -> None:
         if inst.timer is not None:

@@ -1,10 +1,16 @@
-"""Per-scenario artifacts under reports/<scenario>/: streams.jsonl, timeline.html, pcaps."""
+"""Per-scenario artifacts under reports/<run>/<scenario>/: streams.jsonl, timeline.html, pcaps.
+
+Each pytest session is one run with its own folder, so two sessions from one checkout (or
+xdist workers, which share their session's run) never write into each other's;
+reports/latest points at the newest run."""
+import itertools
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
@@ -116,5 +122,26 @@ def timeline_html(res):
     return page(res)
 
 
-def report_dir(base, scenario_name):
-    return os.path.join(base, slug(scenario_name))
+LATEST = "latest"
+_runs = itertools.count(1)
+
+
+def new_run_name():
+    """Start time, pid and a count within the process: unique per session on one machine."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_runs)}"
+
+
+def run_dir(base, run):
+    """base/run, created, with base/latest pointing at it (replaced atomically)."""
+    path = Path(base) / run
+    path.mkdir(parents=True, exist_ok=True)
+    latest, tmp = Path(base) / LATEST, Path(base) / f".{LATEST}-{os.getpid()}"
+    if not (latest.is_symlink() and os.readlink(latest) == run):
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(run)
+        os.replace(tmp, latest)
+    return path
+
+
+def report_dir(base, run, scenario_name):
+    return os.path.join(run_dir(base, run), slug(scenario_name))

@@ -6,7 +6,7 @@ class ScenarioError(Exception):
 
     def __init__(self, path, line, what, hint=""):
         self.path, self.line, self.what, self.hint = str(path), line, what, hint
-        text = f"{self.path}:{line}: {what}"
+        text = f"{self.path}:{line}: {what}" if line else f"{self.path}: {what}"   # 0: the whole file
         if hint:
             text += f"\n    -> {hint}"
         super().__init__(text)

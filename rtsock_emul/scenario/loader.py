@@ -5,7 +5,11 @@ where each value came from, so schema errors can name file:line.
 """
 import yaml
 
+from rtsock_emul.util.textfile import MAX_FILE_BYTES, read_text  # noqa: F401 (MAX_FILE_BYTES: tests)
+
 from .errors import ScenarioError
+
+MAX_VALUES = 10_000             # values after aliases are expanded (`&a [*b, *b, ...]` bombs)
 
 
 class LMap(dict):
@@ -36,29 +40,63 @@ def _end_line(node):
     return end.line if end.column == 0 and end.line > node.start_mark.line else end.line + 1
 
 
-def _build(node, path):
+class _TooMany(Exception):
+    """The alias budget ran out; `line` becomes the outermost key being built."""
+    line = 0
+
+
+class _Budget:
+    """Counts the values built; aliases make one node count each time it is used."""
+
+    def __init__(self):
+        self.left = MAX_VALUES
+
+    def take(self, node):
+        self.left -= 1
+        if self.left < 0:
+            raise _TooMany()
+
+
+def _build(node, path, budget):
+    budget.take(node)
     if isinstance(node, yaml.MappingNode):
         out = LMap()
         out.line, out.end_line, out.key_lines = _line(node), _end_line(node), {}
         for knode, vnode in node.value:
-            key = _build(knode, path)
+            key = _build(knode, path, budget)
             if isinstance(key, (LMap, LList)):
                 raise ScenarioError(path, _line(knode), "a mapping key must be a plain value",
                                     "write the key as text, e.g. `h1:` or `expect:`")
             if key in out:
                 raise ScenarioError(path, _line(knode), f"duplicate key {key!r}",
                                     f"it was already given at line {out.key_lines[key]}; keep one")
-            out[key] = _build(vnode, path)
+            try:
+                out[key] = _build(vnode, path, budget)
+            except _TooMany as exc:
+                exc.line = _line(knode)
+                raise
             out.key_lines[key] = _line(knode)
         return out
     if isinstance(node, yaml.SequenceNode):
-        out = LList(_build(n, path) for n in node.value)
+        out = LList(_build(n, path, budget) for n in node.value)
         out.line, out.end_line = _line(node), _end_line(node)
         out.item_lines = [_line(n) for n in node.value]
         return out
     if node.tag == "tag:yaml.org,2002:str":
         return node.value
     return _SCALARS.construct_object(node, deep=True)
+
+
+def yaml_error_place(exc):
+    """(line, text) of a PyYAML error: where it was noticed, and where the construct it was
+    reading began (an unclosed bracket is noticed lines later)."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 0
+    text = f"YAML syntax error: {exc.problem or exc}"
+    if exc.context and exc.context_mark and exc.problem_mark and \
+            exc.context_mark.line != exc.problem_mark.line:
+        text += f" ({exc.context.removeprefix('while ')} that starts at line {exc.context_mark.line + 1})"
+    return line, text
 
 
 def line_of(container, key, default=0):
@@ -75,19 +113,21 @@ def load_text(text, path="<string>"):
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        raise ScenarioError(path, line, f"YAML syntax error: {exc.problem or exc}",
+        raise ScenarioError(path, *yaml_error_place(exc),
                             "check indentation and quoting; `:` inside a value needs quotes") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(path, 0, f"YAML error: {exc}", "fix the YAML syntax") from None
     if node is None:
         raise ScenarioError(path, 1, "the file is empty",
                             "a scenario needs at least name, topology and steps")
-    return _build(node, path)
+    try:
+        return _build(node, path, _Budget())
+    except _TooMany as exc:
+        raise ScenarioError(path, exc.line or _line(node), f"more than {MAX_VALUES} values once aliases "
+                            "are expanded", "a scenario is small: write the values out, without nested aliases") from None
 
 
 def load_file(path):
     """Parse one scenario file (not yet validated; see schema.parse_scenario)."""
-    with open(path, encoding="utf-8") as fh:
-        return load_text(fh.read(), path)
+    text = read_text(path, "scenario", lambda line, what, hint: ScenarioError(path, line, what, hint))
+    return load_text(text, path)

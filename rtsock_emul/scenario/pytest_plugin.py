@@ -5,6 +5,8 @@
 """
 import os
 import shutil
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,12 +28,55 @@ def pytest_addoption(parser):
                     help="drop into the Mininet CLI at the failing step (Mininet mode)")
     group.addoption("--keep-lab", action="store_true", help="leave the lab running after each scenario")
     group.addoption("--rtsock-reports", default=None, metavar="DIR",
-                    help="artifacts folder (default: reports/ under the rootdir)")
+                    help="artifacts folder (default: reports/ under the rootdir); each session "
+                         "writes DIR/<run>/<scenario>/ and points DIR/latest at its run")
+
+
+_SESSION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def pytest_configure(config):
     for rule in all_rule_ids():
         config.addinivalue_line("markers", f"{rule}: the scenario covers rule {rule} (docs/rules.md#{rule.lower()})")
+    # SIGTERM (CI cancel, `timeout`) and SIGHUP (closed terminal) end the session like Ctrl-C:
+    # the running test's finally blocks stop its lab, no further test starts
+    from .artifacts import new_run_name
+    # xdist workers get the controller's run name: one session, one reports folder
+    config.rtsock_run = getattr(config, "workerinput", {}).get("rtsock_run") or new_run_name()
+    if threading.current_thread() is threading.main_thread():
+        from rtsock_emul.lab.runtime import raise_interrupted
+        config._rtsock_old_handlers = {s: signal.signal(s, raise_interrupted) for s in _SESSION_SIGNALS}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist: each worker writes into the controller's run folder."""
+    node.workerinput["rtsock_run"] = node.config.rtsock_run
+
+
+def pytest_unconfigure(config):
+    for signum, handler in getattr(config, "_rtsock_old_handlers", {}).items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+_interrupted: list = []    # signal numbers (0 for Ctrl-C) of sessions being interrupted
+
+
+def pytest_keyboard_interrupt(excinfo):
+    _interrupted.append(getattr(excinfo.value, "signum", 0))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    """An interrupted session stops any lab still live (before the leftover check) and, when
+    SIGTERM or SIGHUP ended it, exits 128+signal as the shell reports a process killed by it."""
+    if not _interrupted:
+        return
+    from rtsock_emul.lab import runtime
+    signum = _interrupted.pop()
+    runtime._stop_all()
+    if signum:
+        session.exitstatus = 128 + signum
 
 
 _REPORT_KEY = "ipmp_lab_report"     # a failure report's parts, across pytest-xdist's serialization
@@ -137,7 +182,8 @@ class ScenarioItem(pytest.Item):
             pytest.skip(reason)
         base = config.getoption("rtsock_reports") or os.path.join(str(config.rootpath), "reports")
         keep = config.getoption("keep_lab")
-        runner = Runner(self.scenario, mode, reports_dir=report_dir(base, self.name), keep_lab=keep,
+        runner = Runner(self.scenario, mode, reports_dir=report_dir(base, config.rtsock_run, self.name),
+                        keep_lab=keep,
                         on_error=self._cli if config.getoption("cli_on_error") else None)
         try:
             res = runner.run()

@@ -24,6 +24,7 @@ from .streams import Streams
 AUTO_SEQ_BASE = 10000
 SETTLE_TIMEOUT = 15.0
 SETTLE_QUIET = 1.0
+LINK_SEEN_TIMEOUT = 10.0
 
 
 @dataclass
@@ -71,7 +72,7 @@ class Runner:
 
     # --- the whole run ----------------------------------------------------------
     def run(self):
-        from . import artifacts, oracle
+        from . import artifacts
         res = self.result
         start = self.lab_start
         if start is None:
@@ -109,24 +110,32 @@ class Runner:
             if self.on_error and self.lab is not None:
                 self.on_error(self.lab, exc)
         finally:
-            if reader:
-                reader.stop()
-            if res.streams is not None:
-                self._note_overflows(self.socks)
-            for sock in self.socks.values():
-                _close_quietly(sock)
-            if res.streams is not None:
-                res.violations = oracle.check(res)
-                if res.failure is None and res.violations:
-                    res.failure = OracleViolation(res.violations)
-            if cap:
-                cap.stop()
-            res.log_text = _read_logs(res.logs)
-            if self.reports_dir and res.streams is not None:
-                res.artifacts = artifacts.write(res, self.reports_dir)
-            if self.lab is not None and not self.keep_lab:
-                self.lab.stop()
+            try:
+                self._finish(reader, cap)
+            finally:       # even when the finishing work is interrupted (SIGINT, SIGTERM, SIGHUP)
+                if self.lab is not None and not self.keep_lab:
+                    self.lab.stop()
         return res
+
+    def _finish(self, reader, cap):
+        """Stop reading, judge the streams, write the artifacts (the lab is still up)."""
+        from . import artifacts, oracle
+        res = self.result
+        if reader:
+            reader.stop()
+        if res.streams is not None:
+            self._note_overflows(self.socks)
+        for sock in self.socks.values():
+            _close_quietly(sock)
+        if res.streams is not None:
+            res.violations = oracle.check(res)
+            if res.failure is None and res.violations:
+                res.failure = OracleViolation(res.violations)
+        if cap:
+            cap.stop()
+        res.log_text = _read_logs(res.logs)
+        if self.reports_dir and res.streams is not None:
+            res.artifacts = artifacts.write(res, self.reports_dir)
 
     def _settle(self):
         """Wait until no address is in DAD (`ipadm show-addr` STATE tentative), so that the
@@ -220,6 +229,17 @@ class Runner:
 
     def _do_link(self, st, host, ifname, up):
         self.lab.link(host, ifname, up)
+        # the agent hears of carrier by netlink, asynchronously: the snapshot after this step
+        # must see the change, or the oracle judges the step's messages against a stale state
+        wait_until(lambda: self._carrier_seen(host, ifname, up), LINK_SEEN_TIMEOUT,
+                   what=f"{host}'s agent to see {ifname} {'up' if up else 'down'}")
+
+    def _carrier_seen(self, host, ifname, up):
+        rc, out, _ = self.lab.admin(host, f"ifconfig {ifname}")
+        header = truth._HEADER.match(out.splitlines()[0]) if rc == 0 and out else None
+        if header is None:             # not an IP interface (a bare datalink): nothing to wait for
+            return True
+        return ("RUNNING" in header.group("names").split(",")) == up
 
     def _do_loss(self, st, links):
         for host, ifname, pct in links:

@@ -203,7 +203,7 @@ def _topology(ck, data, topology_loader):
         return load(_plain(spec))
     except TopologyError as exc:
         where = "" if isinstance(spec, dict) else f" {spec!r}"
-        ck.fail(line, f"topology{where}: {exc}", "name a file under topologies/ or fix the inline topology")
+        ck.fail(line, f"topology{where}: {exc.text if exc.where == str(spec) else exc}", "name a file under topologies/ or fix the inline topology")
 
 
 def _plain(value):
@@ -231,9 +231,12 @@ def _config(ck, data):
     config = {}
     if "config" in data:
         config.update(_plain(ck.mapping(data["config"], line_of(data, "config"), "config")))
-    if "mpathd" in data:
-        mpathd = _plain(ck.mapping(data["mpathd"], line_of(data, "mpathd"), "mpathd"))
-        config["mpathd"] = {**config.get("mpathd", {}), **mpathd}
+    if data.get("mpathd") is False:          # no in.mpathd on any host
+        config["mpathd"] = False
+    elif "mpathd" in data:
+        mpathd = _plain(ck.mapping(data["mpathd"], line_of(data, "mpathd"), "mpathd",
+                                   hint="e.g. mpathd: {failure_detection_time: 1000}, or mpathd: false"))
+        config["mpathd"] = {**(config.get("mpathd") or {}), **mpathd}
     return config
 
 
@@ -243,6 +246,9 @@ def _subscribers(ck, data, sc):
     out = {}
     for name, opts in subs.items():
         line = line_of(subs, name)
+        if name in STEP_KEYS["expect"]:
+            ck.fail(line, f"subscriber name {name!r} is an expect keyword ({', '.join(STEP_KEYS['expect'])})",
+                    f"an expect step could not tell it from the option; rename it, e.g. {name}_sub")
         ck.mapping(opts, line, f"subscriber {name!r}", SUBSCRIBER_KEYS)
         if "host" not in opts:
             ck.fail(line, f"subscriber {name!r} has no host", f"add host: one of {', '.join(sc.hosts)}")

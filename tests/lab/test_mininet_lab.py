@@ -146,7 +146,7 @@ LAB_IN_CHILD = textwrap.dedent("""\
 """)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_to_the_lab_process_still_cleans_up(sig):
     child = subprocess.Popen([sys.executable, "-c", LAB_IN_CHILD], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)

@@ -25,18 +25,25 @@ def test_stops():
 """
 
 
-def run(pytester, body):
+PARALLEL = [pytest.param((), id="serial"), pytest.param(("-n", "2"), id="xdist")]
+
+
+def run(pytester, body, args=()):
     pytester.makeconftest((ROOT / "conftest.py").read_text())
-    pytester.makepyfile(body)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    pytester.makepyfile(body + body.replace("def test_", "def test_also_"))   # one per worker
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *args)
 
 
-def test_a_leaked_lab_fails_the_session(pytester):
-    result = run(pytester, LEAKY)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
+@pytest.mark.parametrize("args", PARALLEL)
+def test_a_leaked_lab_fails_the_session(pytester, args):
+    """Under xdist the leak happens in a worker; its findings reach the controller."""
+    result = run(pytester, LEAKY, args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     result.stdout.fnmatch_lines(["*lab leftovers after the session*", "*process *rtsock_emul*"])
+    assert "2 passed" in result.stdout.str()
 
 
-def test_a_tidy_session_passes(pytester):
-    result = run(pytester, TIDY)
+@pytest.mark.parametrize("args", PARALLEL)
+def test_a_tidy_session_passes(pytester, args):
+    result = run(pytester, TIDY, args)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()

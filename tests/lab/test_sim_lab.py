@@ -79,3 +79,26 @@ def test_a_failing_agent_names_its_host_and_keeps_its_log():
 def test_unknown_mode_is_refused():
     with pytest.raises(LabError, match="use one of mininet, sim"):
         lab_api.start("ipmp-pair", mode="docker")
+
+
+def test_a_lab_with_mpathd_false_runs_no_in_mpathd(tmp_path, monkeypatch):
+    """`config={"mpathd": False}` (the agent's own switch) used to raise TypeError while
+    merging the host's mpathd settings and leave the run directory behind."""
+    monkeypatch.setattr("rtsock_emul.lab.runtime.RUN_DIR_BASE", tmp_path)
+    with lab_api.start("ipmp-pair", mode="sim", config={"mpathd": False}) as lab:
+        assert "in.mpathd disabled by config" in lab.logs()["h1"].read_text()
+        rc, _, err = lab.admin("h1", "ipmpstat -g")
+        assert rc != 0 and "cannot contact in.mpathd" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("config, what", [
+    ({"mpathd": 3}, "config mpathd: 3 must be a mapping or false"),
+    ({"switches": True}, "config switches: True must be a mapping"),
+    ([1], "config must be a mapping of agent settings, not list"),
+])
+def test_a_bad_lab_config_is_refused_before_anything_exists(tmp_path, monkeypatch, config, what):
+    monkeypatch.setattr("rtsock_emul.lab.runtime.RUN_DIR_BASE", tmp_path)
+    with pytest.raises(LabError, match=re.escape(what)):
+        lab_api.start("ipmp-pair", mode="sim", config=config)
+    assert list(tmp_path.iterdir()) == []

@@ -316,3 +316,19 @@ def test_stop_removes_subscribers_and_timers():
     assert len(ctx.hub.internal) == 2
     md.stop()
     assert ctx.hub.internal == [] and clock.pending() <= 2   # only loss checks in flight
+
+
+def test_a_probe_socket_is_closed_when_its_test_address_or_member_goes():
+    """Each test address probes from its own socket (bound to it); once the address is gone,
+    or its interface left the group, the platform is told to close it (a long soak found
+    one raw socket left per join/leave)."""
+    ctx, k, prober, md, clock = probed_pair()
+    clock.advance(5)
+    src0, src1 = ipaddress.ip_address("192.0.2.10"), ipaddress.ip_address("192.0.2.11")
+    assert prober.sources == {("net0", AF_INET, src0), ("net1", AF_INET, src1)}
+    k.lif_list = [lif for lif in k.lif_list if lif.name != "net0:1"]     # test address deleted
+    md.refresh()
+    assert prober.sources == {("net1", AF_INET, src1)}
+    k.phys["net1"].group = ""                                              # net1 leaves the group
+    md.refresh()
+    assert prober.sources == set()

@@ -30,14 +30,14 @@ def test_mininet_run_leaves_pcaps_streams_and_timeline(pytester):
     from scapy.all import ARP, ICMP, rdpcap
     pytester.makefile(".scenario.yaml", artifacts=SCENARIO)
     reports = pytester.path / "rep"
-    (reports / "artifacts").mkdir(parents=True)
-    stale = reports / "artifacts" / "failure.txt"
-    stale.write_text("from an earlier run")
+    (reports / "earlier-run" / "artifacts").mkdir(parents=True)
+    earlier = reports / "earlier-run" / "artifacts" / "failure.txt"
+    earlier.write_text("from an earlier run")
     result = pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
                                            "--rtsock-mode=mininet", "--rtsock-reports", str(reports))
     result.assert_outcomes(passed=1)
-    out = reports / "artifacts"
-    assert not stale.exists()
+    out = reports / "latest" / "artifacts"
+    assert not (out / "failure.txt").exists() and earlier.exists()    # each run its own folder
     packets = [p for f in out.glob("*.pcap") for p in rdpcap(str(f))]
     assert sorted(f.name for f in out.glob("*.pcap")) == ["h1-net0.pcap", "h1-net1.pcap", "h2-net0.pcap"]
     assert any(p.haslayer(ARP) and p[ARP].psrc == "0.0.0.0" for p in packets), "no DAD ARP probe captured"

@@ -185,3 +185,32 @@ def test_echo_of_a_malformed_request_is_read_as_the_request():
     raw[0] += 4                                   # rtm_msglen no longer the length read
     assert echo_of_request(bytes(raw)).rtm_seq == 4
     assert echo_of_request(encode(RtMsghdr(C.RTM_ADD, rtm_seq=4))) is None   # pid 0: not an echo
+
+
+class LateCarrierLab(InProcessLab):
+    """The agent hears of a carrier change only some admin calls later, as a loaded Mininet
+    agent hears of it by netlink after the link step returned."""
+    LAG = 3
+
+    def link(self, host, ifname, up):
+        self.pending = (self.LAG, host, ifname, up)
+
+    def admin(self, host, command, uid=None):
+        pending = getattr(self, "pending", None)
+        if pending is not None:
+            left, phost, ifname, up = pending
+            self.pending = (left - 1, phost, ifname, up) if left > 1 else None
+            if left == 1:
+                super().link(phost, ifname, up)
+        return super().admin(host, command, uid)
+
+
+def test_the_snapshot_after_a_link_step_sees_the_carrier_change(tmp_path):
+    """The oracle's ground truth after `link: h1:net0 down` must show net0 without RUNNING,
+    however late the agent hears of it (else R45 findings are false, as under -n 2)."""
+    path = tmp_path / "f.scenario.yaml"
+    path.write_text(FAILURE)
+    sc = parse_scenario(load_text(FAILURE, str(path)), str(path))
+    res = Runner(sc, "sim", lab_start=LateCarrierLab, reports_dir=tmp_path / "rep").run()
+    after_link = next(s for s in res.snapshots if s.step == 1)
+    assert not after_link.hosts["h1"].flags[("net0", C.AF_INET)] & C.IFF_RUNNING

@@ -46,6 +46,23 @@ def _run(pytester, *args):
                                          *args)
 
 
+def test_two_runs_of_one_scenario_write_into_their_own_reports_folders(pytester):
+    """Two sessions from one checkout used to share reports/<name>/ (one's failure.txt beside
+    the other's logs); each now has reports/<run>/<name>/ and reports/latest is the newest."""
+    pytester.makefile(".scenario.yaml", wrong=WRONG)
+    _run(pytester).assert_outcomes(failed=1)
+    (pytester.path / "wrong.scenario.yaml").write_text(RIGHT)
+    _run(pytester).assert_outcomes(passed=1)
+    rep = pytester.path / "rep"
+    runs = sorted(p for p in rep.iterdir() if p.name != "latest")
+    assert len(runs) == 2, list(rep.iterdir())
+    first, second = sorted(runs, key=lambda p: (p / "wrong" / "streams.jsonl").stat().st_mtime)
+    assert (first / "wrong" / "failure.txt").exists()
+    assert not (second / "wrong" / "failure.txt").exists()
+    assert {p.name for p in (second / "wrong").iterdir()} >= {"streams.jsonl", "timeline.html", "h2.log"}
+    assert (rep / "latest").resolve() == second.resolve()
+
+
 def test_wrong_expectation_report_shows_the_difference(pytester):
     """R30 expectation written wrong: the report names file:line, shows expected vs observed
     decoded in route-monitor style, marks the first difference, and has the agents' log tail."""
@@ -60,7 +77,7 @@ def test_wrong_expectation_report_shows_the_difference(pytester):
     assert ">>> RTM_ADD: Add Route: len 124" in out       # route monitor style, marked
     assert "agent log" in out
     assert "Traceback" not in out
-    rep = pytester.path / "rep" / "wrong"
+    rep = pytester.path / "rep" / "latest" / "wrong"
     assert {p.name for p in rep.iterdir()} >= {"streams.jsonl", "timeline.html", "failure.txt"}
     assert '"subscriber": "other"' in (rep / "streams.jsonl").read_text()
 

@@ -1,0 +1,107 @@
+"""Signals that end a run (CI cancel, `timeout`, a closed terminal, Ctrl-C) tear down every
+lab and leave nothing: checked on a child pytest session and on a child lab being started."""
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from rtsock_emul.util.wait import wait_until
+
+from .conftest import needs_root
+from rtsock_emul.lab.leftovers import child_env, leftovers, run_ids
+
+pytestmark = [needs_root, pytest.mark.timeout(180)]
+
+# a session of three tests: the first holds a Mininet lab when the signal comes
+SESSION = textwrap.dedent("""\
+    import pathlib, signal
+    import rtsock_emul.lab as L
+
+    HERE = pathlib.Path(__file__).parent
+
+    def test_holds_a_lab():
+        with L.start("ipmp-pair") as lab:
+            (HERE / "started").write_text(lab.run_id)
+            signal.pause()          # the signal's handler raises out of here
+
+    def test_second():
+        (HERE / "second-ran").write_text("")
+
+    def test_third():
+        (HERE / "third-ran").write_text("")
+""")
+
+
+def _wait_exit(proc, timeout=60):
+    try:
+        return proc.wait(timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_ends_the_pytest_session_after_tearing_down_its_lab(tmp_path, sig):
+    """SIGTERM/SIGHUP used to fail one test (SystemExit) or kill the session outright;
+    now each ends the session like Ctrl-C: no further test runs, exit 128+signal."""
+    (tmp_path / "test_session.py").write_text(SESSION)
+    env = child_env(tmp_path / "runs")
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "rtsock_emul.scenario.pytest_plugin",
+                             "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tmp_path),
+                             "-q", str(tmp_path / "test_session.py")],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        rid = wait_until(lambda: (tmp_path / "started").exists() and (tmp_path / "started").read_text(),
+                         90, what="the child session's lab to start")
+        proc.send_signal(sig)
+        rc = _wait_exit(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = proc.stdout.read()
+    assert rc == (2 if sig == signal.SIGINT else 128 + sig), out    # pytest's INTERRUPTED for Ctrl-C
+    assert not (tmp_path / "second-ran").exists() and not (tmp_path / "third-ran").exists(), out
+    assert "failed" not in out.splitlines()[-1], out
+    assert leftovers(env, {rid}) == [], out
+
+
+# a lab started in a child; the parent sends the signal when `trigger` appears in its run dir
+STARTING = textwrap.dedent("""\
+    import rtsock_emul.lab as L
+    L.start("ipmp-triple").stop()
+    print("started and stopped", flush=True)
+""")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("trigger", ["registry.json", "zygote.log", "h1.log", "h3.log"])
+def test_a_signal_during_lab_start_leaves_no_run_directory(tmp_path, sig, trigger):
+    """Ctrl-C while the lab starts used to keep /tmp/ipmp-lab-XXXX (logs, empty registry)
+    and say nothing; now the interrupted start removes everything it made."""
+    env = child_env(tmp_path / "runs")
+    base = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-c", STARTING], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen = set()
+
+    def triggered():
+        seen.update(run_ids(base))
+        return any(base.glob(f"ipmp-lab-*/{trigger}")) or proc.poll() is not None
+
+    try:
+        wait_until(triggered, 90, interval=0.002, what=f"{trigger} in the child's run directory")
+        if proc.poll() is not None:
+            pytest.fail(f"the lab started before {trigger} was seen: {proc.communicate()}")
+        proc.send_signal(sig)
+        rc = _wait_exit(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out, err = proc.communicate()
+    assert rc != 0 and "started and stopped" not in out, (rc, out, err)
+    assert seen and leftovers(env, seen) == [], err
