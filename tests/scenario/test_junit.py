@@ -46,7 +46,7 @@ def test_junit_carries_the_failure_report_and_artifact_paths(pytester, monkeypat
 
     wrong = cases["wrong"].find("failure")
     text = wrong.text
-    assert set((reports / "wrong" / "failure.txt").read_text().splitlines()) <= set(text.splitlines())
+    assert set((reports / "latest" / "wrong" / "failure.txt").read_text().splitlines()) <= set(text.splitlines())
     for line in text.splitlines():          # what the terminal shows, line for line
         assert line in terminal
     assert "wrong.scenario.yaml:11:       other:  [RTM_DELETE 198.51.100.0/24 seq=42]" in text   # YAML line
@@ -61,11 +61,12 @@ def test_junit_carries_the_failure_report_and_artifact_paths(pytester, monkeypat
     assert leak.get("message").startswith("rule oracle: M16 ")
     assert "\n" not in leak.get("message")
 
+    run = (reports / "latest").resolve()
     for name in ("wrong", "leak"):
         props = {p.get("name"): p.get("value") for p in cases[name].iter("property")}
         assert {"timeline", "streams", "report"} <= set(props), props
         for kind in ("timeline", "streams", "report"):
-            assert Path(props[kind]) == reports / name / Path(props[kind]).name
+            assert Path(props[kind]) == run / name / Path(props[kind]).name
             assert Path(props[kind]).is_file()
 
 

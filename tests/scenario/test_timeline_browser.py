@@ -95,7 +95,8 @@ def test_findings_failed_step_and_legend_are_shown(page):
     b, res, records, html = page
     facts = b.js(FACTS)
     assert facts["findings"] >= 1                                # M16's leaked message
-    assert facts["badStep"] and facts["badStep"][0].startswith("3: expect (line 14)")
+    line = WRONG_FAILOVER.splitlines().index("  - expect:", len(FAILURE.splitlines())) + 1
+    assert facts["badStep"] and facts["badStep"][0].startswith(f"3: expect (line {line})")
     assert {"IFINFO", "step", "failed step", "oracle finding", "first difference"} <= set(facts["legend"])
     assert "M16" in b.js("return document.querySelector('#findings').textContent")
 
