@@ -244,7 +244,13 @@ def _shutdown(rts, req):
     return None
 
 
-_CONTROL_OPS = {"setsockopt": _setsockopt, "getsockopt": _getsockopt, "shutdown": _shutdown}
+def _ident(rts, req):
+    """The socket's name in the delivery journal (lab-only; `kernel journal`)."""
+    return rts.ident
+
+
+_CONTROL_OPS = {"setsockopt": _setsockopt, "getsockopt": _getsockopt, "shutdown": _shutdown,
+                "ident": _ident}
 
 
 class AdminConn:

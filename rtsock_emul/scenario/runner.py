@@ -3,10 +3,11 @@
 The lab is `rtsock_emul.lab.start(topology, mode=..., config=...)` (docs/internals.md
 "Lab"). Every subscriber's messages are recorded by one selector thread with a
 timestamp; `expect` waits on new records (never sleeps) and then holds a quiet
-window. Ground truth for the oracle (ifindex names, IPMP membership) is asked
-from the agents before the first step and after every step (truth.py).
+window. Ground truth for the oracle is each host agent's delivery journal
+(truth.py), read when the subscribers open, after every step and at the end.
 """
 import errno as errno_mod
+import json
 import os
 import re
 import time
@@ -43,7 +44,10 @@ class RunResult:
     scenario: object
     mode: str
     streams: Streams = None
-    snapshots: list = field(default_factory=list)
+    journals: dict = field(default_factory=dict)      # host -> truth.HostJournal
+    idents: dict = field(default_factory=dict)        # subscriber -> its socket's journal ident
+    truth_failure: Exception = None                   # truth.TruthFailure, first one
+    judged: dict = field(default_factory=dict)        # rule -> messages the oracle judged by it
     sends: list = field(default_factory=list)
     open_checks: list = field(default_factory=list)   # (rule, text) found at open time
     failure: Exception = None
@@ -87,9 +91,11 @@ class Runner:
                 self._step(st)
             self._settle()
             res.streams = Streams(self.sc.subscribers)
-            self._snapshot(0)
+            self._truth(raise_=True)
             for name, sub in self.sc.subscribers.items():
                 self.socks[name] = self._open(sub)
+                res.idents[name] = self.socks[name].ident()
+            self._truth(mark="open", raise_=True)
             reader = self.reader = Reader(res.streams)
             for name, sock in self.socks.items():
                 reader.add(name, sock, hold=self.sc.subscribers[name].hold)
@@ -101,7 +107,9 @@ class Runner:
                     self._step(st)
                 finally:
                     res.steps_done.append((st, t0, res.streams.now()))
-                    self._snapshot(st.index)
+                    self._truth(mark=f"step {st.index}")
+            if res.truth_failure is not None:
+                raise res.truth_failure
         except (StepFailure, AssertionError) as exc:
             res.failure = exc
             if self.on_error and self.lab is not None:
@@ -113,9 +121,16 @@ class Runner:
                 self._note_overflows(self.socks)
             for sock in self.socks.values():
                 _close_quietly(sock)
-            if res.streams is not None:
-                res.violations = oracle.check(res)
-                if res.failure is None and res.violations:
+            if res.streams is not None and res.journals:
+                self._truth(mark="end")
+                if res.truth_failure is None:
+                    try:
+                        res.violations = oracle.check(res)
+                    except truth.TruthFailure as exc:
+                        res.truth_failure = exc
+                if res.failure is None and res.truth_failure is not None:
+                    res.failure = res.truth_failure
+                elif res.failure is None and res.violations:
                     res.failure = OracleViolation(res.violations)
             if cap:
                 cap.stop()
@@ -183,15 +198,27 @@ class Runner:
                 self.result.streams.add(name, error="ENOBUFS")
 
     # --- ground truth ---------------------------------------------------------------
-    def _snapshot(self, step):
+    def _truth(self, mark=None, raise_=False):
+        """Read the new part of every subscriber host's journal. A failure is kept
+        (the first one) and fails the scenario; raise_ raises it at once."""
         res = self.result
-        hosts = {}
-        for host in {s.host for s in self.sc.subscribers.values()} | {self.sc.hosts[0]}:
-            hosts[host] = truth.query(self.lab.admin, host)
-            names = res.names.setdefault(host, matcher.IfNames())
-            names.table.update(hosts[host].index)
-        now = res.streams.now() if res.streams else 0.0
-        res.snapshots.append(truth.Snapshot(now, step, hosts))
+        for host in sorted({s.host for s in self.sc.subscribers.values()}):
+            journal = res.journals.setdefault(host, truth.HostJournal(host))
+            try:
+                truth.fetch(self.lab.admin, host, journal, res.logs.get(host))
+            except truth.TruthFailure as exc:
+                res.truth_failure = res.truth_failure or exc
+                if raise_:
+                    raise
+                continue
+            if mark:
+                journal.marks[mark] = journal.next
+            self._learn_names(host, journal)
+
+    def _learn_names(self, host, journal):
+        names = self.result.names.setdefault(host, matcher.IfNames())
+        for state in journal.states():
+            names.table.update(state.index)
 
     def names_for(self, sub):
         return self.result.names.setdefault(self.sc.subscribers[sub].host, matcher.IfNames())
@@ -305,7 +332,9 @@ class Runner:
     def _ifindex(self, host, name, st):
         names = self.result.names.setdefault(host, matcher.IfNames())
         if names.index(name) is None:
-            names.table.update(truth.query(self.lab.admin, host).index)
+            rc, out, _ = self.lab.admin(host, "kernel journal now")
+            if rc == 0:
+                names.table.update(truth.State.from_json(json.loads(out)["state"]).index)
         idx = names.index(name)
         if idx is None:
             raise StepFailure(st, f"{host} has no interface {name!r} (known: {sorted(names.table.values())})")

@@ -91,16 +91,36 @@ def test_M17_clean_join_passes(tmp_path):
     assert res.failure is None, res.failure
 
 
-def test_M17_newaddr_about_joined_interface_is_caught(tmp_path, monkeypatch):
-    """M17: once net0 is placed into ipmp0 (IFINFO saying it is down, DELADDR), a normal
-    socket hears no RTM_NEWADDR about net0. Plant a fault that leaks every aware-only
-    message to normal sockets: the 0.0.0.0 stub's NEWADDR on net0 reaches `normal`
-    in the join step, where M16 cannot judge (membership changes in that step)."""
+def test_M16_leak_during_a_join_is_judged_at_emission(tmp_path, monkeypatch):
+    """M16: a join in flight is judged, not skipped. Plant a fault that leaks every
+    aware-only message to normal sockets: the messages about net0 queued once it
+    is under ipmp0 reach `normal` in the very step it joins."""
     real = hub_mod.wanted
 
     def leaky(proto, rt_aware, af, rtsq):
         return real(proto, rt_aware, af, rtsq) or (rtsq == C.RTSQ_UNDER_IPMP and proto in (0, af))
     monkeypatch.setattr(hub_mod, "wanted", leaky)
+    res = _run_text(tmp_path, JOIN)
+    m16 = [v for v in res.violations if v.rule == "M16"]
+    assert m16, res.violations
+    assert m16[0].sub == "normal" and "net0" in m16[0].what and "ipmp0" in m16[0].what
+    assert res.judged["M16"] > 0
+
+
+def test_M17_newaddr_between_ifinfo_down_and_join_is_caught(tmp_path, monkeypatch):
+    """M17: the join is announced by RTM_DELADDR and an RTM_IFINFO saying net0 is down;
+    plant a kernel that, after those, queues an RTM_NEWADDR about net0 to normal
+    sockets just before net0 joins (net0 is not under ipmp0 yet, so M16 cannot see it)."""
+    from rtsock_emul.kernel import ipmp as ipmp_mod
+    from rtsock_emul.kernel import messages as msgs_mod
+    real = ipmp_mod.Ipmp._ipmp_join
+
+    def announce_then_join(self, phy, group):
+        for ill in phy.ills.values():
+            if 0 in ill.ipifs:
+                self._send(msgs_mod.addrmsg(C.RTM_NEWADDR, ill.ipif0), ill, C.RTSQ_NORMAL)
+        return real(self, phy, group)
+    monkeypatch.setattr(ipmp_mod.Ipmp, "_ipmp_join", announce_then_join)
     res = _run_text(tmp_path, JOIN)
     m17 = [v for v in res.violations if v.rule == "M17"]
     assert m17, res.violations
@@ -127,9 +147,9 @@ def test_M23_clean_dad_passes(tmp_path):
 
 
 def test_M23_newaddr_before_dad_is_caught(tmp_path, monkeypatch):
-    """M23: NEWADDR is held back until DAD finishes. The oracle knows DAD is unfinished
-    when the snapshot taken after the message was read (`ipadm show-addr`) still calls
-    the address tentative. Plant a kernel that announces at DAD start."""
+    """M23: NEWADDR is held back until DAD finishes. The journal entry of the NEWADDR
+    records the addresses still tentative when it was queued. Plant a kernel that
+    announces at DAD start."""
     from rtsock_emul.kernel import dad as dad_mod
     real = dad_mod.DadMixin._dad_start
 
@@ -145,8 +165,8 @@ def test_M23_newaddr_before_dad_is_caught(tmp_path, monkeypatch):
 
 
 def test_R45_ifinfo_flags_disagreeing_with_ifconfig_are_caught(tmp_path, monkeypatch):
-    """R45: ifm_flags is the low 32 bits of ipif|ill|phyint flags. net0 is RUNNING before
-    and after the step, so the address-up IFINFO must say RUNNING; plant one that does not."""
+    """R45: ifm_flags is the low 32 bits of ipif|ill|phyint flags. net0 is RUNNING when the
+    address-up IFINFO is queued, so it must say RUNNING; plant one that does not."""
     from rtsock_emul.kernel import messages as msgs_mod
     real = msgs_mod.ifinfo
 
