@@ -202,3 +202,122 @@ def test_echo_of_a_malformed_request_is_read_as_the_request():
     raw[0] += 4                                   # rtm_msglen no longer the length read
     assert echo_of_request(bytes(raw)).rtm_seq == 4
     assert echo_of_request(encode(RtMsghdr(C.RTM_ADD, rtm_seq=4))) is None   # pid 0: not an echo
+
+
+# --- synthetic journals: the timing a loaded machine produces -----------------------------
+PAIR = """\
+name: synthetic
+topology: ipmp-pair
+subscribers:
+  aware:  {host: h1, rt_aware: RTAW_UNDER_IPMP, protocol: AF_INET}
+  normal: {host: h1, protocol: AF_INET}
+steps:
+  - h1: if_mpadm -d net0
+  - h1: if_mpadm -r net0
+"""
+
+
+def _rules(res):
+    from rtsock_emul.scenario import oracle
+    return [(v.rule, v.what) for v in oracle.check(res)]
+
+
+def test_R45_message_read_one_step_late_is_judged_at_emission():
+    """R45: IFINFO net0 <RUNNING,OFFLINE> is queued while net0 is OFFLINE, but the reader
+    only gets to it after `if_mpadm -r` undid the offline; `ifconfig -a` showed RUNNING
+    before and after that step. Judged at its journal entry, it is correct."""
+    from .synthetic import BASE, SyntheticRun, ifinfo
+    run = SyntheticRun(PAIR)
+    run.set("net0", under="ipmp0")
+    run.snapshot(0, 0.1)
+    run.snapshot(1, 1.0)                                   # taken before the kernel acted
+    run.set("net0", flags=BASE | C.IFF_OFFLINE)
+    offline = ifinfo("net0", BASE | C.IFF_OFFLINE, "ipmp0")
+    run.queue(offline[0], to=["aware"], rtsq=C.RTSQ_UNDER_IPMP)
+    run.set("net0", flags=BASE)
+    online = ifinfo("net0", BASE, "ipmp0")
+    run.queue(online[0], to=["aware"], rtsq=C.RTSQ_UNDER_IPMP)
+    run.read("aware", offline, t=1.5, step=2)              # read in the next step
+    run.read("aware", online, t=1.6, step=2)
+    run.snapshot(2, 2.0)
+    res = run.result()
+    assert _rules(res) == []
+    assert res.judged["R45"] == 2
+
+
+def test_R63_R90_transient_failed_ipmp_interface_is_not_a_violation():
+    """R63/R90: while a standby takes over, ipmp0 has no active member for a moment and is
+    FAILED; both IFINFOs are queued between two `ifconfig -a` snapshots that show ipmp0
+    not FAILED. R45 judges each against the state when it was queued: no finding."""
+    from .synthetic import BASE, SyntheticRun, ifinfo
+    run = SyntheticRun(PAIR)
+    run.snapshot(0, 0.1)
+    run.set("ipmp0", flags=BASE | C.IFF_IPMP | C.IFF_FAILED)
+    failed = ifinfo("ipmp0", BASE | C.IFF_IPMP | C.IFF_FAILED)
+    run.queue(failed[0], to=["aware", "normal"])
+    run.set("ipmp0", flags=BASE | C.IFF_IPMP)
+    repaired = ifinfo("ipmp0", BASE | C.IFF_IPMP)
+    run.queue(repaired[0], to=["aware", "normal"])
+    for sub in ("aware", "normal"):
+        run.read(sub, failed, t=0.5, step=1)
+        run.read(sub, repaired, t=0.6, step=1)
+    run.snapshot(1, 1.0)
+    res = run.result()
+    assert _rules(res) == []
+    assert res.judged["R45"] == 4 and res.judged["R40"] == 2
+
+
+def test_R45_wrong_flags_are_caught_whenever_they_are_read():
+    """R45: an IFINFO without FAILED queued while net0 is FAILED is a finding, read late or not."""
+    from .synthetic import BASE, SyntheticRun, ifinfo
+    for t, step in ((0.5, 1), (1.5, 2)):
+        run = SyntheticRun(PAIR)
+        run.set("net0", flags=BASE | C.IFF_FAILED)
+        wrong = ifinfo("net0", BASE)
+        run.queue(wrong[0], to=["aware", "normal"])
+        run.read("aware", wrong, t=t, step=step)
+        run.read("normal", wrong, t=t, step=step)
+        run.set("net0", flags=BASE)
+        rules = _rules(run.result())
+        assert [r for r, _ in rules] == ["R45", "R45"], rules
+        assert "FAILED" in rules[0][1] and "journal entry 1" in rules[0][1]
+
+
+def test_M16_message_queued_under_ipmp_but_read_after_the_leave_is_caught():
+    """M16: a message about net0 queued while net0 was under ipmp0 reached a normal socket;
+    it is read after net0 left, where a per-step snapshot would call net0 a plain interface."""
+    from .synthetic import BASE, SyntheticRun, ifinfo
+    run = SyntheticRun(PAIR)
+    run.set("net0", under="ipmp0")
+    leak = ifinfo("net0", BASE, "ipmp0")
+    run.queue(leak[0], to=["aware", "normal"])
+    run.set("net0", under=None)
+    run.read("aware", leak, t=1.5, step=2)
+    run.read("normal", leak, t=1.5, step=2)
+    rules = _rules(run.result())
+    assert ("M16" in [r for r, _ in rules]) and any("under ipmp0" in w for _, w in rules), rules
+
+
+def test_R38_M19_selection_is_judged_from_the_journal():
+    """M19: an event about an underlying interface is chosen for every aware socket of its
+    family. A journal entry about net0 (under ipmp0) chosen for nobody is a finding."""
+    from .synthetic import BASE, SyntheticRun, ifinfo
+    run = SyntheticRun(PAIR)
+    run.set("net0", under="ipmp0")
+    lost = ifinfo("net0", BASE, "ipmp0")
+    run.queue(lost[0], to=[], rtsq=C.RTSQ_UNDER_IPMP)
+    res = run.result()
+    rules = _rules(res)
+    assert [r for r, _ in rules] == ["M19"], rules
+    assert res.judged["M19"] == 1 and res.judged["R38"] == 0   # a rule that judged nothing shows 0
+
+
+def test_a_read_the_journal_cannot_account_for_fails_loudly():
+    """No silent skip: a message read that the journal never delivered to that socket
+    is a TruthFailure naming the host."""
+    from rtsock_emul.scenario.truth import TruthFailure
+    from .synthetic import BASE, SyntheticRun, ifinfo
+    run = SyntheticRun(PAIR)
+    run.read("aware", ifinfo("net0", BASE), t=0.5, step=1)
+    with pytest.raises(TruthFailure, match="h1"):
+        _rules(run.result())
