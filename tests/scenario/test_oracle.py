@@ -321,3 +321,35 @@ def test_a_read_the_journal_cannot_account_for_fails_loudly():
     run.read("aware", ifinfo("net0", BASE), t=0.5, step=1)
     with pytest.raises(TruthFailure, match="h1"):
         _rules(run.result())
+
+
+@pytest.mark.parametrize("broken", ["refuses", "garbage"])
+def test_broken_state_query_fails_the_scenario(tmp_path, monkeypatch, broken):
+    """No silent skip: a delivery bug the oracle catches (M16) plus a state query that
+    breaks after the subscribers opened used to pass. Now the scenario fails, and the
+    report names the host, what failed and the agent's last log lines."""
+    from rtsock_emul.admin import kernelverbs
+    from rtsock_emul.admin.common import AdminError
+    from rtsock_emul.scenario.report import format_failure
+    from rtsock_emul.scenario.truth import TruthFailure
+    real_wanted, real_journal = hub_mod.wanted, kernelverbs.CTX_VERBS["journal"]
+    calls = []
+
+    def leaky(proto, rt_aware, af, rtsq):
+        return real_wanted(proto, rt_aware, af, rtsq) or rtsq == C.RTSQ_UNDER_IPMP
+
+    def journal(ctx, since="now"):
+        calls.append(since)
+        if len(calls) <= 2:            # works while the subscribers open
+            return real_journal[0](ctx, since)
+        if broken == "refuses":
+            raise AdminError("kernel journal: planted failure")
+        return "not json\n"
+    monkeypatch.setattr(hub_mod, "wanted", leaky)
+    monkeypatch.setitem(kernelverbs.CTX_VERBS, "journal", (journal, real_journal[1]))
+    res = _run(tmp_path)
+    assert isinstance(res.failure, TruthFailure), res.failure
+    assert res.failure.host == "h1" and "kernel journal" in res.failure.what
+    text = format_failure(res)
+    assert "cannot judge h1's subscribers" in text and "agent log" in text
+    assert res.failure.log_tail, "the report carries the agent's last log lines"
