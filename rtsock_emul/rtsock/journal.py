@@ -46,7 +46,9 @@ def state_of(kernel) -> dict:
         for af, ill in sorted(phy.ills.items()):
             if 0 in ill.ipifs:
                 flags[f"{phy.name} {af}"] = ill.ipif0.flags
-            tentative.extend(str(i.addr) for i in ill.ipifs.values() if i.up and not i.ready)
+            # the unspecified address does no DAD (nothing to defend), as `ipadm show-addr` shows
+            tentative.extend(str(i.addr) for i in ill.ipifs.values()
+                             if i.up and not i.ready and not i.unspecified)
     return {"index": index, "under": under, "ipmp": sorted(ipmp), "flags": flags,
             "tentative": sorted(tentative)}
 
