@@ -17,6 +17,7 @@ from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
 
 from . import matcher, truth
+from .cpuload import load_average
 from .errors import OracleViolation, StepFailure
 from .reader import Reader
 from .streams import Streams
@@ -270,7 +271,7 @@ class Runner:
         try:
             wait_until(probe, timeout, what=f"{host}: `{command}` to show {contains!r}")
         except WaitTimeout as exc:
-            raise StepFailure(st, str(exc), ["last output:", last.get("out", "")]) from None
+            raise StepFailure(st, f"{exc} ({load_average()})", ["last output:", last.get("out", "")]) from None
 
     def _write(self, st, by, data, want, rec):
         try:
@@ -362,7 +363,7 @@ class Runner:
 
         def all_satisfied():
             return all(matcher.satisfied(e, pending(e), names[e.sub]) for e in expectations)
-        streams.wait(all_satisfied, within)
+        met = streams.wait(all_satisfied, within)
         streams.hold(quiet)
         self._note_overflows([e.sub for e in expectations])
         diffs = []
@@ -376,7 +377,10 @@ class Runner:
             if diff:
                 diffs.append(diff)
         if diffs:
-            raise StepFailure(st, "; ".join(f"{d.exp.sub}: {d.reason}" for d in diffs), diffs=diffs)
+            summary = "; ".join(f"{d.exp.sub}: {d.reason}" for d in diffs)
+            if not met:
+                summary = f"`within: {within:g}s` exceeded ({load_average()}): {summary}"
+            raise StepFailure(st, summary, diffs=diffs)
 
 
 def _read_logs(logs):
