@@ -30,6 +30,22 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
+def state_key(kernel) -> tuple:
+    """A cheap, comparable digest of what `state_of` reports (called on every queue)."""
+    key = []
+    for phy in kernel.phyints():
+        group = phy.group
+        ills = []
+        for af, ill in phy.ills.items():
+            ipifs = ill.ipifs
+            ipif0 = ipifs.get(0)
+            ills.append((af, ipif0.ipif_flags | ill.flags | phy.flags if ipif0 is not None else None,
+                         tuple(i.addr for i in ipifs.values() if i.up and not i.ready)))
+        key.append((phy.ifindex, phy.name, phy.flags, group.ipmp.name if group is not None else None,
+                    tuple(ills)))
+    return tuple(key)
+
+
 def state_of(kernel) -> dict:
     """What the rules need of the kernel now, as plain JSON data:
     `index` {ifindex: name}, `under` {name: IPMP interface}, `ipmp` [names],
@@ -53,17 +69,24 @@ def state_of(kernel) -> dict:
             "tentative": sorted(tentative)}
 
 
+def kernel_state(kernel):
+    """The (key, state) pair a Journal needs: state_key to notice a change cheaply,
+    state_of to write it."""
+    return lambda: state_key(kernel), lambda: state_of(kernel)
+
+
 class Journal:
     """Bounded record of state changes and queued messages of one hub.
 
-    `state()` is called before every queued message; a state entry is written
-    only when it differs from the last one written."""
+    `key()` is called before every queued message (it must be cheap); when it
+    differs from the last one, `state()` is written as a state entry. Without
+    `key`, `state()` itself is compared."""
 
-    def __init__(self, state, *, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic):
-        self._state, self._clock = state, clock
+    def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic):
+        self._state, self._key, self._clock = state, key or state, clock
         self.entries: deque = deque(maxlen=maxlen)
         self.next_seq = 0
-        self._last_state = None
+        self._last_key = object()
 
     @property
     def lost(self) -> int:
@@ -76,10 +99,10 @@ class Journal:
         return entry
 
     def note_state(self) -> None:
-        state = self._state()
-        if state != self._last_state:
-            self._last_state = state
-            self._append({"kind": "state", "state": state})
+        key = self._key()
+        if key != self._last_key:
+            self._last_key = key
+            self._append({"kind": "state", "state": self._state()})
 
     def message(self, msg, data, af, rtsq, origin, to, dropped, shut) -> None:
         self.note_state()
