@@ -116,6 +116,9 @@ def check(res):
     ctx = _Ctx(res)
     for rule in RULES:
         ctx.judged[rule] = 0
+    subs = ctx.sc.subscribers.values()      # R31/R36 are checked per socket when it opens
+    ctx.judge("R31", len(subs))
+    ctx.judge("R36", sum(1 for s in subs if s.rt_aware is not None))
     for rule, what in res.open_checks:
         ctx.add(rule, what.split(":")[0], what)
     for name, sub in ctx.sc.subscribers.items():
