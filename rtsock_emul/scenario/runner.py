@@ -7,7 +7,6 @@ window. Ground truth for the oracle is each host agent's delivery journal
 (truth.py), read when the subscribers open, after every step and at the end.
 """
 import errno as errno_mod
-import json
 import os
 import re
 import time
@@ -333,9 +332,8 @@ class Runner:
     def _ifindex(self, host, name, st):
         names = self.result.names.setdefault(host, matcher.IfNames())
         if names.index(name) is None:
-            rc, out, _ = self.lab.admin(host, "kernel journal now")
-            if rc == 0:
-                names.table.update(truth.State.from_json(json.loads(out)["state"]).index)
+            journal = truth.fetch(self.lab.admin, host, truth.HostJournal(host), self.result.logs.get(host))
+            names.table.update(journal.base.index)
         idx = names.index(name)
         if idx is None:
             raise StepFailure(st, f"{host} has no interface {name!r} (known: {sorted(names.table.values())})")
