@@ -76,33 +76,39 @@ def _about(m, state):
     return state.name(idx) if idx is not None else None
 
 
+def joins(journal, since=0):
+    """[(seq, name, IPMP interface)] for each interface that joined a group at seq >= since."""
+    out, prev = [], journal.base.under
+    for e in journal.entries:
+        if e.kind != "state":
+            continue
+        now = e.state.under
+        out.extend((e.seq, n, g) for n, g in now.items() if prev.get(n) != g and e.seq >= since)
+        prev = now
+    return out
+
+
 def join_silence(ctx, sub, placed, journal):
     """M17: X's join is announced to a normal socket by RTM_DELADDRs and an RTM_IFINFO
-    saying X is down; between that IFINFO and the join, no RTM_NEWADDR about X."""
+    saying X is down; between that IFINFO and the join, no RTM_NEWADDR about X.
+    Judged once per join seen after the subscriber opened."""
     if sub.aware:
         return
-    down = {}                                  # name -> seq of the IFINFO saying it is down
-    for r, e in placed:
-        m, name = r.msg, _about(r.msg, e.state)
-        if not name or e.state.under.get(name):
-            continue
-        if m.PREFIX == "ifm_":
-            if m.ifm_flags & C.IFF_UP:
-                down.pop(name, None)
-            else:
-                down[name] = e.seq
-            continue
-        if m.type != C.RTM_NEWADDR or m.PREFIX != "ifam_":
-            continue
-        joins = [(seq, new) for seq, old, new in changes(journal, name) if seq > e.seq and new and not old]
-        if not joins:
-            continue
+    for seq, name, group in joins(journal, journal.marks.get("open", journal.start)):
         ctx.judge("M17")
-        nxt = [seq for seq, _, _ in changes(journal, name) if seq > e.seq]
-        if name in down and nxt and nxt[0] == joins[0][0]:
-            ctx.add("M17", sub.name, f"RTM_NEWADDR about {name} (journal entry {e.seq}) reached a normal "
-                                     f"socket after the RTM_IFINFO saying {name} is down (entry {down[name]}) "
-                                     f"and before {name} joined {joins[0][1]}", r)
+        down = None
+        for r, e in placed:
+            if e.seq >= seq:
+                break
+            m = r.msg
+            if _about(m, e.state) != name:
+                continue
+            if m.PREFIX == "ifm_":
+                down = None if m.ifm_flags & C.IFF_UP else e.seq
+            elif m.type == C.RTM_NEWADDR and m.PREFIX == "ifam_" and down is not None:
+                ctx.add("M17", sub.name, f"RTM_NEWADDR about {name} (journal entry {e.seq}) reached a normal "
+                                         f"socket after the RTM_IFINFO saying {name} is down (entry {down}) "
+                                         f"and before {name} joined {group} (entry {seq})", r)
 
 
 def leave_order(ctx, sub, placed, journal):

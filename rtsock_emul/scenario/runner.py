@@ -121,7 +121,7 @@ class Runner:
                 self._note_overflows(self.socks)
             for sock in self.socks.values():
                 _close_quietly(sock)
-            if res.streams is not None and res.journals:
+            if res.streams is not None:
                 self._truth(mark="end")
                 if res.truth_failure is None:
                     try:
