@@ -37,6 +37,23 @@ def ifinfo(name, flags, upper=None):
     return raw, decode(raw)
 
 
+def newaddr(name, addr, prefixlen=24):
+    """The bytes and decoded form of an RTM_NEWADDR of addr on `name`."""
+    import ipaddress
+    from rtsock_emul.wire.messages import IfaMsghdr
+    from rtsock_emul.wire.sockaddrs import SockaddrIn
+    index = next(i for i, n in INDEX.items() if n == name)
+    mask = ipaddress.IPv4Network(f"0.0.0.0/{prefixlen}").netmask
+    msg = IfaMsghdr(ifam_type=C.RTM_NEWADDR, ifam_flags=C.RTF_UP, ifam_index=index,
+                    sockaddrs={C.RTA_NETMASK: SockaddrIn(mask),
+                               C.RTA_IFP: SockaddrDl(sdl_index=index, sdl_type=IFT_ETHER, name=name,
+                                                     lladdr=bytes([2, 0, 0, 0, 0, index]), sdl_alen=6),
+                               C.RTA_IFA: SockaddrIn(ipaddress.IPv4Address(addr)),
+                               C.RTA_BRD: SockaddrIn(ipaddress.IPv4Address(0))}, af=C.AF_INET)
+    raw = encode(msg)
+    return raw, decode(raw)
+
+
 class SyntheticRun:
     """Build a RunResult by hand. Subscribers get journal idents 1, 2, ... in file order."""
 
@@ -76,8 +93,9 @@ class SyntheticRun:
 
     def queue(self, raw, to, rtsq=C.RTSQ_ALL):
         """The hub queues raw and delivers it to the subscribers named in `to`."""
-        self._add({"kind": "msg", "type": raw[3], "af": C.AF_INET, "rtsq": rtsq, "index": raw[12],
-                   "addrs": C.RTA_IFP, "pid": 0, "len": len(raw), "digest": digest(raw), "origin": None,
+        kind = raw[3]
+        self._add({"kind": "msg", "type": kind, "af": C.AF_INET, "rtsq": rtsq, "index": raw[12],
+                   "addrs": decode(raw).addrs(), "pid": 0, "len": len(raw), "digest": digest(raw), "origin": None,
                    "to": [self.res.idents[s] for s in to], "dropped": [], "shut": []})
 
     def read(self, sub, raw_msg, t, step):

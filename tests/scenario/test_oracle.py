@@ -312,6 +312,23 @@ def test_R38_M19_selection_is_judged_from_the_journal():
     assert res.judged["M19"] == 1 and res.judged["R38"] == 0   # a rule that judged nothing shows 0
 
 
+def test_M18_newaddr_before_ifinfo_up_after_a_leave_is_caught():
+    """M18: after net0 leaves ipmp0, a normal socket hears RTM_IFINFO net0 with UP before
+    the RTM_NEWADDR of its address; the reverse order is a finding, the right one is not."""
+    from .synthetic import BASE, SyntheticRun, ifinfo, newaddr
+    for order, want in ((("up", "addr"), []), (("addr", "up"), ["M18"])):
+        run = SyntheticRun(PAIR)
+        run.set("net0", under="ipmp0")
+        run.set("net0", under=None)
+        msgs = {"up": ifinfo("net0", BASE), "addr": newaddr("net0", "192.0.2.20")}
+        for k in order:
+            run.queue(msgs[k][0], to=["normal"], rtsq=C.RTSQ_NORMAL)
+            run.read("normal", msgs[k], t=1.0, step=1)
+        res = run.result()
+        assert [r for r, _ in _rules(res) if r == "M18"] == want, _rules(res)   # (R55: no RTM_ADD here)
+        assert res.judged["M18"] == 1
+
+
 def test_a_read_the_journal_cannot_account_for_fails_loudly():
     """No silent skip: a message read that the journal never delivered to that socket
     is a TruthFailure naming the host."""
