@@ -22,7 +22,7 @@ import time
 from collections import deque
 
 DEFAULT_MAXLEN = 20000
-PAGE = 200            # entries per `kernel journal` reply: stays well under one admin datagram
+PAGE = 100             # entries per `kernel journal` reply: well under one admin datagram (~50 KB)
 
 
 def digest(data: bytes) -> str:

@@ -11,7 +11,7 @@ failed and the agent's last log lines.
 import json
 from dataclasses import dataclass, field
 
-MAX_PAGES = 1000      # a journal holds at most 20000 entries of 200 per page
+MAX_PAGES = 1000      # a journal holds at most 20000 entries, 100 per page
 LOG_TAIL = 10
 
 
