@@ -251,6 +251,10 @@ class RoutingSocket:
     def shutdown(self, how: int) -> None:
         self._call(op="shutdown", how=how)
 
+    def ident(self) -> int:
+        """This socket's name in the agent's delivery journal (lab-only)."""
+        return self._call(op="ident")
+
     def fileno(self) -> int:
         """The data connection's fd: readable when a message is waiting."""
         return self._core.data.fileno()

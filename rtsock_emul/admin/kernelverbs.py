@@ -4,11 +4,13 @@ AUTHOR` (R83), `kernel losing DST GW` (R132), `kernel siocaddrt|siocdelrt
 DST GW [MASK]` (R84); `kernel hold|release DST[/PLEN]` take and drop a
 reference on a route, as a packet in flight or a cached neighbour would, and
 `kernel condemned` lists deleted routes still referenced (M22); `kernel claim
-IF ADDR MAC` is another host's ARP/NA claiming ADDR seen on IF (R104, R108).
-They do not exist on illumos."""
+IF ADDR MAC` is another host's ARP/NA claiming ADDR seen on IF (R104, R108);
+`kernel journal [SINCE]` prints one page of the delivery journal as JSON
+(rtsock/journal.py), for the rule oracle. They do not exist on illumos."""
 from __future__ import annotations
 
 import ipaddress
+import json
 
 from ..kernel.errors import KernelError
 from ..wire import constants as C
@@ -18,7 +20,8 @@ from .common import AdminError, Usage, need_root, strerror
 PROG = "kernel"
 USAGE = ("usage: kernel miss <dst> | redirect <dst> <gateway> <author> | "
          "losing <dst> <gateway> | siocaddrt|siocdelrt <dst> <gateway> [<mask>] |\n"
-         "\thold|release <dst>[/<prefix_length>] | condemned | claim <interface> <address> <mac>  (lab-only)")
+         "\thold|release <dst>[/<prefix_length>] | condemned | claim <interface> <address> <mac> |\n"
+         "\tjournal [<since>|now]  (lab-only)")
 NO_CONDEMNED = "no condemned routes\n"
 
 
@@ -76,6 +79,20 @@ def _claim(kernel, ifname, addr, mac):
     return f"{what or 'not ours'}\n"
 
 
+def _journal(ctx, since="now"):
+    journal = getattr(ctx.hub, "journal", None)
+    if journal is None:
+        raise AdminError(f"{PROG} journal: this agent keeps no delivery journal")
+    try:
+        start = None if since == "now" else int(since)
+    except ValueError:
+        raise AdminError(f"{PROG} journal: {since}: need a journal sequence number") from None
+    journal.note_state()      # the state now, even if no message followed its last change
+    return json.dumps(journal.page(start), separators=(",", ":")) + "\n"
+
+
+# verbs that read the agent rather than the kernel model
+CTX_VERBS = {"journal": (_journal, (0, 1))}
 # verb -> (call(kernel, *args) -> output, allowed argument counts)
 VERBS = {
     "miss": (lambda k, *a: k.emit_miss(*a), (1,)),
@@ -89,14 +106,15 @@ VERBS = {
 
 
 def run(ctx, args, uid):
-    if not args or args[0] not in VERBS:
+    if not args or args[0] not in VERBS.keys() | CTX_VERBS.keys():
         raise Usage(USAGE)
-    call, counts = VERBS[args[0]]
+    call, counts = VERBS[args[0]] if args[0] in VERBS else CTX_VERBS[args[0]]
     if len(args) - 1 not in counts:
         raise Usage(USAGE)
-    need_root(PROG, uid)
+    if args[0] in VERBS:      # reading the journal changes nothing, like ifconfig -a
+        need_root(PROG, uid)
     try:
-        out = call(ctx.kernel, *args[1:])
+        out = call(ctx.kernel if args[0] in VERBS else ctx, *args[1:])
     except KernelError as exc:
         raise AdminError(f"{PROG} {args[0]}: {strerror(exc)}") from None
     except ValueError as exc:

@@ -23,6 +23,7 @@ from rtsock_emul.kernel import Kernel
 from rtsock_emul.kernel.clock import AsyncioClock
 from rtsock_emul.kernel.tunables import Tunables
 from rtsock_emul.rtsock.hub import RtsHub
+from rtsock_emul.rtsock.journal import Journal, kernel_state
 
 from .server import Server
 
@@ -125,6 +126,8 @@ async def serve(socket_path: str, platform_name: str, config: dict, log: logging
     hub = RtsHub(defer=loop.call_soon, log=log)
     platform = platforms.load(platform_name, config, log)
     kernel = Kernel(clock, platforms.PlatformHooks(hub, platform), make_tunables(config))
+    key, state = kernel_state(kernel)
+    hub.journal = Journal(state, key=key)
     ctx = AgentContext(kernel=kernel, hub=hub, mpathd=None, platform=platform, clock=clock,
                        config=config, log=log, loop=loop, socket_path=socket_path)
     server = Server(ctx, loop, socket_path)

@@ -308,8 +308,13 @@ def _dropped(rts, req):
     return rts.dropped  # read when the client reports ENOBUFS: the count at that moment
 
 
+def _ident(rts, req):
+    """The socket's name in the delivery journal (lab-only; `kernel journal`)."""
+    return rts.ident
+
+
 _CONTROL_OPS = {"setsockopt": _setsockopt, "getsockopt": _getsockopt, "shutdown": _shutdown,
-                "dropped": _dropped}
+                "dropped": _dropped, "ident": _ident}
 
 
 class AdminConn:

@@ -56,8 +56,12 @@ class RtsHub:
         self.sockets: list[RtSocket] = []
         self.internal: list[InternalSubscriber] = []
         self.queued = 0
+        self.journal = None       # journal.Journal, when the agent keeps one
+        self._idents = 0
 
     def add(self, sock: RtSocket) -> RtSocket:
+        self._idents += 1
+        sock.ident = self._idents  # names the socket in the journal's `to` lists
         self.sockets.append(sock)
         return sock
 
@@ -86,6 +90,7 @@ class RtsHub:
             raise ValueError("RTSQ_DEFAULT must be resolved by the kernel before queueing (rts_queue_input, R30-R41)")
         self.queued += 1
         sent = 0
+        to, dropped, shut = [], [], []
         for sock in tuple(self.sockets):
             if not wanted(sock.proto, sock.rt_aware, af, rtsq):
                 if not (af is UNKNOWN_AF and sock is origin):
@@ -94,7 +99,13 @@ class RtsHub:
                 continue
             if data is None:
                 data = self._encode(msg)  # once, on the first match
-            sent += sock.deliver(data)
+            ok = sock.deliver(data)
+            sent += ok
+            (to if ok else shut if sock.shut_rd else dropped).append(sock.ident)
+        if self.journal is not None:
+            if data is None and msg is not None:
+                data = self._encode(msg)
+            self.journal.message(msg, data, af, rtsq, getattr(origin, "ident", None), to, dropped, shut)
         if msg is not None:
             for sub in tuple(self.internal):
                 if wanted(sub.proto, sub.rt_aware, af, rtsq):

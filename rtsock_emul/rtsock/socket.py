@@ -47,6 +47,7 @@ class RtSocket:
     shut_rd: bool = False
     shut_wr: bool = False
     rcvbuf: int = DEFAULT_RCVBUF
+    ident: int = 0  # set by RtsHub.add; names the socket in the delivery journal
     delivered: int = 0
     dropped: int = 0
     overflowed: bool = field(default=False)  # dropped since the last successful send

@@ -94,6 +94,7 @@ def write(res, reports_dir):
     with open(paths["streams"], "w", encoding="utf-8") as fh:
         for rec in res.streams.all_records():
             fh.write(json.dumps(_record_json(rec), sort_keys=True) + "\n")
+        fh.write(json.dumps({"oracle": oracle_summary(res)}, sort_keys=True) + "\n")
     Path(paths["timeline"]).write_text(timeline_html(res), encoding="utf-8")
     for host, text in res.log_text.items():
         (out / f"{host}.log").write_text(text, encoding="utf-8")
@@ -106,6 +107,14 @@ def write(res, reports_dir):
         report.write_text(format_failure(res), encoding="utf-8")
         paths["report"] = str(report)
     return paths
+
+
+def oracle_summary(res):
+    """The oracle's last line of streams.jsonl: messages judged per rule (0: judged
+    nothing), violations, and why it could not judge, if so."""
+    return {"judged": dict(sorted((res.judged or {}).items())),
+            "violations": len(res.violations),
+            "truth_failure": str(res.truth_failure) if res.truth_failure is not None else None}
 
 
 def _record_json(rec):

@@ -1,19 +1,24 @@
 """The rule oracle: every recorded stream is checked against the manpage (M*) and
 delivery/format (R*) rules a stream can show, whatever the scenario expects.
 
-Ground truth: truth.Snapshot per step (IPMP membership, ifindex names, ipif 0
-flags, tentative addresses). A
-membership rule is applied to a message only when the interface's state was
-the same in the snapshots around the step it was read in ("stable"), so a
-join or leave in flight never gives a false finding.
+Ground truth: each host's delivery journal (truth.py). Every message a
+subscriber read is placed at the journal entry the hub queued it as, and judged
+against the kernel state at that moment (IPMP membership, ifindex names, ipif 0
+flags, addresses in DAD), so reading order, scheduler delays and step
+boundaries change no verdict, and a join or leave in flight is judged like any
+other moment. `res.judged` counts, per rule, the messages it judged.
 """
 from collections import Counter
 from dataclasses import dataclass
 
 from rtsock_emul.wire import constants as C
 
+from rtsock_emul.rtsock.journal import digest
+
 from .matcher import sa_addr
-from .oracle_state import ADDR_TYPES, about_index, addr_route, family, held_back, ifinfo_flags, join_silence
+from .oracle_state import (ADDR_TYPES, about_index, addr_route, family, held_back, ifinfo_flags,
+                           join_silence, leave_order)
+from .truth import TruthFailure
 
 RULES = {
     "M10": "Every message sent to the kernel is returned, and copies go to every interested listener.",
@@ -57,7 +62,6 @@ IF_DATA_ZERO = ("ifi_addrlen", "ifi_hdrlen", "ifi_baudrate", "ifi_ipackets", "if
                 "ifi_opackets", "ifi_oerrors", "ifi_collisions", "ifi_ibytes", "ifi_obytes",
                 "ifi_imcasts", "ifi_omcasts", "ifi_iqdrops", "ifi_noproto")
 UNDEFINED_AF_ERRORS = ("EINVAL", "EPROTONOSUPPORT", "EPERM")   # early errors of ip_rts_request_common: af undefined
-END_SLACK = 0.2   # a copy read this close to the end may lack its twin in another stream
 
 
 @dataclass
@@ -84,10 +88,10 @@ def is_echo(msg, sent=frozenset()):
 class _Ctx:
     def __init__(self, res):
         self.res, self.sc = res, res.scenario
-        self.snaps = {s.step: s for s in res.snapshots}
         self.out = []
-        self.end = max((r.t for r in res.streams.all_records()), default=0.0)
+        self.judged = Counter()
         self.sent = frozenset((s.type, s.seq) for s in res.sends if s.seq)   # per run
+        self.placed = {}          # subscriber -> [(Record, truth.Entry)] in reading order
 
     def is_echo(self, msg):
         return is_echo(msg, self.sent)
@@ -95,77 +99,104 @@ class _Ctx:
     def add(self, rule, sub, what, rec=None):
         self.out.append(Violation(rule, sub, what, rec))
 
-    def host_truths(self, host):
-        return [s.hosts.get(host) for s in self.res.snapshots]
+    def judge(self, rule, n=1):
+        self.judged[rule] += n
 
-    def name(self, host, index):
-        names = self.res.names.get(host)
-        return names.name(index) if names else None
-
-    def stable(self, host, step):
-        """Truths of the snapshots around a read during `step`, or None if any is unknown."""
-        truths = [self.snaps[k].hosts.get(host) for k in range(max(0, step - 2), step + 1) if k in self.snaps]
-        return truths if truths and all(t and t.ok for t in truths) else None
-
-    def under(self, host, step, name):
-        """True/False when name's membership was stable around step; None if it changed or is unknown."""
-        truths = self.stable(host, step)
-        if truths is None or name is None:
-            return None
-        states = {t.under.get(name.split(":")[0]) for t in truths}
-        return None if len(states) != 1 else states.pop()   # the IPMP interface name, or None
-
-    def ever_under(self, host, name):
-        return any(t and name in t.under for t in self.host_truths(host)) or any(
-            not (t and t.ok) for t in self.host_truths(host))
+    def journal(self, host):
+        j = self.res.journals.get(host)
+        if j is None or j.start is None:
+            raise TruthFailure(host, "the run has no delivery journal of this host")
+        return j
 
 
 def check(res):
-    """Every Violation found in res (a runner.RunResult)."""
+    """Every Violation found in res (a runner.RunResult); res.judged gets how many
+    messages each rule judged. Raises truth.TruthFailure when a read message
+    cannot be placed in its host's journal."""
     ctx = _Ctx(res)
+    for rule in RULES:
+        ctx.judged[rule] = 0
+    subs = ctx.sc.subscribers.values()      # R31/R36 are checked per socket when it opens
+    ctx.judge("R31", len(subs))
+    ctx.judge("R36", sum(1 for s in subs if s.rt_aware is not None))
     for rule, what in res.open_checks:
         ctx.add(rule, what.split(":")[0], what)
     for name, sub in ctx.sc.subscribers.items():
-        recs = res.streams.snapshot(name)
-        _per_stream(ctx, sub, recs)
+        ctx.placed[name] = place(ctx, name, sub)
+    for name, sub in ctx.sc.subscribers.items():
+        _per_stream(ctx, sub, ctx.placed[name])
     _echoes(ctx)
-    _classes(ctx)
-    _aware_vs_normal(ctx)
+    for host in sorted({s.host for s in ctx.sc.subscribers.values()}):
+        selection(ctx, host)
+    res.judged = dict(ctx.judged)
     return ctx.out
 
 
-def _per_stream(ctx, sub, recs):
-    host = sub.host
-    if sub.shutdown in (C.SHUT_RD, C.SHUT_RDWR) and recs:
-        ctx.add("M15", sub.name, f"received {len(recs)} message(s) after shutdown(SHUT_RD)", recs[0])
-    msgs = [r for r in recs if r.msg is not None]
+def place(ctx, name, sub):
+    """Tie each message `name` read to the journal entry the hub queued it as: the
+    k-th message read is the k-th entry delivered to its socket. A read whose bytes
+    differ from the entry is an R42 finding; more reads than deliveries is a
+    TruthFailure (the journal cannot account for them)."""
+    journal, ident = ctx.journal(sub.host), ctx.res.idents.get(name)
+    if ident is None:
+        raise TruthFailure(sub.host, f"subscriber {name}'s socket has no journal ident")
+    entries = [e for e in journal.messages() if ident in e.to]
+    recs = [r for r in ctx.res.streams.snapshot(name) if r.raw]
+    if len(recs) > len(entries):
+        raise TruthFailure(sub.host, f"subscriber {name} read {len(recs)} message(s), but the journal "
+                                     f"delivered {len(entries)} to its socket {ident}")
+    placed = []
+    for r, e in zip(recs, entries):
+        ctx.judge("R42")
+        if digest(r.raw) != e.digest or len(r.raw) != e.length:
+            ctx.add("R42", sub.name, f"read {len(r.raw)} bytes that are not the {e.length}-byte "
+                                     f"{C.name_of(C.RTM_NAMES, e.type)} the kernel queued as "
+                                     f"journal entry {e.seq}", r)
+            break
+        placed.append((r, e))
+    return placed
+
+
+def _per_stream(ctx, sub, placed):
+    recs = ctx.res.streams.snapshot(sub.name)
+    if sub.shutdown in (C.SHUT_RD, C.SHUT_RDWR):
+        ctx.judge("M15", len(recs) or 1)
+        if recs:
+            ctx.add("M15", sub.name, f"received {len(recs)} message(s) after shutdown(SHUT_RD)", recs[0])
     for r in recs:
-        if r.msg is None and not r.overflow:
+        if r.msg is None and not r.overflow and r.raw:
             ctx.add("R42", sub.name, f"undecodable message: {r.error} ({r.raw.hex()})", r)
-    for i, r in enumerate(msgs):
+    msgs = [(r, e) for r, e in placed if r.msg is not None]
+    for i, (r, e) in enumerate(msgs):
         m = r.msg
         echo = ctx.is_echo(m)
-        if getattr(m, m.PREFIX + "version") != C.RTM_VERSION and not echo:   # an echo is the caller's bytes
-            ctx.add("R2", sub.name, f"version {getattr(m, m.PREFIX + 'version')}", r)
+        if not echo:                   # an echo is the caller's bytes
+            ctx.judge("R2")
+            if getattr(m, m.PREFIX + "version") != C.RTM_VERSION:
+                ctx.add("R2", sub.name, f"version {getattr(m, m.PREFIX + 'version')}", r)
         fam = family(m)
-        if sub.protocol and fam in (C.AF_INET, C.AF_INET6) and fam != sub.protocol:
-            ctx.add("M11", sub.name, f"a {C.AF_NAMES[fam]} {m.type_name} reached a "
-                                     f"{C.AF_NAMES.get(sub.protocol)} socket", r)
+        if sub.protocol and fam in (C.AF_INET, C.AF_INET6):
+            ctx.judge("M11")
+            if fam != sub.protocol:
+                ctx.add("M11", sub.name, f"a {C.AF_NAMES[fam]} {m.type_name} reached a "
+                                         f"{C.AF_NAMES.get(sub.protocol)} socket", r)
         if echo:      # the caller's bytes: no kernel format or membership rule applies
             continue
-        _format(ctx, sub, r, m)
-        _membership(ctx, sub, r, m)
-        held_back(ctx, sub, r, m)
-        ifinfo_flags(ctx, sub, r, m)
-        nxt = msgs[i + 1].msg if i + 1 < len(msgs) else None
-        if nxt is not None:
-            _pairs(ctx, sub, r, m, nxt)
-    _leave_order(ctx, sub, msgs)
-    join_silence(ctx, sub, msgs)
+        _format(ctx, sub, r, m, e.state)
+        _membership(ctx, sub, r, m, e)
+        held_back(ctx, sub, r, m, e)
+        ifinfo_flags(ctx, sub, r, m, e)
+        if i + 1 < len(msgs):
+            _pairs(ctx, sub, r, m, msgs[i + 1][0].msg)
+    kernel = [(r, e) for r, e in msgs if not ctx.is_echo(r.msg)]
+    leave_order(ctx, sub, kernel, ctx.journal(sub.host))
+    join_silence(ctx, sub, kernel, ctx.journal(sub.host))
 
 
-def _format(ctx, sub, r, m):
+def _format(ctx, sub, r, m, state):
     if m.type == C.RTM_IFINFO:
+        ctx.judge("R44")
+        ctx.judge("R43")
         sdl = m.sockaddrs.get(C.RTA_IFP)
         if set(m.sockaddrs) != {C.RTA_IFP} or len(r.raw) != 336:
             ctx.add("R44", sub.name, f"RTM_IFINFO with addrs {m.addrs():#x}, length {len(r.raw)}", r)
@@ -174,10 +205,12 @@ def _format(ctx, sub, r, m):
         if sdl is not None and ":" in getattr(sdl, "name", ""):
             ctx.add("R43", sub.name, f"RTM_IFINFO for logical unit {sdl.name}", r)
     elif m.type in (C.RTM_CHGADDR, C.RTM_FREEADDR):
+        ctx.judge("R53")
         ifa = sa_addr(m.sockaddrs.get(C.RTA_IFA))
         if ifa is not None and ifa.is_unspecified:
             ctx.add("R53", sub.name, f"{m.type_name} for {ifa}", r)
     elif addr_route(m):
+        ctx.judge("R54")
         want = C.RTF_UP | C.RTF_DONE if m.type == C.RTM_ADD else C.RTF_DONE
         size = 108 if family(m) == C.AF_INET else 140
         if m.rtm_flags != want or m.rtm_seq != 0 or len(r.raw) != size:
@@ -185,63 +218,51 @@ def _format(ctx, sub, r, m):
                                      f"length {len(r.raw)} (expected {want:#x}, 0, {size})", r)
     if m.type in ADDR_TYPES:
         sdl = m.sockaddrs.get(C.RTA_IFP)
-        owner = ctx.name(sub.host, m.ifam_index)
+        owner = state.name(m.ifam_index)
+        if sdl is not None and owner and sdl.name:
+            ctx.judge("R52")
         if sdl is not None and owner and sdl.name and sdl.name.split(":")[0] != owner:
             ctx.add("R52", sub.name, f"{m.type_name} ifam_index {m.ifam_index} is {owner}, "
                                      f"but the address belongs to {sdl.name}", r)
 
 
-def _membership(ctx, sub, r, m):
+def _membership(ctx, sub, r, m, e):
+    """M16 and R46, against the membership when the message was queued."""
+    state = e.state
     idx = about_index(m)
     if idx is None:
         return
-    name = ctx.name(sub.host, idx)
-    upper = ctx.under(sub.host, r.step, name)
-    if upper and not sub.aware:
-        ctx.add("M16", sub.name, f"{m.type_name} about {name}, which is under {upper}, "
-                                 f"reached a normal socket", r)
+    name = state.name(idx)
+    upper = state.under.get(name) if name else None
+    if not sub.aware and name:
+        ctx.judge("M16")
+        if upper:
+            ctx.add("M16", sub.name, f"{m.type_name} about {name}, which was under {upper} when the "
+                                     f"kernel queued it (journal entry {e.seq}), reached a normal socket", r)
     sdl = m.sockaddrs.get(C.RTA_IFP)
     own = getattr(sdl, "name", "") if m.type == C.RTM_IFINFO or m.type in ADDR_TYPES else ""
     if own:
-        own_upper = ctx.under(sub.host, r.step, own)
-        truths = ctx.stable(sub.host, r.step)
-        if truths and (own_upper is not None or own not in truths[-1].under):
-            want_name = own_upper or own.split(":")[0]
-            want = next((i for i, n in truths[-1].index.items() if n == want_name), None)
-            if want is not None and sdl.sdl_index != want:
+        base = own.split(":")[0]
+        want_name = state.under.get(base) or base
+        want = state.ifindex(want_name)
+        if want is not None:
+            ctx.judge("R46")
+            if sdl.sdl_index != want:
                 ctx.add("R46", sub.name, f"RTA_IFP of {own} has sdl_index {sdl.sdl_index}, "
                                          f"expected {want} ({want_name})", r)
 
 
 def _pairs(ctx, sub, r, m, nxt):
     if m.type == C.RTM_NEWADDR:
+        ctx.judge("R55")
         ifa = sa_addr(m.sockaddrs.get(C.RTA_IFA))
         if not (nxt.type == C.RTM_ADD and sa_addr(nxt.sockaddrs.get(C.RTA_DST)) == ifa):
             ctx.add("R55", sub.name, f"RTM_NEWADDR {ifa} is followed by {nxt.type_name}, not RTM_ADD {ifa}", r)
     elif m.type == C.RTM_DELETE and addr_route(m):
+        ctx.judge("R55")
         dst = sa_addr(m.sockaddrs.get(C.RTA_DST))
         if not (nxt.type == C.RTM_DELADDR and sa_addr(nxt.sockaddrs.get(C.RTA_IFA)) == dst):
             ctx.add("R55", sub.name, f"RTM_DELETE {dst} is followed by {nxt.type_name}, not RTM_DELADDR {dst}", r)
-
-
-def _leave_order(ctx, sub, msgs):
-    """M18: in the step where X leaves its group, NEWADDR about X comes after an IFINFO X with UP."""
-    if sub.aware:
-        return
-    up_seen = set()
-    for r in msgs:
-        m, before, after = r.msg, ctx.snaps.get(r.step - 1), ctx.snaps.get(r.step)
-        if before is None or after is None:
-            continue
-        name = ctx.name(sub.host, about_index(m)) if about_index(m) is not None else None
-        tb, ta = before.hosts.get(sub.host), after.hosts.get(sub.host)
-        if not (name and tb and ta and tb.ok and ta.ok and name in tb.under and name not in ta.under):
-            continue
-        if m.type == C.RTM_IFINFO and m.ifm_flags & C.IFF_UP:
-            up_seen.add((r.step, name))
-        elif m.type == C.RTM_NEWADDR and (r.step, name) not in up_seen:
-            ctx.add("M18", sub.name, f"RTM_NEWADDR about {name} leaving its group came before "
-                                     f"an RTM_IFINFO {name} with UP", r)
 
 
 def _echoes(ctx):
@@ -255,77 +276,103 @@ def _echoes(ctx):
                       if r.msg is not None and ctx.is_echo(r.msg) and (r.msg.type, r.msg.rtm_seq) == key]
             for r in echoes:
                 got = C.from_wire_errno(r.msg.rtm_errno)
-                if not twins and got != send.errno:
-                    ctx.add("M13", name, f"the echo of {C.name_of(C.RTM_NAMES, send.type)} seq {send.seq} "
-                                         f"has rtm_errno {got}, but the write returned {send.errno}", r)
+                if not twins:
+                    ctx.judge("M13")
+                    if got != send.errno:
+                        ctx.add("M13", name, f"the echo of {C.name_of(C.RTM_NAMES, send.type)} seq {send.seq} "
+                                             f"has rtm_errno {got}, but the write returned {send.errno}", r)
             if twins:
                 continue
-            if name == send.sub and sub.useloopback is False and echoes:
-                ctx.add("M14", name, f"received the echo of its own request seq {send.seq} "
-                                     f"with SO_USELOOPBACK off", echoes[0])
+            if name == send.sub and sub.useloopback is False:
+                ctx.judge("M14")
+                if echoes:
+                    ctx.add("M14", name, f"received the echo of its own request seq {send.seq} "
+                                         f"with SO_USELOOPBACK off", echoes[0])
             interested = (sub.shutdown not in (C.SHUT_RD, C.SHUT_RDWR)
                           and not (name == send.sub and sub.useloopback is False)
                           and (sub.protocol == C.AF_UNSPEC or sub.protocol == send.family)
                           and sub.host == subs[send.sub].host)
-            if (interested and not send.raw and send.errno not in UNDEFINED_AF_ERRORS
-                    and not echoes and name not in overflowed):
-                ctx.add("M10", name, f"no echo of {C.name_of(C.RTM_NAMES, send.type)} seq {send.seq} "
-                                     f"written by {send.sub}")
-        if (not send.raw and send.type in (C.RTM_DELETE, C.RTM_CHANGE) and send.ifp
-                and ctx.under(subs[send.sub].host, send.step, send.ifp) and send.errno == "0"):
-            ctx.add("M21", send.sub, f"{C.name_of(C.RTM_NAMES, send.type)} naming underlying "
-                                     f"{send.ifp} succeeded")
+            if interested and not send.raw and send.errno not in UNDEFINED_AF_ERRORS and name not in overflowed:
+                ctx.judge("M10")
+                if not echoes:
+                    ctx.add("M10", name, f"no echo of {C.name_of(C.RTM_NAMES, send.type)} seq {send.seq} "
+                                         f"written by {send.sub}")
+        if not send.raw and send.type in (C.RTM_DELETE, C.RTM_CHANGE) and send.ifp and send.errno == "0":
+            state = _state_at_request(ctx, send)
+            ctx.judge("M21")
+            if state.under.get(send.ifp.split(":")[0]):
+                ctx.add("M21", send.sub, f"{C.name_of(C.RTM_NAMES, send.type)} naming underlying "
+                                         f"{send.ifp} succeeded")
 
 
-def _kernel_msgs(ctx, name, keep=lambda r: True):
-    return [r for r in ctx.res.streams.snapshot(name) if r.msg is not None and not ctx.is_echo(r.msg) and keep(r)]
+def _state_at_request(ctx, send):
+    """The state when the kernel handled `send`: at its echo's journal entry (queued
+    whether or not anyone reads it)."""
+    sub = ctx.sc.subscribers[send.sub]
+    journal, ident = ctx.journal(sub.host), ctx.res.idents.get(send.sub)
+    mine = [e for e in journal.messages() if e.origin == ident and e.type == send.type]
+    sends = [s for s in ctx.res.sends if s.sub == send.sub and s.type == send.type]
+    k = sends.index(send)
+    if k >= len(mine):
+        raise TruthFailure(sub.host, f"no journal entry for the echo of {C.name_of(C.RTM_NAMES, send.type)} "
+                                     f"seq {send.seq} written by {send.sub}")
+    return mine[k].state
 
 
-def _compare(ctx, rule, a, b, ra, rb, why):
-    ca, cb = Counter(r.raw for r in ra), Counter(r.raw for r in rb)
-    for raw in (ca - cb):
-        rec = next(r for r in ra if r.raw == raw)
-        if rec.t < ctx.end - END_SLACK:
-            ctx.add(rule, b, f"did not receive {rec.msg.type_name} that {a} received ({why})", rec)
-            return
-    for raw in (cb - ca):
-        rec = next(r for r in rb if r.raw == raw)
-        if rec.t < ctx.end - END_SLACK:
-            ctx.add(rule, a, f"did not receive {rec.msg.type_name} that {b} received ({why})", rec)
-            return
-
-
-def _live(ctx):
-    res = ctx.res
-    return {n: s for n, s in ctx.sc.subscribers.items()
-            if s.shutdown not in (C.SHUT_RD, C.SHUT_RDWR)
-            and not any(r.overflow for r in res.streams.snapshot(n))}
-
-
-def _classes(ctx):
-    """R38: sockets alike in host, protocol and awareness receive the same kernel messages."""
-    groups = {}
-    for name, sub in _live(ctx).items():
-        groups.setdefault((sub.host, sub.protocol, sub.aware), []).append(name)
-    for names in groups.values():
-        for other in names[1:]:
-            _compare(ctx, "R38", names[0], other, _kernel_msgs(ctx, names[0]), _kernel_msgs(ctx, other),
-                     "same protocol and awareness")
-
-
-def _aware_vs_normal(ctx):
-    """R40/M19: messages about interfaces never under IPMP reach aware and normal sockets alike."""
-    live = _live(ctx)
-    for a, sa in live.items():
-        for n, sn in live.items():
-            if not sa.aware or sn.aware or sa.host != sn.host or sa.protocol != sn.protocol:
+def selection(ctx, host):
+    """R38, R40, M19 per queued kernel message, from whom the delivery predicate chose
+    (delivered, dropped for a full buffer or refused after shutdown alike), after all
+    subscribers of the host were open and set up. R40 judges messages about
+    interfaces that were never under IPMP during the run (a leave's IFINFO and
+    NEWADDR go to normal sockets only, M18)."""
+    journal = ctx.journal(host)
+    subs = {n: s for n, s in ctx.sc.subscribers.items() if s.host == host}
+    opened = journal.marks.get("open", journal.next)
+    ever_under = set().union(*(set(st.under) for st in journal.states()))
+    for e in journal.messages():
+        if e.seq < opened or e.origin is not None:
+            continue
+        chosen = {n: e.selected(ctx.res.idents[n]) for n in subs}
+        fam_ok = {n: s.protocol in (C.AF_UNSPEC, e.af) for n, s in subs.items()}
+        about = _about_name(ctx, e)
+        under = e.state.under.get(about) if about else None
+        classes = {}
+        for n, s in subs.items():
+            classes.setdefault((s.protocol, s.aware), []).append(n)
+        for names in classes.values():
+            if len(names) > 1:
+                ctx.judge("R38")
+                if len({chosen[n] for n in names}) > 1:
+                    got = [n for n in names if chosen[n]]
+                    miss = [n for n in names if not chosen[n]]
+                    ctx.add("R38", miss[0], f"was not chosen for the {C.name_of(C.RTM_NAMES, e.type)} of "
+                                            f"journal entry {e.seq} that {got[0]} was chosen for "
+                                            f"(same protocol and awareness)")
+        for a, sa in subs.items():
+            if not sa.aware or not fam_ok[a]:
                 continue
+            if under:
+                ctx.judge("M19")
+                if not chosen[a]:
+                    ctx.add("M19", a, f"was not chosen for the {C.name_of(C.RTM_NAMES, e.type)} about "
+                                      f"{about} (under {under}) of journal entry {e.seq}")
+                continue
+            if about in ever_under:
+                continue
+            for n, sn in subs.items():
+                if sn.aware or sn.protocol != sa.protocol:
+                    continue
+                ctx.judge("R40")
+                if chosen[a] != chosen[n]:
+                    got, miss = (a, n) if chosen[a] else (n, a)
+                    ctx.add("R40", miss, f"was not chosen for the {C.name_of(C.RTM_NAMES, e.type)} "
+                                         f"{'about ' + about if about else ''} of journal entry {e.seq} "
+                                         f"that {got} was chosen for")
 
-            def visible(r, host=sa.host):
-                idx = about_index(r.msg)
-                if idx is None:
-                    return True
-                name = ctx.name(host, idx)
-                return name is not None and not ctx.ever_under(host, name)
-            _compare(ctx, "R40", a, n, _kernel_msgs(ctx, a, visible), _kernel_msgs(ctx, n, visible),
-                     "about an interface not under IPMP")
+
+def _about_name(ctx, e):
+    """The interface a journal entry is about (about_index's rule on its header), or None."""
+    if e.type in (C.RTM_IFINFO,) + ADDR_TYPES or (
+            e.type in (C.RTM_ADD, C.RTM_DELETE) and e.pid == 0 and e.addrs == C.RTA_DST | C.RTA_NETMASK):
+        return e.state.name(e.index)
+    return None

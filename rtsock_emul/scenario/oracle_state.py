@@ -1,6 +1,6 @@
-"""Oracle checks that compare messages with the interface state the runner saw
-(truth.Snapshot before and after each step): M17, M23, R45; and the message
-classifiers the oracle shares (family, addr_route, about_index)."""
+"""Oracle checks that compare a message with the kernel state when it was queued
+(truth.Entry.state from the delivery journal): M17, M18, M23, R45; and the
+message classifiers the oracle shares (family, addr_route, about_index)."""
 from rtsock_emul.wire import constants as C
 
 from .matcher import sa_addr, view
@@ -31,70 +31,106 @@ def about_index(msg):
     return None
 
 
-def _around(ctx, host, r):
-    """(before, after) HostTruths of the step r was read in, if both are known and
-    r was read between them; else None."""
-    before, after = ctx.snaps.get(r.step - 1), ctx.snaps.get(r.step)
-    if before is None or after is None or not before.t <= r.t <= after.t:
-        return None
-    tb, ta = before.hosts.get(host), after.hosts.get(host)
-    return (tb, ta) if tb and ta and tb.ok and ta.ok else None
+def changes(journal, name):
+    """[(seq, IPMP interface before, after)] for each change of name's membership."""
+    out, prev = [], journal.base.under.get(name)
+    for e in journal.entries:
+        if e.kind == "state" and e.state.under.get(name) != prev:
+            out.append((e.seq, prev, e.state.under.get(name)))
+            prev = e.state.under.get(name)
+    return out
 
 
-def held_back(ctx, sub, r, m):
-    """M23: an RTM_NEWADDR read before a snapshot that still calls its address tentative
-    (`ipadm show-addr`) was sent before DAD finished."""
+def held_back(ctx, sub, r, m, e):
+    """M23: RTM_NEWADDR is not queued while its address is still in DAD."""
     if m.type != C.RTM_NEWADDR or m.PREFIX != "ifam_":
         return
-    after = ctx.snaps.get(r.step)
-    truth = after.hosts.get(sub.host) if after is not None and r.t <= after.t else None
     ifa = sa_addr(m.sockaddrs.get(C.RTA_IFA))
-    if truth and truth.ok and truth.tentative and ifa in truth.tentative:
-        ctx.add("M23", sub.name, f"RTM_NEWADDR {ifa} was sent while DAD of {ifa} was still running "
-                                 f"(ipadm show-addr says tentative after step {r.step})", r)
+    ctx.judge("M23")
+    if ifa is not None and str(ifa) in e.state.tentative:
+        ctx.add("M23", sub.name, f"RTM_NEWADDR {ifa} was queued while {ifa} was still tentative "
+                                 f"(DAD running; journal entry {e.seq})", r)
 
 
-def ifinfo_flags(ctx, sub, r, m):
-    """R45: an IFINFO's phyint bits equal what ifconfig showed, when they were the same
-    before and after the step it was read in (a change in flight is not judged)."""
+def ifinfo_flags(ctx, sub, r, m, e):
+    """R45: an IFINFO's phyint bits are the interface's phyint flags when it was queued."""
     if m.PREFIX != "ifm_":
         return
-    around = _around(ctx, sub.host, r)
-    name = ctx.name(sub.host, m.ifm_index)
-    if around is None or name is None:
+    name = e.state.name(m.ifm_index)
+    flags = e.state.flags.get((name, family(m))) if name else None
+    if flags is None:
         return
-    key = (name, family(m))
-    fb, fa = (t.flags.get(key) for t in around)
-    if fb is None or fa is None or (fb ^ fa) & PHYINT_BITS:
-        return
-    got, want = m.ifm_flags & PHYINT_BITS, fa & PHYINT_BITS
+    ctx.judge("R45")
+    got, want = m.ifm_flags & PHYINT_BITS, flags & PHYINT_BITS
     if got != want:
-        ctx.add("R45", sub.name, f"RTM_IFINFO {name} has phyint flags <{_names(got)}>, but ifconfig "
-                                 f"showed <{_names(want)}> before and after the step", r)
+        ctx.add("R45", sub.name, f"RTM_IFINFO {name} has phyint flags <{_names(got)}>, but {name} had "
+                                 f"<{_names(want)}> when the kernel queued it (journal entry {e.seq})", r)
 
 
 def _names(bits):
     return ",".join(C.flag_names(C.IFF_NAMES, bits, "IFF_"))
 
 
-def join_silence(ctx, sub, msgs):
-    """M17: in the step where X joins a group, a normal socket gets no RTM_NEWADDR about X
-    after the RTM_IFINFO saying X is down (or at all, when there was none: no UP address)."""
+def _about(m, state):
+    idx = about_index(m)
+    return state.name(idx) if idx is not None else None
+
+
+def joins(journal, since=0):
+    """[(seq, name, IPMP interface)] for each interface that joined a group at seq >= since."""
+    out, prev = [], journal.base.under
+    for e in journal.entries:
+        if e.kind != "state":
+            continue
+        now = e.state.under
+        out.extend((e.seq, n, g) for n, g in now.items() if prev.get(n) != g and e.seq >= since)
+        prev = now
+    return out
+
+
+def join_silence(ctx, sub, placed, journal):
+    """M17: X's join is announced to a normal socket by RTM_DELADDRs and an RTM_IFINFO
+    saying X is down; between that IFINFO and the join, no RTM_NEWADDR about X.
+    Judged once per join seen after the subscriber opened."""
     if sub.aware:
         return
-    down_seen = set()
-    for r in msgs:
-        m, around = r.msg, _around(ctx, sub.host, r)
-        idx = about_index(m)
-        name = ctx.name(sub.host, idx) if idx is not None and around else None
-        if not name or name in around[0].under or name not in around[1].under:
+    for seq, name, group in joins(journal, journal.marks.get("open", journal.start)):
+        ctx.judge("M17")
+        down = None
+        for r, e in placed:
+            if e.seq >= seq:
+                break
+            m = r.msg
+            if _about(m, e.state) != name:
+                continue
+            if m.PREFIX == "ifm_":
+                down = None if m.ifm_flags & C.IFF_UP else e.seq
+            elif m.type == C.RTM_NEWADDR and m.PREFIX == "ifam_" and down is not None:
+                ctx.add("M17", sub.name, f"RTM_NEWADDR about {name} (journal entry {e.seq}) reached a normal "
+                                         f"socket after the RTM_IFINFO saying {name} is down (entry {down}) "
+                                         f"and before {name} joined {group} (entry {seq})", r)
+
+
+def leave_order(ctx, sub, placed, journal):
+    """M18: after X leaves its group, a normal socket hears RTM_IFINFO X with UP before
+    any RTM_NEWADDR about X."""
+    if sub.aware:
+        return
+    up_since = {}                              # name -> seq of its last IFINFO with UP
+    for r, e in placed:
+        m, name = r.msg, _about(r.msg, e.state)
+        if not name or e.state.under.get(name):
             continue
-        if m.PREFIX == "ifm_" and not m.ifm_flags & C.IFF_UP:
-            down_seen.add((r.step, name))
-        elif m.type == C.RTM_NEWADDR and m.PREFIX == "ifam_":
-            had_down = any(s == r.step and n == name for s, n in down_seen) or not any(
-                x.step == r.step and x.msg.PREFIX == "ifm_" and ctx.name(sub.host, x.msg.ifm_index) == name
-                for x in msgs)
-            if had_down:
-                ctx.add("M17", sub.name, f"RTM_NEWADDR about {name}, which joined "
-                                         f"{around[1].under[name]} in this step, reached a normal socket", r)
+        if m.PREFIX == "ifm_" and m.ifm_flags & C.IFF_UP:
+            up_since[name] = e.seq
+            continue
+        if m.type != C.RTM_NEWADDR or m.PREFIX != "ifam_":
+            continue
+        before = [(seq, old, new) for seq, old, new in changes(journal, name) if seq < e.seq]
+        if not before or not before[-1][1]:
+            continue                           # its last change was no leave
+        ctx.judge("M18")
+        left = before[-1][0]
+        if up_since.get(name, -1) < left:
+            ctx.add("M18", sub.name, f"RTM_NEWADDR about {name}, which left {before[-1][1]} at journal "
+                                     f"entry {left}, came before an RTM_IFINFO {name} with UP", r)

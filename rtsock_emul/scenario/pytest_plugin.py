@@ -18,6 +18,7 @@ from .loader import load_file
 from .schema import parse_scenario
 
 SUFFIX = ".scenario.yaml"
+pytest_plugins = ["rtsock_emul.scenario.cpuload"]     # --cpu-load N
 
 
 def pytest_addoption(parser):

@@ -7,6 +7,7 @@ from rtsock_emul.wire.render import render as render_msg, to_json
 
 from .errors import OracleViolation, StepFailure
 from .rulebook import rule_ref
+from .truth import TruthFailure
 
 LOG_TAIL = 15
 MARK = ">>> "
@@ -64,6 +65,23 @@ def violation_lines(v):
     return out
 
 
+def judged_lines(res):
+    """How many messages each rule judged in this run; rules that judged none are named."""
+    judged = res.judged or {}
+    if not judged:
+        return ["rule oracle: judged nothing (no journal was read)"]
+    done = ", ".join(f"{r} {n}" for r, n in sorted(judged.items(), key=_rule_key) if n)
+    idle = ", ".join(r for r, n in sorted(judged.items(), key=_rule_key) if not n)
+    return [f"rule oracle judged (messages per rule): {done or 'none'}",
+            f"rule oracle: rules that judged nothing in this run: {idle or 'none'}"]
+
+
+def _rule_key(item):
+    rule = item[0]
+    digits = "".join(ch for ch in rule[1:] if ch.isdigit())
+    return rule[0], int(digits or 0), rule
+
+
 def log_tails(log_text, n=LOG_TAIL):
     out = []
     for host, text in sorted((log_text or {}).items()):
@@ -97,12 +115,15 @@ def format_failure(res):
             out.extend("  " + x for x in str(line).splitlines())
         for diff in exc.diffs:
             out.extend(diff_lines(diff))
-    elif exc is not None and not isinstance(exc, OracleViolation):
+    elif exc is not None and not isinstance(exc, (OracleViolation, TruthFailure)):
         out.append(f"{type(exc).__name__}: {exc}")
+    if res.truth_failure is not None:
+        out.extend(res.truth_failure.lines())
     if res.violations:
         out.append(f"rule oracle: {len(res.violations)} violation(s) the scenario's expectations do not mention:")
         for v in res.violations[:10]:
             out.extend(violation_lines(v))
+    out.extend(judged_lines(res))
     if res.artifacts:
         out.append("artifacts: " + ", ".join(f"{k}={v}" for k, v in sorted(res.artifacts.items())))
     out.extend(log_tails(res.log_text))

@@ -3,8 +3,8 @@
 The lab is `rtsock_emul.lab.start(topology, mode=..., config=...)` (docs/internals.md
 "Lab"). Every subscriber's messages are recorded by one selector thread with a
 timestamp; `expect` waits on new records (never sleeps) and then holds a quiet
-window. Ground truth for the oracle (ifindex names, IPMP membership) is asked
-from the agents before the first step and after every step (truth.py).
+window. Ground truth for the oracle is each host agent's delivery journal
+(truth.py), read when the subscribers open, after every step and at the end.
 """
 import errno as errno_mod
 import os
@@ -17,6 +17,7 @@ from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
 
 from . import matcher, truth
+from .cpuload import load_average
 from .errors import OracleViolation, StepFailure
 from .reader import Reader
 from .streams import Streams
@@ -24,7 +25,6 @@ from .streams import Streams
 AUTO_SEQ_BASE = 10000
 SETTLE_TIMEOUT = 15.0
 SETTLE_QUIET = 1.0
-LINK_SEEN_TIMEOUT = 10.0
 
 
 @dataclass
@@ -45,7 +45,10 @@ class RunResult:
     scenario: object
     mode: str
     streams: Streams = None
-    snapshots: list = field(default_factory=list)
+    journals: dict = field(default_factory=dict)      # host -> truth.HostJournal
+    idents: dict = field(default_factory=dict)        # subscriber -> its socket's journal ident
+    truth_failure: Exception = None                   # truth.TruthFailure, first one
+    judged: dict = field(default_factory=dict)        # rule -> messages the oracle judged by it
     sends: list = field(default_factory=list)
     open_checks: list = field(default_factory=list)   # (rule, text) found at open time
     failure: Exception = None
@@ -90,9 +93,11 @@ class Runner:
                 self._step(st)
             self._settle()
             res.streams = Streams(self.sc.subscribers)
-            self._snapshot(0)
+            self._truth(raise_=True)
             for name, sub in self.sc.subscribers.items():
                 self.socks[name] = self._open(sub)
+                res.idents[name] = self.socks[name].ident()
+            self._truth(mark="open", raise_=True)
             reader = self.reader = Reader(res.streams)
             for name, sock in self.socks.items():
                 reader.add(name, sock, hold=self.sc.subscribers[name].hold)
@@ -104,7 +109,9 @@ class Runner:
                     self._step(st)
                 finally:
                     res.steps_done.append((st, t0, res.streams.now()))
-                    self._snapshot(st.index)
+                    self._truth(mark=f"step {st.index}")
+            if res.truth_failure is not None:
+                raise res.truth_failure
         except (StepFailure, AssertionError) as exc:
             res.failure = exc
             if self.on_error and self.lab is not None:
@@ -128,8 +135,15 @@ class Runner:
         for sock in self.socks.values():
             _close_quietly(sock)
         if res.streams is not None:
-            res.violations = oracle.check(res)
-            if res.failure is None and res.violations:
+            self._truth(mark="end")
+            if res.truth_failure is None:
+                try:
+                    res.violations = oracle.check(res)
+                except truth.TruthFailure as exc:
+                    res.truth_failure = exc
+            if res.failure is None and res.truth_failure is not None:
+                res.failure = res.truth_failure
+            elif res.failure is None and res.violations:
                 res.failure = OracleViolation(res.violations)
         if cap:
             cap.stop()
@@ -194,15 +208,27 @@ class Runner:
                 self.result.streams.add(name, error="ENOBUFS")
 
     # --- ground truth ---------------------------------------------------------------
-    def _snapshot(self, step):
+    def _truth(self, mark=None, raise_=False):
+        """Read the new part of every subscriber host's journal. A failure is kept
+        (the first one) and fails the scenario; raise_ raises it at once."""
         res = self.result
-        hosts = {}
-        for host in {s.host for s in self.sc.subscribers.values()} | {self.sc.hosts[0]}:
-            hosts[host] = truth.query(self.lab.admin, host)
-            names = res.names.setdefault(host, matcher.IfNames())
-            names.table.update(hosts[host].index)
-        now = res.streams.now() if res.streams else 0.0
-        res.snapshots.append(truth.Snapshot(now, step, hosts))
+        for host in sorted({s.host for s in self.sc.subscribers.values()}):
+            journal = res.journals.setdefault(host, truth.HostJournal(host))
+            try:
+                truth.fetch(self.lab.admin, host, journal, res.logs.get(host))
+            except truth.TruthFailure as exc:
+                res.truth_failure = res.truth_failure or exc
+                if raise_:
+                    raise
+                continue
+            if mark:
+                journal.marks[mark] = journal.next
+            self._learn_names(host, journal)
+
+    def _learn_names(self, host, journal):
+        names = self.result.names.setdefault(host, matcher.IfNames())
+        for state in journal.states():
+            names.table.update(state.index)
 
     def names_for(self, sub):
         return self.result.names.setdefault(self.sc.subscribers[sub].host, matcher.IfNames())
@@ -229,17 +255,6 @@ class Runner:
 
     def _do_link(self, st, host, ifname, up):
         self.lab.link(host, ifname, up)
-        # the agent hears of carrier by netlink, asynchronously: the snapshot after this step
-        # must see the change, or the oracle judges the step's messages against a stale state
-        wait_until(lambda: self._carrier_seen(host, ifname, up), LINK_SEEN_TIMEOUT,
-                   what=f"{host}'s agent to see {ifname} {'up' if up else 'down'}")
-
-    def _carrier_seen(self, host, ifname, up):
-        rc, out, _ = self.lab.admin(host, f"ifconfig {ifname}")
-        header = truth._HEADER.match(out.splitlines()[0]) if rc == 0 and out else None
-        if header is None:             # not an IP interface (a bare datalink): nothing to wait for
-            return True
-        return ("RUNNING" in header.group("names").split(",")) == up
 
     def _do_loss(self, st, links):
         for host, ifname, pct in links:
@@ -274,7 +289,7 @@ class Runner:
         try:
             wait_until(probe, timeout, what=f"{host}: `{command}` to show {contains!r}")
         except WaitTimeout as exc:
-            raise StepFailure(st, str(exc), ["last output:", last.get("out", "")]) from None
+            raise StepFailure(st, f"{exc} ({load_average()})", ["last output:", last.get("out", "")]) from None
 
     def _do_start(self, st, name, host, command, preload, ready, timeout, cwd):
         from rtsock_emul.lab.errors import LabError
@@ -357,7 +372,8 @@ class Runner:
     def _ifindex(self, host, name, st):
         names = self.result.names.setdefault(host, matcher.IfNames())
         if names.index(name) is None:
-            names.table.update(truth.query(self.lab.admin, host).index)
+            journal = truth.fetch(self.lab.admin, host, truth.HostJournal(host), self.result.logs.get(host))
+            names.table.update(journal.base.index)
         idx = names.index(name)
         if idx is None:
             raise StepFailure(st, f"{host} has no interface {name!r} (known: {sorted(names.table.values())})")
@@ -385,7 +401,7 @@ class Runner:
 
         def all_satisfied():
             return all(matcher.satisfied(e, pending(e), names[e.sub]) for e in expectations)
-        streams.wait(all_satisfied, within)
+        met = streams.wait(all_satisfied, within)
         streams.hold(quiet)
         self._note_overflows([e.sub for e in expectations])
         diffs = []
@@ -399,7 +415,10 @@ class Runner:
             if diff:
                 diffs.append(diff)
         if diffs:
-            raise StepFailure(st, "; ".join(f"{d.exp.sub}: {d.reason}" for d in diffs), diffs=diffs)
+            summary = "; ".join(f"{d.exp.sub}: {d.reason}" for d in diffs)
+            if not met:
+                summary = f"`within: {within:g}s` exceeded ({load_average()}): {summary}"
+            raise StepFailure(st, summary, diffs=diffs)
 
 
 def _read_logs(logs):

@@ -1,100 +1,149 @@
-"""Ground truth the oracle needs, asked from the agents around every step.
+"""Ground truth for the rule oracle: each host agent's delivery journal
+(rtsock/journal.py), read as JSON through `kernel journal SINCE|now`.
 
-Per host: ifindex -> name, and which interfaces are under IPMP (member of a
-group, not the IPMP interface) with their IPMP interface; the flags of each
-interface's ipif 0 per family, and the addresses `ipadm show-addr` calls
-tentative (DAD not finished, M23). Parsed from the
-Solaris-style `ifconfig -a` (header `NAME: flags=HEX<...> mtu N index I`,
-indented `groupname G`); `ipmpstat -i -P -o INTERFACE,GROUP` is the fallback
-for membership when ifconfig is not available.
+The runner fetches every host's journal when the subscribers open, after each
+step and at the end; the oracle then places each message a subscriber read at
+the journal entry the hub queued it as, and judges it against the state at
+that moment. Nothing here guesses: a host whose journal cannot be read, or
+that forgot entries the run needs, raises TruthFailure with the host, what
+failed and the agent's last log lines.
 """
-import ipaddress
-import re
+import json
 from dataclasses import dataclass, field
 
-_HEADER = re.compile(r"^(?P<name>[^\s:]+)(?::(?P<unit>\d+))?:\s+flags=(?P<flags>[0-9a-fA-F]+)<(?P<names>[^>]*)>"
-                     r"(?:.*?\bindex\s+(?P<index>\d+))?")
-_GROUP = re.compile(r"^\s+groupname\s+(?P<group>\S+)")
+MAX_PAGES = 1000      # a journal holds at most 20000 entries, 100 per page
+LOG_TAIL = 10
 
 
-@dataclass
-class HostTruth:
-    ok: bool = False                          # False: the agent could not tell us
-    index: dict = field(default_factory=dict)     # ifindex -> name
-    under: dict = field(default_factory=dict)     # underlying name -> IPMP interface name
-    ipmp: set = field(default_factory=set)        # IPMP interface names
-    flags: dict = field(default_factory=dict)     # (name, af) -> flags of ipif 0 (64-bit)
-    tentative: set = field(default_factory=set)   # ip_address objects DAD has not finished
-    error: str = ""
+class TruthFailure(AssertionError):
+    """The state the oracle needs could not be obtained: the scenario fails."""
+
+    def __init__(self, host, what, log_tail=()):
+        self.host, self.what, self.log_tail = host, what, list(log_tail)
+        super().__init__(f"ground truth of {host} unavailable: {what}")
+
+    def lines(self):
+        out = [f"the rule oracle cannot judge {self.host}'s subscribers: {self.what}"]
+        if self.log_tail:
+            out.append(f"  last {len(self.log_tail)} line(s) of {self.host}'s agent log:")
+            out.extend("    " + line for line in self.log_tail)
+        return out
 
 
-def parse_ifconfig(text):
-    truth, groups, current = HostTruth(ok=True), {}, None
-    for line in text.splitlines():
-        m = _HEADER.match(line)
-        if m:
-            current = m.group("name")
-            if m.group("index") and not m.group("unit"):
-                truth.index[int(m.group("index"))] = current
-            if not m.group("unit"):
-                names = m.group("names").split(",")
-                af = 2 if "IPv4" in names else 26 if "IPv6" in names else 0
-                truth.flags[(current, af)] = int(m.group("flags"), 16)
-            if "IPMP" in m.group("names").split(","):
-                truth.ipmp.add(current)
-            continue
-        g = _GROUP.match(line)
-        if g and current:
-            groups[current] = g.group("group")
-    by_group = {groups.get(i, i): i for i in truth.ipmp}
-    for name, group in groups.items():
-        if name not in truth.ipmp and group:
-            truth.under[name] = by_group.get(group, group)
-    return truth
-
-
-def parse_ipmpstat(text):
-    truth = HostTruth(ok=True)
-    for line in text.splitlines():
-        parts = re.split(r"(?<!\\):", line.strip())
-        if len(parts) >= 2 and parts[0] and parts[1]:
-            truth.under[parts[0]] = parts[1]
-            truth.ipmp.add(parts[1])
-    return truth
-
-
-def parse_tentative(text):
-    """Addresses in STATE tentative of `ipadm show-addr` (ADDROBJ TYPE STATE ADDR)."""
-    found = set()
-    for line in text.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) >= 4 and parts[2] == "tentative":
-            try:
-                found.add(ipaddress.ip_interface(parts[3]).ip)
-            except ValueError:
-                pass
-    return found
-
-
-def query(admin, host):
-    """HostTruth of one host; admin(host, command) -> (rc, out, err)."""
+def _tail(log_path, n=LOG_TAIL):
     try:
-        rc, out, err = admin(host, "ifconfig -a")
-        if rc == 0 and _HEADER.search(out.splitlines()[0] if out else ""):
-            truth = parse_ifconfig(out)
-            rc, out, _ = admin(host, "ipadm show-addr")
-            truth.tentative = parse_tentative(out) if rc == 0 else None   # None: unknown
-            return truth
-        rc, out2, err2 = admin(host, "ipmpstat -i -P -o INTERFACE,GROUP")
-        if rc == 0:
-            return parse_ipmpstat(out2)
-        return HostTruth(error=(err or err2 or out).strip()[:200])
-    except Exception as exc:  # an agent that is gone: the oracle skips membership rules
-        return HostTruth(error=f"{type(exc).__name__}: {exc}")
+        with open(log_path, errors="replace") as fh:
+            return fh.read().splitlines()[-n:]
+    except (OSError, TypeError):
+        return []
 
 
 @dataclass
-class Snapshot:
+class State:
+    """The kernel state (rtsock/journal.py state_of) at one point of the journal."""
+    index: dict = field(default_factory=dict)       # ifindex -> name
+    under: dict = field(default_factory=dict)       # underlying name -> IPMP interface
+    ipmp: frozenset = frozenset()
+    flags: dict = field(default_factory=dict)       # (name, af) -> ipif 0 flags
+    tentative: frozenset = frozenset()              # address texts, DAD not finished
+
+    @classmethod
+    def from_json(cls, d):
+        flags = {}
+        for key, value in d.get("flags", {}).items():
+            name, af = key.rsplit(" ", 1)
+            flags[(name, int(af))] = int(value)
+        return cls({int(k): v for k, v in d.get("index", {}).items()}, dict(d.get("under", {})),
+                   frozenset(d.get("ipmp", ())), flags, frozenset(d.get("tentative", ())))
+
+    def name(self, index):
+        return self.index.get(index)
+
+    def ifindex(self, name):
+        return next((i for i, n in self.index.items() if n == name), None)
+
+
+@dataclass
+class Entry:
+    seq: int
     t: float
-    step: int          # taken after this step (0 = before the first step)
-    hosts: dict        # host -> HostTruth
+    kind: str                 # "msg" or "state"
+    state: State              # in effect when the entry was written
+    type: int = None
+    af: int = None
+    rtsq: int = 0
+    index: int = 0
+    addrs: int = 0
+    pid: int = 0
+    digest: str = ""
+    length: int = 0
+    origin: int = None
+    to: tuple = ()
+    dropped: tuple = ()
+    shut: tuple = ()
+
+    def selected(self, ident):
+        """The delivery predicate chose this socket (whether or not its buffer had room)."""
+        return ident in self.to or ident in self.dropped or ident in self.shut
+
+
+@dataclass
+class HostJournal:
+    """The part of one host's journal a run has seen, from the first fetch on."""
+    host: str
+    start: int = None              # seq of the first fetch ("now" when subscribers open)
+    next: int = None
+    base: State = None             # state at `start`
+    entries: list = field(default_factory=list)
+    marks: dict = field(default_factory=dict)   # label -> seq at that fetch (e.g. "open")
+    last: State = None
+
+    def messages(self):
+        return [e for e in self.entries if e.kind == "msg"]
+
+    def states(self):
+        return [self.base] + [e.state for e in self.entries if e.kind == "state"]
+
+    def add_page(self, page):
+        if self.start is None:
+            self.start = self.next = page["next"]
+            self.base = self.last = State.from_json(page["state"])
+        if page["first"] > self.next:
+            raise ValueError(f"the journal forgot entries {self.next}..{page['first'] - 1} "
+                             f"(it keeps the last {page['end'] - page['first']}; "
+                             f"{page['lost']} lost in all)")
+        for raw in page["entries"]:
+            if raw["seq"] < self.next:
+                continue
+            if raw["kind"] == "state":
+                self.last = State.from_json(raw["state"])
+            self.entries.append(_entry(raw, self.last))
+            self.next = raw["seq"] + 1
+        return page["next"] >= page["end"]
+
+
+def _entry(raw, state):
+    return Entry(raw["seq"], raw["t"], raw["kind"], state, raw.get("type"), raw.get("af"),
+                 raw.get("rtsq", 0), raw.get("index", 0), raw.get("addrs", 0), raw.get("pid", 0),
+                 raw.get("digest", ""), raw.get("len", 0), raw.get("origin"),
+                 tuple(raw.get("to", ())), tuple(raw.get("dropped", ())), tuple(raw.get("shut", ())))
+
+
+def fetch(admin, host, journal, log_path=None):
+    """Read `host`'s journal from journal.next on (from now on the first call)."""
+    since = "now" if journal.start is None else str(journal.next)
+    try:
+        for _ in range(MAX_PAGES):
+            rc, out, err = admin(host, f"kernel journal {since}")
+            if rc != 0:
+                raise ValueError(f"`kernel journal {since}` failed (rc {rc}): {(err or out).strip()[:300]}")
+            try:
+                page = json.loads(out)
+            except ValueError as exc:
+                raise ValueError(f"`kernel journal {since}` printed no JSON ({exc}): {out[:120]!r}") from None
+            if journal.add_page(page):
+                return journal
+            since = str(journal.next)
+        raise ValueError(f"the journal did not end within {MAX_PAGES} pages")
+    except (ValueError, KeyError, TypeError, OSError, RuntimeError) as exc:
+        raise TruthFailure(host, f"{type(exc).__name__}: {exc}", _tail(log_path)) from None

@@ -43,5 +43,7 @@ def test_mininet_run_leaves_pcaps_streams_and_timeline(pytester):
     assert any(p.haslayer(ARP) and p[ARP].psrc == "0.0.0.0" for p in packets), "no DAD ARP probe captured"
     assert any(p.haslayer(ICMP) and p[ICMP].type == 0 for p in packets), "no echo reply captured"
     records = [json.loads(line) for line in (out / "streams.jsonl").read_text().splitlines()]
-    assert any(r["subscriber"] == "aware" for r in records)
+    assert any(r.get("subscriber") == "aware" for r in records)
+    oracle = records[-1]["oracle"]          # R45: messages judged per rule, 0 when none
+    assert oracle["judged"]["R45"] > 0 and oracle["violations"] == 0 and oracle["truth_failure"] is None
     assert (out / "timeline.html").read_text().lower().startswith("<!doctype html>")

@@ -1,0 +1,129 @@
+"""The delivery journal: what the kernel state was when each message was queued,
+and which routing sockets got it (docs/internals.md "Delivery journal").
+
+The rule oracle judges every message a subscriber read against the state at
+the moment the hub queued it, not against what a later query shows, so reading
+order and scheduler delays change no verdict. Entries, in hub order:
+
+- `{"seq": N, "t": T, "kind": "state", "state": {...}}` — the state changed
+  since the previous entry (see `state_of`);
+- `{"seq": N, "t": T, "kind": "msg", "type": rtm_type, "af": af, "rtsq": rtsq,
+  "index": its *_index, "addrs": bitmask, "pid": rtm_pid or 0,
+  "len": bytes, "digest": hex, "origin": ident or None, "to": [ident, ...],
+  "dropped": [ident, ...], "shut": [ident, ...]}` — one `RtsHub.queue`.
+
+`seq` counts every entry; the journal keeps the last `maxlen` and says how
+many it forgot (`lost`), so a reader can tell a gap from silence.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import deque
+
+DEFAULT_MAXLEN = 20000
+PAGE = 100             # entries per `kernel journal` reply: well under one admin datagram (~50 KB)
+
+
+def digest(data: bytes) -> str:
+    """A short fingerprint of a message's bytes, to tie a read to its entry."""
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def state_key(kernel) -> tuple:
+    """A cheap, comparable digest of what `state_of` reports (called on every queue)."""
+    key = []
+    for phy in kernel.phyints():
+        group = phy.group
+        ills = []
+        for af, ill in phy.ills.items():
+            ipifs = ill.ipifs
+            ipif0 = ipifs.get(0)
+            ills.append((af, ipif0.ipif_flags | ill.flags | phy.flags if ipif0 is not None else None,
+                         tuple(i.addr for i in ipifs.values() if i.up and not i.ready)))
+        key.append((phy.ifindex, phy.name, phy.flags, group.ipmp.name if group is not None else None,
+                    tuple(ills)))
+    return tuple(key)
+
+
+def state_of(kernel) -> dict:
+    """What the rules need of the kernel now, as plain JSON data:
+    `index` {ifindex: name}, `under` {name: IPMP interface}, `ipmp` [names],
+    `flags` {"name af": ipif 0 flags (ipif|ill|phyint, 64-bit)},
+    `tentative` [addresses UP whose DAD has not finished (M23)]."""
+    index, under, ipmp, flags, tentative = {}, {}, [], {}, []
+    for phy in kernel.phyints():
+        index[str(phy.ifindex)] = phy.name
+        if phy.is_ipmp:
+            ipmp.append(phy.name)
+        group = getattr(phy, "group", None)
+        if group is not None and not phy.is_ipmp:
+            under[phy.name] = group.ipmp.name
+        for af, ill in sorted(phy.ills.items()):
+            if 0 in ill.ipifs:
+                flags[f"{phy.name} {af}"] = ill.ipif0.flags
+            # the unspecified address does no DAD (nothing to defend), as `ipadm show-addr` shows
+            tentative.extend(str(i.addr) for i in ill.ipifs.values()
+                             if i.up and not i.ready and not i.unspecified)
+    return {"index": index, "under": under, "ipmp": sorted(ipmp), "flags": flags,
+            "tentative": sorted(tentative)}
+
+
+def kernel_state(kernel):
+    """The (key, state) pair a Journal needs: state_key to notice a change cheaply,
+    state_of to write it."""
+    return lambda: state_key(kernel), lambda: state_of(kernel)
+
+
+class Journal:
+    """Bounded record of state changes and queued messages of one hub.
+
+    `key()` is called before every queued message (it must be cheap); when it
+    differs from the last one, `state()` is written as a state entry. Without
+    `key`, `state()` itself is compared."""
+
+    def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic):
+        self._state, self._key, self._clock = state, key or state, clock
+        self.entries: deque = deque(maxlen=maxlen)
+        self.next_seq = 0
+        self._last_key = object()
+
+    @property
+    def lost(self) -> int:
+        return self.next_seq - len(self.entries)
+
+    def _append(self, entry: dict) -> dict:
+        entry["seq"], entry["t"] = self.next_seq, self._clock()
+        self.next_seq += 1
+        self.entries.append(entry)
+        return entry
+
+    def note_state(self) -> None:
+        key = self._key()
+        if key != self._last_key:
+            self._last_key = key
+            self._append({"kind": "state", "state": self._state()})
+
+    def message(self, msg, data, af, rtsq, origin, to, dropped, shut) -> None:
+        self.note_state()
+        mtype = data[3] if data and len(data) > 3 else getattr(msg, "type", None)
+        prefix = getattr(msg, "PREFIX", "")
+        self._append({"kind": "msg", "type": mtype, "af": af, "rtsq": rtsq,
+                      "index": getattr(msg, prefix + "index", 0) if msg is not None else 0,
+                      "addrs": msg.addrs() if msg is not None else 0,
+                      "pid": getattr(msg, "rtm_pid", 0) if msg is not None else 0,
+                      "len": len(data) if data else 0, "digest": digest(data) if data else "",
+                      "origin": origin, "to": to, "dropped": dropped, "shut": shut})
+
+    def page(self, since=0, limit: int = PAGE) -> dict:
+        """Entries with seq >= since (at most limit): `{"first", "next", "end",
+        "lost", "entries", "state"}`; `first` is the oldest seq still kept, `end`
+        the next seq to be written, `state` the state now. since=None: from now."""
+        first = self.next_seq - len(self.entries)
+        since = self.next_seq if since is None else since
+        start = max(since, first) - first
+        out = [self.entries[i] for i in range(start, min(start + limit, len(self.entries)))]
+        nxt = out[-1]["seq"] + 1 if out else max(since, first)
+        return {"first": first, "next": nxt, "end": self.next_seq, "lost": self.lost,
+                "entries": out, "state": self._state()}
+

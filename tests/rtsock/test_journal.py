@@ -1,0 +1,64 @@
+"""The delivery journal: state at each queued message, and whom the predicate chose (R30-R41)."""
+from rtsock_emul.rtsock.hub import RtsHub
+from rtsock_emul.rtsock.journal import Journal, digest
+from rtsock_emul.wire import RtMsg, encode
+from rtsock_emul.wire.constants import AF_INET, AF_INET6, RTAW_UNDER_IPMP, RTSQ_ALL, RTSQ_UNDER_IPMP
+
+from .test_hub import sock
+
+MSG = RtMsg("RTM_ADD", dst="198.51.100.0/24", gateway="192.0.2.1")
+
+
+def _hub(state):
+    hub = RtsHub()
+    hub.journal = Journal(lambda: dict(state), maxlen=8)
+    return hub
+
+
+def test_each_queue_is_one_entry_naming_delivered_dropped_and_shut_sockets():
+    """R38: the entry lists exactly the sockets the predicate chose, whatever happened next."""
+    state = {"under": {}}
+    hub = _hub(state)
+    ok, full, shut, v6, aware_only = (sock(), sock(room=0), sock(), sock(AF_INET6), sock())
+    shut.shut_rd = True
+    for s in (ok, full, shut, v6, aware_only):
+        hub.add(s)
+    assert [s.ident for s in (ok, full, shut, v6, aware_only)] == [1, 2, 3, 4, 5]
+    hub.queue(MSG, AF_INET, RTSQ_ALL)
+    state_entry, msg_entry = hub.journal.entries
+    assert state_entry["kind"] == "state" and state_entry["state"] == {"under": {}}
+    assert msg_entry["to"] == [1, 5] and msg_entry["dropped"] == [2] and msg_entry["shut"] == [3]
+    assert msg_entry["digest"] == digest(encode(MSG)) and msg_entry["len"] == len(encode(MSG))
+    assert msg_entry["origin"] is None and msg_entry["seq"] == 1
+
+
+def test_state_entry_only_when_the_state_changed_and_nobody_listening_is_still_journaled():
+    """M19: an underlying interface's message chosen for nobody is visible in the journal."""
+    state = {"under": {}}
+    hub = _hub(state)
+    normal = hub.add(sock())
+    hub.queue(MSG, AF_INET, RTSQ_ALL)
+    hub.queue(MSG, AF_INET, RTSQ_ALL)
+    state["under"] = {"net0": "ipmp0"}
+    hub.queue(MSG, AF_INET, RTSQ_UNDER_IPMP)
+    kinds = [e["kind"] for e in hub.journal.entries]
+    assert kinds == ["state", "msg", "msg", "state", "msg"]
+    assert hub.journal.entries[-1]["to"] == [] and normal.ident == 1
+
+
+def test_pages_and_forgotten_entries():
+    state = {"n": 0}
+    hub = _hub(state)
+    aware = sock()
+    aware.rt_aware = RTAW_UNDER_IPMP
+    hub.add(aware)
+    for i in range(6):
+        state["n"] = i
+        hub.queue(MSG, AF_INET, RTSQ_ALL)
+    j = hub.journal
+    assert j.next_seq == 12 and j.lost == 4
+    page = j.page(0, limit=3)
+    assert page["first"] == 4 and page["lost"] == 4 and page["end"] == 12
+    assert [e["seq"] for e in page["entries"]] == [4, 5, 6] and page["next"] == 7
+    assert j.page(None)["entries"] == [] and j.page(None)["next"] == 12
+    assert j.page(None)["state"] == {"n": 5}
