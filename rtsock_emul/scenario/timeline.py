@@ -30,12 +30,11 @@ def _short_type(msg):
     return C.name_of(C.RTM_NAMES, view(msg).type).removeprefix("RTM_")
 
 
-def _iface_flags(snapshot, host, name, af):
-    """The flags `ifconfig` showed before the first step: what the first message changed."""
-    truth = snapshot.hosts.get(host) if snapshot else None
-    if truth is None or (name, af) not in truth.flags:
+def _iface_flags(state, name, af):
+    """The flags in the host's journal when the subscribers opened: what the first message changed."""
+    if state is None or (name, af) not in state.flags:
         return None
-    return truth.flags[(name, af)] & C.IFM_FLAGS_MASK
+    return state.flags[(name, af)] & C.IFM_FLAGS_MASK
 
 
 def _flag_change(before, after):
@@ -49,8 +48,8 @@ def _flag_change(before, after):
 class _Labeller:
     """Short labels for one subscriber's messages; remembers each interface's flags."""
 
-    def __init__(self, names, first_snapshot, host):
-        self.names, self.snap, self.host = names, first_snapshot, host
+    def __init__(self, names, base_state):
+        self.names, self.base = names, base_state
         self.flags = {}
 
     def __call__(self, rec):
@@ -66,7 +65,7 @@ class _Labeller:
             parts.append(ifname or f"if#{v.index}")
             flags = v.flags & C.IFM_FLAGS_MASK
             af = C.AF_INET6 if flags & C.IFF_IPV6 else C.AF_INET     # one ill per family, one index
-            before = self.flags.get((v.index, af), _iface_flags(self.snap, self.host, ifname, af))
+            before = self.flags.get((v.index, af), _iface_flags(self.base, ifname, af))
             parts.append(("v6 " if af == C.AF_INET6 else "") + _flag_change(before, flags))
             self.flags[(v.index, af)] = flags
         else:
@@ -106,7 +105,6 @@ def _failure_marks(res):
 def data(res):
     """Everything the page draws, as plain JSON-able data."""
     sc = res.scenario
-    first = res.snapshots[0] if res.snapshots else None
     failed_step, failed_why, diffs = _failure_marks(res)
     findings = {}
     for v in res.violations:
@@ -120,7 +118,8 @@ def data(res):
     lanes, msgs = [], []
     for name, sub in sc.subscribers.items():
         lanes.append({"name": name, "about": _about(sub)})
-        label = _Labeller(res.names.get(sub.host), first, sub.host)
+        journal = res.journals.get(sub.host)
+        label = _Labeller(res.names.get(sub.host), journal.base if journal else None)
         for rec in res.streams.snapshot(name) if res.streams else []:
             text, kind = label(rec)
             detail = (render_msg(rec.msg, size=len(rec.raw)) if rec.msg is not None else rec.error)
@@ -209,7 +208,7 @@ function draw(){const scroll=$('#scroll'),track=$('#track'),names=$('#names');
  const rows=[],axis=el('div','row axis'),ah=el('div','axis','ms');track.append(axis);names.append(ah);
  const step=nice(D.end*90/W);for(let t=0;t<=D.end+1e-9&&X(t)<W-40;t+=step){const e=el('div','tick',fmt(t));e.style.left=X(t)+'px';axis.append(e)}
  const srow=el('div','row');track.append(srow);
- const sl=D.steps.map(s=>{const e=el('div','sl'+(s.failed?' bad':''),s.label+(s.failed?' ✗ '+s.why:''));e.title=s.label;srow.append(e);return {e,x:X(s.t0)}});
+ const sl=D.steps.map(s=>{const e=el('div','sl'+(s.failed?' bad':''),s.label+(s.failed?' ✗':''));e.title=s.label+(s.failed?' ✗ '+s.why:'');srow.append(e);return {e,x:X(s.t0)}});
  const nh=el('div',null,'steps');names.append(nh);rows.push([srow,nh,sl]);
  D.lanes.forEach((l,li)=>{const r=el('div','row');track.append(r);const n=el('div');n.append(l.name,el('small',null,l.about));names.append(n);
   const items=[];D.msgs.forEach((m,i)=>{if(m.lane!=li)return;const e=el('div','m'+(m.finding?' finding':'')+(m.diff?' diff':''),m.label);

@@ -39,7 +39,7 @@ def _get_with_raw_ifp(nlen: int, alen: int, index: int, user_seq: int) -> bytes:
 def test_R15_ifp_name_lengths_beyond_sdl_data_are_ignored(agent, s, nlen, alen):
     """R15 (rts_getaddrs reads only sdl_index): an RTA_IFP whose sdl_nlen + sdl_alen
     exceed sdl_data[244] is a valid RTM_GET, for any user, never EIO."""
-    index = 1 if (nlen, alen) != (SDL_DATA_LEN, 1) else 0
+    index = int(agent.admin("ifindex", "net0")[1]) if (nlen, alen) != (SDL_DATA_LEN, 1) else 0
     with agent.socket(user="nobody") as plain:
         for sock, pid in ((s, os.getpid()), (plain, os.getpid())):
             seq = next_seq()
