@@ -134,3 +134,34 @@ def test_monitor_prints_default_and_ends_quietly_when_the_agent_stops():
         a.stop()
     thread.join(10)
     assert result == [0] and err.getvalue() == ""
+
+
+GROUP_CONFIG = dict(SIM_CONFIG, interfaces=[
+    {"name": "net0", "mac": "02:00:00:00:00:01", "ip": True},
+    {"name": "net1", "mac": "02:00:00:00:00:02", "ip": True}])
+
+
+def test_get_names_lo0_for_loopback_and_ipmp0_for_a_route_through_the_group(capsys):
+    """A host boots with lo0 (ifindex 1, 127.0.0.1); a route through an IPMP group is
+    reported on the IPMP interface, never on a member (M16: members are not visible)."""
+    a = AgentProcess(GROUP_CONFIG)
+    try:
+        for line in ("ipadm create-ipmp -i net0,net1 ipmp0",
+                     "ipadm create-addr -T static -a 192.0.2.10/24 ipmp0/v4"):
+            assert admin_call(a.path, line.split())[0] == 0, line
+        wait_addresses_up(a.path)
+
+        def get(line):
+            rc = run_route(a.path, line.split(), lambda argv: admin_call(a.path, argv))
+            out, err = capsys.readouterr()
+            assert (rc, err) == (0, ""), out + err
+            return out
+        assert get("-n get 127.0.0.1").startswith(
+            "   route to: 127.0.0.1\ndestination: 127.0.0.1\n       mask: 255.255.255.255\n"
+            "  interface: lo0\n")
+        assert get("-n add default 192.0.2.1") == "add net default: gateway 192.0.2.1\n"
+        out = get("-n get 198.51.100.7")
+        assert "destination: default\n" in out and "    gateway: 192.0.2.1\n" in out
+        assert "  interface: ipmp0\n" in out, out
+    finally:
+        a.stop()
