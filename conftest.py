@@ -8,7 +8,6 @@ import sys
 
 REEXEC_ENV = "IPMP_LAB_REEXEC"      # set on the re-executed run: a second re-exec never happens
 VENV = pathlib.Path(__file__).resolve().parent / ".venv"
-_NOTES = []                         # said once the terminal is pytest's again (pytest_configure)
 
 
 def _started_as_command():
@@ -52,8 +51,10 @@ def _reexec_in_venv():
         return
     python = VENV / "bin" / "python"
     if os.environ.get(REEXEC_ENV):
-        _NOTES.append(f"ipmp-lab: still outside {VENV} after re-running there ({sys.executable}); "
-                      f"going on without re-running again")
+        # said at once: this interpreter may lack what the plugins import, and fail before configure
+        _release_terminal()
+        sys.stderr.write(f"ipmp-lab: still outside {VENV} after re-running there ({sys.executable}); "
+                         f"going on without re-running again\n")
         return
     if not os.access(python, os.X_OK):
         _release_terminal()
@@ -79,14 +80,6 @@ import subprocess  # noqa: E402  (after the re-exec: nothing of the project is i
 import pytest  # noqa: E402
 
 pytest_plugins = ["rtsock_emul.scenario.pytest_plugin", "pytester"]
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_configure(config):
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    for note in _NOTES:
-        if reporter is not None:
-            reporter.write_line(note, yellow=True)
 
 
 def _links_of_our_runs():

@@ -110,15 +110,15 @@ def _signal_group(pid: int, sig) -> None:
         pass
 
 
-def spawn(host: str, argv: list[str], env: dict, netns_popen=None, cwd: str | None = None) -> Program:
-    """Start argv with env; netns_popen (Mininet's host.popen) runs it inside the host."""
+def spawn(host: str, argv: list[str], env: dict, cwd: str | None = None) -> Program:
+    """Start argv with env, leading a new process group (for a Mininet host argv already
+    enters its network namespace)."""
     if not argv:
         raise LabError(f"{host}: no program to start")
     kw = dict(env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
               text=True, bufsize=1)
-    try:   # Mininet's mnexec -d calls setsid itself; either way the program leads a new group
-        popen = (netns_popen(list(argv), **kw) if netns_popen
-                 else subprocess.Popen(list(argv), start_new_session=True, **kw))
+    try:
+        popen = subprocess.Popen(list(argv), start_new_session=True, **kw)
     except OSError as exc:
         raise LabError(f"{host}: cannot start {argv[0]}: {exc.strerror or exc}") from None
     return Program(host, argv, popen)

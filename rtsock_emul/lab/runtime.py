@@ -282,7 +282,9 @@ class Lab:
         """Start a program in the host (in sim mode: here, with the host's RTSOCK_AGENT),
         with the preload shim unless preload=False; stopped by stop() if still running."""
         env = programs.program_env(dict(os.environ), self.host_env(host), preload)
-        prog = programs.spawn(host, argv, env, self.net[host].popen if self.net else None, cwd=cwd)
+        if self.net:       # the host's network namespace only, as for admin commands (works in a chroot)
+            argv = faults.ns_argv(self.net[host].pid, list(argv))
+        prog = programs.spawn(host, argv, env, cwd=cwd)
         self._programs.append(prog)
         return prog
 
