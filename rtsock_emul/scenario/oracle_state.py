@@ -90,24 +90,27 @@ def joins(journal, since=0):
 
 def join_silence(ctx, sub, placed, journal):
     """M17: X's join is announced to a normal socket by RTM_DELADDRs and an RTM_IFINFO
-    saying X is down; between that IFINFO and the join, no RTM_NEWADDR about X.
-    Judged once per join seen after the subscriber opened."""
+    per ill saying X is down; between that IFINFO and the join, no RTM_NEWADDR about X
+    of that family. Judged once per join seen after the subscriber opened, over the
+    messages since X's previous membership change."""
     if sub.aware:
         return
     for seq, name, group in joins(journal, journal.marks.get("open", journal.start)):
         ctx.judge("M17")
-        down = None
+        since = max((s for s, _, _ in changes(journal, name) if s < seq), default=-1)
+        down = {}                  # family -> seq of the last IFINFO about name (None: it said UP)
         for r, e in placed:
             if e.seq >= seq:
                 break
             m = r.msg
-            if _about(m, e.state) != name:
-                continue
+            if e.seq <= since or _about(m, e.state) != name:
+                continue           # only since name's previous membership change
             if m.PREFIX == "ifm_":
-                down = None if m.ifm_flags & C.IFF_UP else e.seq
-            elif m.type == C.RTM_NEWADDR and m.PREFIX == "ifam_" and down is not None:
+                down[family(m)] = None if m.ifm_flags & C.IFF_UP else e.seq
+            elif m.type == C.RTM_NEWADDR and m.PREFIX == "ifam_" and down.get(family(m)) is not None:
+                down_seq = down[family(m)]
                 ctx.add("M17", sub.name, f"RTM_NEWADDR about {name} (journal entry {e.seq}) reached a normal "
-                                         f"socket after the RTM_IFINFO saying {name} is down (entry {down}) "
+                                         f"socket after the RTM_IFINFO saying {name} is down (entry {down_seq}) "
                                          f"and before {name} joined {group} (entry {seq})", r)
 
 

@@ -15,8 +15,6 @@ pytestmark = [needs_root, pytest.mark.timeout(240)]
 
 # Not yet analysed (docs/reliability.md "Soak"); every other rule must hold.
 OPEN_FINDINGS = {
-    "M17": "the oracle pairs an RTM_NEWADDR after an earlier RTM_IFINFO down with every later join "
-           "of that interface, not only the next one",
     "M23": "RTM_NEWADDR of a test address sent when its interface leaves the group (M18) while DAD "
            "is pending after a carrier loss",
 }

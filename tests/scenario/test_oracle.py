@@ -373,3 +373,28 @@ def test_broken_state_query_fails_the_scenario(tmp_path, monkeypatch, broken):
     text = format_failure(res)
     assert "cannot judge h1's subscribers" in text and "agent log" in text
     assert res.failure.log_tail, "the report carries the agent's last log lines"
+
+
+def test_M17_is_judged_per_family_on_the_gap_before_the_join():
+    """M17: the join's announcement is an RTM_IFINFO per ill. An IPv6 ill whose ipif 0
+    is not UP says 'down' at every change; an IPv4 RTM_NEWADDR after that, while the
+    IPv4 ill is up and long before the IPv4 announcement, is no violation (the soak's
+    false finding). A NEWADDR after the IPv4 announcement still is."""
+    from .synthetic import BASE, SyntheticRun, ifinfo, newaddr
+    v6_down = (BASE & ~C.IFF_UP & ~C.IFF_IPV4) | C.IFF_IPV6
+    text = JOIN.replace("normal: {host: h1, protocol: AF_INET}", "normal: {host: h1}")
+    run = SyntheticRun(text)
+    for raw_msg in (ifinfo("net0", v6_down), newaddr("net0", "192.0.2.21"),
+                    ifinfo("net0", BASE & ~C.IFF_UP)):
+        run.queue(raw_msg[0], to=["normal"])
+        run.read("normal", raw_msg, t=run.seq, step=1)
+    run.set("net0", under="ipmp0")
+    res = run.result()
+    assert [v for v in _rules(res) if v[0] == "M17"] == [] and res.judged["M17"] == 1
+
+    late = SyntheticRun(text)
+    for raw_msg in (ifinfo("net0", BASE & ~C.IFF_UP), newaddr("net0", "192.0.2.21")):
+        late.queue(raw_msg[0], to=["normal"])
+        late.read("normal", raw_msg, t=late.seq, step=1)
+    late.set("net0", under="ipmp0")
+    assert [rule for rule, _ in _rules(late.result()) if rule == "M17"] == ["M17"]
