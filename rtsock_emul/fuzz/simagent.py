@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 
+from rtsock_emul.util.procs import end
+
 START_TIMEOUT = 15.0
 CONFIG = {
     "privileged_uids": [0],
@@ -60,13 +62,7 @@ class SimAgent:
 
     def __exit__(self, *exc):
         if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+            end(self.proc)
             self.proc.stdout.close()
             self.proc.stderr.close()
         if self.dir:

@@ -18,6 +18,7 @@ import pytest
 
 from rtsock_emul import client
 from rtsock_emul.agent import make_logger, serve
+from rtsock_emul.util.procs import end
 from rtsock_emul.util.wait import wait_until
 
 START_TIMEOUT = 10.0
@@ -98,13 +99,7 @@ class AgentProcess:
         raise RuntimeError("no VmRSS")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end(self.proc)
         for stream in (self.proc.stdout, self.proc.stderr):
             stream.close()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import urllib.request
 
+from rtsock_emul.util.procs import end
 from rtsock_emul.util.wait import wait_until
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -77,12 +78,7 @@ class Browser:
             self._s("DELETE", "")
         except OSError:
             pass
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        end(self.proc)
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self):
