@@ -60,7 +60,8 @@ def _reexec_in_venv():
         _release_terminal()
         sys.stderr.write(f"ipmp-lab: pytest was started by {sys.executable}, and the project's environment "
                          f"{VENV} does not exist yet: run `sudo ./ipmp-lab setup` first\n")
-        sys.exit(4)     # pytest's exit code for a usage error
+        sys.stderr.flush()
+        os._exit(4)     # pytest's usage-error code; not SystemExit: the capture is already given back
     env = dict(os.environ, PYTHONNOUSERSITE="1")
     env[REEXEC_ENV] = sys.executable
     if "PYTHONPATH" in env:

@@ -14,43 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import select
-import socket
 import threading
 import time
 
 from bench.common import summary
 from rtsock_emul import client
 from rtsock_emul.util.wait import WaitTimeout, wait_until
+from rtsock_emul.fuzz.flood import flood, hung_up
 from rtsock_emul.fuzz.simagent import CONFIG, SimAgent
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 
 
 MIN_GETS = 200
-
-
-def flood(sock, record: bytes, n: int, stall: float = 1.0) -> int:
-    sock.setblocking(False)
-    writable = select.poll()
-    writable.register(sock, select.POLLOUT)
-    sent = 0
-    while sent < n:
-        try:
-            sock.send(record)
-            sent += 1
-        except BlockingIOError:
-            if not writable.poll(stall * 1000):
-                break
-        except (BrokenPipeError, ConnectionResetError):
-            break
-    return sent
-
-
-def hung_up(sock) -> bool:
-    p = select.poll()
-    p.register(sock, select.POLLRDHUP)
-    return any(ev & (select.POLLHUP | select.POLLRDHUP) for _, ev in p.poll(0))
 
 
 class Reader(threading.Thread):

@@ -18,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 INCLUDE_DIR = HERE / "include"
 SHIM_SOURCE = HERE / "shim" / "rtsock_preload.c"
+SHIM_HEADERS = (HERE / "rts_record.h",)     # what the shim includes from this folder
 SHIM_NAME = "rtsock_preload.so"
 CFLAGS = ("-std=gnu11", "-O2", "-g", "-fPIC", "-shared", "-fvisibility=hidden", "-U_FORTIFY_SOURCE",
           "-Wall", "-Wextra", "-Werror")
@@ -34,9 +35,10 @@ def preload_path() -> Path:
 
 
 def build(out: Path | None = None, source: Path = SHIM_SOURCE, force: bool = False) -> Path:
-    """Compile the shim unless `out` is newer than its source; returns `out`."""
+    """Compile the shim unless `out` is newer than its source and headers; returns `out`."""
     out = Path(out) if out else preload_path()
-    if not force and out.exists() and out.stat().st_mtime >= source.stat().st_mtime:
+    newest = max(p.stat().st_mtime for p in (source, *SHIM_HEADERS))
+    if not force and out.exists() and out.stat().st_mtime >= newest:
         return out
     cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
     if not cc:

@@ -32,6 +32,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "rts_record.h"
+
 #define RTS_SOL_SOCKET      0xffff
 #define RTS_SOL_ROUTE       0xfffe
 #define RTS_SO_USELOOPBACK  0x0040
@@ -56,33 +58,14 @@ static inline int rts_ctrl_(int fd)
 	return (rts_ctrl_fd_[fd] - 1);
 }
 
-/* The integer after "key": in a JSON record; def if absent or null. */
-static inline long rts_json_int_(const char *rec, const char *key, long def)
-{
-	char pat[64];
-	const char *p;
-
-	(void) snprintf(pat, sizeof (pat), "\"%s\":", key);
-	if ((p = strstr(rec, pat)) == NULL)
-		return (def);
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	if (*p != '-' && (*p < '0' || *p > '9'))
-		return (def);
-	return (strtol(p, NULL, 10));
-}
-
 /* Read control records until one of kind `op`; count overflow notices. */
 static inline int rts_wait_(int fd, const char *op, char *rec, size_t size)
 {
 	int ctrl = rts_ctrl_(fd);
-	char want[64];
 	ssize_t n;
 
 	if (ctrl < 0)
 		return (-1);
-	(void) snprintf(want, sizeof (want), "\"op\": \"%s\"", op);
 	for (;;) {
 		n = recv(ctrl, rec, size - 1, 0);
 		if (n <= 0) {
@@ -90,11 +73,11 @@ static inline int rts_wait_(int fd, const char *op, char *rec, size_t size)
 			return (-1);
 		}
 		rec[n] = '\0';
-		if (strstr(rec, "\"op\": \"overflow\"") != NULL) {
+		if (rts_is_op_(rec, "overflow")) {
 			rts_overflow_[fd]++;
 			continue;
 		}
-		if (strstr(rec, want) != NULL)
+		if (rts_is_op_(rec, op))
 			return (0);
 		errno = EPROTO;
 		return (-1);

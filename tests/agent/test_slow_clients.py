@@ -6,7 +6,6 @@ import logging
 import json
 import os
 import resource
-import select
 import socket
 import threading
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from rtsock_emul import client
 from rtsock_emul.agent.server import Server
+from rtsock_emul.fuzz.flood import flood, hung_up
 from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
@@ -71,32 +71,6 @@ FLOOD = 2000         # requests a hostile client sends without reading a reply
 LATENCY_LIMIT = 0.5  # s; an RTM_GET takes ~2 ms here, a blocked loop 5 s and more
 
 
-def _flood(sock, record: bytes, n: int = FLOOD, stall: float = 1.0) -> int:
-    """Send up to n records without reading any reply, as fast as the agent takes
-    them; stop when it takes none for `stall` seconds or hangs up. How many went out."""
-    sock.setblocking(False)
-    writable = select.poll()
-    writable.register(sock, select.POLLOUT)
-    sent = 0
-    while sent < n:
-        try:
-            sock.send(record)
-            sent += 1
-        except BlockingIOError:
-            if not writable.poll(stall * 1000):
-                break
-        except (BrokenPipeError, ConnectionResetError):
-            break
-    return sent
-
-
-def _hung_up(sock) -> bool:
-    """The agent closed its end of sock (seen without reading what it queued)."""
-    p = select.poll()
-    p.register(sock, select.POLLRDHUP)
-    return any(ev & (select.POLLHUP | select.POLLRDHUP) for _, ev in p.poll(0))
-
-
 def _served_until(agent, done, timeout=20.0) -> list[float]:
     """Seconds each RTM_GET of another client took, issued back to back until
     done() (or timeout); a thread, so that a stalled agent fails the test
@@ -143,9 +117,9 @@ def test_slow_admin_client_cannot_stall_the_agent(fresh_agent):
     agent = fresh_agent
     hostile = client.connect_as(agent.path + ".admin", "nobody")
     try:
-        sent = _flood(hostile, json.dumps({"argv": ["ipmpstat", "-g"]}).encode())
+        sent = flood(hostile, json.dumps({"argv": ["ipmpstat", "-g"]}).encode(), FLOOD)
         assert sent > 200
-        _served_until(agent, lambda: _hung_up(hostile))
+        _served_until(agent, lambda: hung_up(hostile))
         assert _until_closed(hostile) < sent, "replies were queued without bound"
     finally:
         hostile.close()
@@ -159,10 +133,10 @@ def test_slow_control_client_cannot_stall_the_agent(fresh_agent):
     agent = fresh_agent
     with agent.socket() as spammer:
         ctrl = spammer._core.ctrl
-        sent = _flood(ctrl, json.dumps({"op": "getsockopt", "level": C.SOL_SOCKET,
-                                        "name": C.SO_RCVBUF}).encode())
+        sent = flood(ctrl, json.dumps({"op": "getsockopt", "level": C.SOL_SOCKET,
+                                        "name": C.SO_RCVBUF}).encode(), FLOOD)
         assert sent > 200
-        _served_until(agent, lambda: _hung_up(spammer._core.data))
+        _served_until(agent, lambda: hung_up(spammer._core.data))
     with open(agent.log) as f:
         noise = [line for line in f if "control" in line]
     assert len(noise) < 10, noise[:20]

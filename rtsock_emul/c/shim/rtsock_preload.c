@@ -25,6 +25,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../rts_record.h"
+
 #define	EXPORT		__attribute__((visibility("default")))
 
 /* glibc's fortified entry points, declared only under _FORTIFY_SOURCE. */
@@ -147,32 +149,6 @@ detach(int fd)
 
 /* --- control records (JSON, one per SEQPACKET record) ------------------- */
 
-static long
-json_int(const char *rec, const char *key, long def)
-{
-	char pat[64];
-	const char *p;
-
-	(void) snprintf(pat, sizeof (pat), "\"%s\":", key);
-	if ((p = strstr(rec, pat)) == NULL)
-		return (def);
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	if (*p != '-' && (*p < '0' || *p > '9'))
-		return (def);
-	return (strtol(p, NULL, 10));
-}
-
-static int
-is_op(const char *rec, const char *op)
-{
-	char want[64];
-
-	(void) snprintf(want, sizeof (want), "\"op\": \"%s\"", op);
-	return (strstr(rec, want) != NULL);
-}
-
 /*
  * Wait (st->lock held) for the control record of kind op; overflow notices
  * met on the way are counted.  0, or -1 with errno from the record or the
@@ -193,15 +169,15 @@ await_record(struct rts *st, const char *op, char *rec, size_t size)
 			return (-1);
 		}
 		rec[n] = '\0';
-		if (is_op(rec, "overflow")) {
+		if (rts_is_op_(rec, "overflow")) {
 			st->overflow++;
 			continue;
 		}
-		if (!is_op(rec, op)) {
+		if (!rts_is_op_(rec, op)) {
 			errno = EPROTO;
 			return (-1);
 		}
-		if ((e = json_int(rec, "errno", EPROTO)) != 0) {
+		if ((e = rts_json_int_(rec, "errno", EPROTO)) != 0) {
 			errno = (int)e;
 			return (-1);
 		}
@@ -218,7 +194,7 @@ drain_notices(struct rts *st)
 
 	while ((n = REAL(recv)(st->ctrl, rec, sizeof (rec) - 1, MSG_DONTWAIT)) > 0) {
 		rec[n] = '\0';
-		if (is_op(rec, "overflow"))
+		if (rts_is_op_(rec, "overflow"))
 			st->overflow++;
 	}
 }
@@ -234,7 +210,7 @@ call(struct rts *st, const char *req, long *value)
 	if (REAL(send)(st->ctrl, req, strlen(req), MSG_NOSIGNAL) >= 0 &&
 	    await_record(st, "reply", rec, sizeof (rec)) == 0) {
 		if (value != NULL)
-			*value = json_int(rec, "value", 0);
+			*value = rts_json_int_(rec, "value", 0);
 		rc = 0;
 	}
 	(void) pthread_mutex_unlock(&st->lock);
@@ -754,7 +730,7 @@ admin(const char *verb, const char *arg, char *out, size_t size)
 	(void) REAL(close)(s);
 	rep[n] = '\0';
 	out[0] = '\0';
-	if (json_int(rep, "rc", 1) != 0)
+	if (rts_json_int_(rep, "rc", 1) != 0)
 		return (0);
 	if ((p = strstr(rep, "\"out\": \"")) == NULL)
 		return (0);
