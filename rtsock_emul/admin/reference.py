@@ -6,6 +6,7 @@ import pathlib
 import sys
 
 from . import INTERNAL, VERBS, dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
+from ..util.textfile import generated_doc
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 
@@ -67,15 +68,7 @@ def render() -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in argv:
-        if not DOC.exists() or DOC.read_text() != text:
-            print(f"{DOC} is stale: run python -m rtsock_emul.admin.reference", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
-    return 0
+    return generated_doc(DOC, render(), argv, "python -m rtsock_emul.admin.reference", write_by_default=True)
 
 
 if __name__ == "__main__":

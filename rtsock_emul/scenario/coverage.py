@@ -5,6 +5,7 @@
 """
 import sys
 from pathlib import Path
+from ..util.textfile import generated_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -51,15 +52,9 @@ def render_table(table):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    text = render_table(collect())
-    if "--write" in argv:
-        DOC.write_text(text)
-        print(f"wrote {DOC}")
-    else:
-        print(text)
-    return 0
+    return generated_doc(DOC, render_table(collect()), argv, "python -m rtsock_emul.scenario.coverage --write")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from .coverage import ROOT, all_rule_ids, collect
+from ..util.textfile import generated_doc
 
 DATA = Path(__file__).with_name("rules.yaml")
 DOC = ROOT / "docs" / "rules.md"
@@ -111,15 +112,9 @@ def render(book=None, scenarios=None, tests=None, checked=None):
     return "\n".join(out)
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--write" in argv:
-        DOC.write_text(text, encoding="utf-8")
-        print(f"wrote {DOC}")
-    else:
-        print(text)
-    return 0
+    return generated_doc(DOC, render(), argv, "python -m rtsock_emul.scenario.rulebook --write")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Reading the small text files a person writes (scenarios, topologies) defensively."""
 import os
+import sys
 
 MAX_FILE_BYTES = 1 << 20        # a scenario or topology is a few KB; more is a mistake or an attack
 
@@ -24,3 +25,19 @@ def read_text(path, what, error):
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise error(line, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", "save the file as UTF-8") from None
+
+
+def generated_doc(doc, text: str, argv, command: str, write_by_default: bool = False) -> int:
+    """The main() of a generator of a checked-in document: `--write` (or the default)
+    writes `text` to `doc`, `--check` says whether it is current, else print it."""
+    if "--check" in argv:
+        if not doc.exists() or doc.read_text(encoding="utf-8") != text:
+            print(f"{doc} is stale: run {command}", file=sys.stderr)
+            return 1
+        return 0
+    if "--write" in argv or write_by_default:
+        doc.write_text(text, encoding="utf-8")
+        print(f"wrote {doc}")
+    else:
+        print(text)
+    return 0
