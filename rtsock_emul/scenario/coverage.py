@@ -6,6 +6,8 @@
 import sys
 from pathlib import Path
 
+from .loader import load_file
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 DOC = ROOT / "docs" / "rule-coverage.md"
@@ -21,7 +23,6 @@ def all_rule_ids():
 
 def collect(root=SCENARIOS):
     """rule id -> [scenario path relative to the repo], from every scenario's covers."""
-    from .loader import load_file
     table = {}
     for path in sorted(Path(root).rglob("*.scenario.yaml")):
         data = load_file(path)

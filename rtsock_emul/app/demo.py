@@ -16,8 +16,7 @@ from rtsock_emul import client
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.render import render
 
-from . import start
-from .errors import LabError
+from rtsock_emul.lab import LabError, start
 
 DATA_ADDR = "192.0.2.10"
 PING_COUNT, PING_INTERVAL = 300, 0.01
