@@ -64,7 +64,6 @@ class _Run:
         self.ctx, self.k = ctx, ctx.kernel
         self.lifname, self.af_given = lifname, af
         self.ifname = lifname.split(":")[0]
-        self.pending_plen = None
 
     @property
     def af(self) -> int:

@@ -14,6 +14,8 @@ from typing import Callable
 from rtsock_emul.wire.constants import (
     AF_UNSPEC, RTAW_UNDER_IPMP, RTSQ_DEFAULT, RTSQ_NORMAL, RTSQ_UNDER_IPMP)
 
+from rtsock_emul.wire.messages import encode as wire_encode
+
 from .socket import RtSocket
 
 
@@ -37,11 +39,6 @@ class InternalSubscriber:
     rt_aware: int = RTAW_UNDER_IPMP
 
 
-def _encode(msg) -> bytes:
-    from rtsock_emul.wire.messages import encode  # wire/messages may load after us
-    return encode(msg)
-
-
 def _call_now(fn, *args):
     fn(*args)
 
@@ -49,7 +46,7 @@ def _call_now(fn, *args):
 class RtsHub:
     """Routing sockets of one host. `encode(msg) -> bytes` is called at most once per message."""
 
-    def __init__(self, *, encode: Callable[[object], bytes] = _encode, defer=_call_now, log=None):
+    def __init__(self, *, encode: Callable[[object], bytes] = wire_encode, defer=_call_now, log=None):
         self._encode = encode
         self._defer = defer
         self._log = log

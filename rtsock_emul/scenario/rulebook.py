@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from .coverage import ROOT, all_rule_ids, collect
-from .ruleref import DOC_PATH, anchor, rule_ref
+from .ruleref import anchor, rule_ref
 
 DATA = Path(__file__).with_name("rules.yaml")
 DOC = ROOT / "docs" / "rules.md"
