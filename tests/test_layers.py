@@ -259,3 +259,13 @@ def test_the_checker_sees_lazy_upward_imports_and_cycles(tmp_path):
     # the wire -> lab -> ... chain is not a cycle; add lab -> wire to make one between units
     (root / PACKAGE / "lab" / "z.py").write_text("from rtsock_emul.wire import a\n")
     assert any(c.startswith("cycle lab / wire") for c in cycles(imports(root))), cycles(imports(root))
+
+
+def test_internals_doc_names_the_same_layers():
+    """docs/internals.md "Layers" is the table LAYERS holds, row by row."""
+    text = (ROOT / "docs" / "internals.md").read_text()
+    section = text.split("\n## Layers\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    documented = [tuple(name.strip().strip("`").rstrip("/").removesuffix(".py") for name in row[2].split(","))
+                  for row in rows]
+    assert documented == LAYERS
