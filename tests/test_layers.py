@@ -101,7 +101,8 @@ def imports(root: Path = ROOT, package: str = PACKAGE) -> list[Import]:
             for target in targets:
                 resolved = _resolve(target, known) if target.startswith(package) else None
                 if resolved and resolved != mod:
-                    found.append(Import(mod, resolved, f"{path.relative_to(root)}:{node.lineno}",
+                    line = node.lineno if isinstance(node, (ast.stmt, ast.expr)) else 0
+                    found.append(Import(mod, resolved, f"{path.relative_to(root)}:{line}",
                                         id(node) in typing_only))
     return found
 
@@ -113,7 +114,8 @@ def unit_of(module: str) -> str:
 
 def upward(found: list[Import], level: dict[str, int] = LEVEL) -> list[str]:
     """Imports from a higher level, and units no level names."""
-    out, unplaced = [], {}
+    out: list[str] = []
+    unplaced: dict[str, str] = {}
     for imp in found:
         src, dst = unit_of(imp.source), unit_of(imp.target)
         if dst == "" or src == dst:

@@ -85,11 +85,16 @@ async def serve(socket_path: str, platform_name: str, config: dict, log: logging
     ctx = AgentContext(kernel=kernel, hub=hub, platform=platform, clock=clock,
                        config=config, log=log, loop=loop, socket_path=socket_path)
     server = Server(ctx, loop, socket_path)
-    stop = loop.create_future()
-    ctx.stop = lambda reason="stop": stop.done() or stop.set_result(reason)
+    stop: asyncio.Future[str] = loop.create_future()
+
+    def stop_agent(reason: str = "stop") -> None:
+        if not stop.done():
+            stop.set_result(reason)
+
+    ctx.stop = stop_agent
     signals = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
     for sig in signals:
-        loop.add_signal_handler(sig, ctx.stop, f"signal {sig}")
+        loop.add_signal_handler(sig, stop_agent, f"signal {sig}")
     try:
         server.start()
         started = platform.start(ctx)

@@ -16,14 +16,15 @@ def _lab_cli_class() -> type:
     class LabCLI(CLI):
         prompt = "ipmp-lab> "
 
-        def __init__(self, mn, lab, **kw):
+        def __init__(self, mn: object, lab: Lab, **kw: object) -> None:
             self.lab = lab
             super().__init__(mn, **kw)
 
-        def _ends(self, args):
+        def _ends(self, args: list[str]) -> list[tuple[str, str]]:
             """[(host, ifname)] named by `HOST:IF` or by two nodes (`s1 h1`)."""
             if len(args) == 1 and ":" in args[0]:
-                return [tuple(args[0].split(":", 1))]
+                host, ifname = args[0].split(":", 1)
+                return [(host, ifname)]
             if len(args) == 2:
                 a, b = args
                 host, sw = (a, b) if a in self.lab.topology.hosts else (b, a)
@@ -36,7 +37,7 @@ def _lab_cli_class() -> type:
                 return ends
             raise LabError("name a link as HOST:IF (h1:net0) or as two nodes (s1 h1)")
 
-        def do_link(self, line):
+        def do_link(self, line: str) -> None:
             """Carrier loss on the far end: link HOST:IF up|down, or link s1 h1 up|down."""
             args = line.split()
             try:
@@ -47,7 +48,7 @@ def _lab_cli_class() -> type:
             except LabError as exc:
                 error(f"{exc}\n")
 
-        def do_loss(self, line):
+        def do_loss(self, line: str) -> None:
             """Packet loss with carrier up: loss HOST:IF PERCENT (0 clears)."""
             args = line.split()
             try:
@@ -58,7 +59,7 @@ def _lab_cli_class() -> type:
             except (LabError, ValueError) as exc:
                 error(f"{exc}\n")
 
-        def do_delay(self, line):
+        def do_delay(self, line: str) -> None:
             """Delay with carrier up (needs netem): delay HOST:IF MS (0 clears)."""
             args = line.split()
             try:

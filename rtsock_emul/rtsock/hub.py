@@ -9,7 +9,7 @@ operation that produced the message, as a separate daemon would).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rtsock_emul.wire.constants import (
     AF_UNSPEC, RTAW_UNDER_IPMP, RTSQ_DEFAULT, RTSQ_NORMAL, RTSQ_UNDER_IPMP)
@@ -17,6 +17,9 @@ from rtsock_emul.wire.constants import (
 from rtsock_emul.wire.messages import encode as wire_encode
 
 from .socket import RtSocket
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 
 # The family of a request echo whose error came before RTA_DST was parsed
@@ -53,7 +56,7 @@ class RtsHub:
         self.sockets: list[RtSocket] = []
         self.internal: list[InternalSubscriber] = []
         self.queued = 0
-        self.journal = None       # journal.Journal, when the agent keeps one
+        self.journal: Journal | None = None       # when the agent keeps one
         self._idents = 0
 
     def add(self, sock: RtSocket) -> RtSocket:

@@ -21,9 +21,9 @@ def all_rule_ids():
     return ids
 
 
-def collect(root=SCENARIOS):
+def collect(root: str | Path = SCENARIOS) -> dict[str, list[str]]:
     """rule id -> [scenario path relative to the repo], from every scenario's covers."""
-    table = {}
+    table: dict[str, list[str]] = {}
     for path in sorted(Path(root).rglob("*.scenario.yaml")):
         data = load_file(path)
         rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

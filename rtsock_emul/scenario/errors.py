@@ -1,6 +1,7 @@
 """Typed errors of the scenario layer: each names the place and what to do."""
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .ruleref import rule_ref
 
@@ -35,6 +36,6 @@ class StepFailure(AssertionError):
 class OracleViolation(AssertionError):
     """A recorded stream breaks a manpage or delivery rule, whatever the scenario says."""
 
-    def __init__(self, violations):
+    def __init__(self, violations: Iterable[Any]) -> None:
         self.violations = list(violations)
         super().__init__("; ".join(f"{v.rule} ({rule_ref(v.rule)}): {v.what}" for v in self.violations[:5]))

@@ -2,8 +2,13 @@
 
 docs/scenario-language.md is the language reference, and tests check that every key below appears there.
 """
+from __future__ import annotations
+
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rtsock_emul.wire import constants as C
 
@@ -15,6 +20,9 @@ from .patterns import PatternError, parse_errno, parse_pattern
 # scenario language's keys (docs/scenario-language.md, checked by tests/scenario/test_docs.py)
 from .steps import (DEFAULT_QUIET, DEFAULT_WITHIN, EXPECT_SUB_KEYS, SEND_MSG_KEYS,  # noqa: F401
                     STEP_KEYS, STEP_KINDS, Step, parse_duration)
+
+if TYPE_CHECKING:
+    from rtsock_emul.lab.topology import Topology
 
 TOP_KEYS = ("name", "description", "covers", "topology", "mpathd", "config", "setup",
             "subscribers", "steps")
@@ -119,7 +127,8 @@ def _kind(value):
             str: "text"}.get(type(value), type(value).__name__)
 
 
-def parse_scenario(data, path, topology_loader=None):
+def parse_scenario(data: LMap, path: str | Path,
+                   topology_loader: Callable[[object], Topology] | None = None) -> Scenario:
     """A validated Scenario from loader output; ScenarioError on the first problem."""
     ck = _Checker(path)
     ck.mapping(data, 1, "a scenario file", TOP_KEYS, "see docs/scenario-language.md")

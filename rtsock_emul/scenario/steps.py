@@ -3,16 +3,24 @@
 The step vocabulary (kinds, keys, defaults) is declared here; schema.py parses the
 rest of a scenario file and calls parse_step. `ck` is schema's checker.
 """
+from __future__ import annotations
+
 import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import packets
 from .errors import did_you_mean
 from .loader import line_of
 from .matcher import MODES, Expectation
 from .patterns import PatternError, parse_addr, parse_type
+
+if TYPE_CHECKING:        # schema.py calls the parsers here and passes its checker
+    from .loader import LMap
+    from .schema import Scenario
+    from .schema import _Checker as Checker
 
 STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect", "packets",
               "start", "stdout")
@@ -330,7 +338,7 @@ _PARSERS = {
 }
 
 
-def parse_expectations(ck, sc, value, line, mode="exact"):
+def parse_expectations(ck: Checker, sc: Scenario, value: LMap, line: int, mode: str = "exact") -> list[Expectation]:
     """The subscriber part of an expect step -> [Expectation]."""
     out = []
     for sub, spec in value.items():
