@@ -5,8 +5,9 @@ from __future__ import annotations
 import errno as _errno
 import getopt
 import os
-import weakref
 
+from ..context import AddrObjs, AgentContext
+from ..kernel import Kernel
 from ..kernel.errors import KernelError
 from ..wire.constants import AF_INET, IFF_LOOPBACK
 
@@ -50,23 +51,7 @@ def parse(prog: str, args: list[str], shortopts: str, usage: str, longopts=()):
         raise Usage(f"{prog}: {exc.msg}\n{usage}") from None
 
 
-class AddrObjs:
-    """ipadm address objects: "net0/v4" -> (lifname, af)."""
-
-    def __init__(self):
-        self.table: dict[str, tuple[str, int]] = {}
-
-    def find(self, lifname: str, af: int) -> str:
-        for name, value in self.table.items():
-            if value == (lifname, af):
-                return name
-        return ""
-
-
-_ADDROBJS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _booted(kernel) -> AddrObjs:
+def _booted(kernel: Kernel) -> AddrObjs:
     """The table as boot leaves it: lo0/v4 and lo0/v6, the names
     svc:/network/loopback gives 127.0.0.1 and ::1."""
     objs = AddrObjs()
@@ -76,22 +61,17 @@ def _booted(kernel) -> AddrObjs:
     return objs
 
 
-def addrobjs(ctx) -> AddrObjs:
-    extra = getattr(ctx, "extra", None)
-    if isinstance(extra, dict):
-        if "addrobjs" not in extra:
-            extra["addrobjs"] = _booted(ctx.kernel)
-        return extra["addrobjs"]
-    if ctx.kernel not in _ADDROBJS:
-        _ADDROBJS[ctx.kernel] = _booted(ctx.kernel)
-    return _ADDROBJS[ctx.kernel]
+def addrobjs(ctx: AgentContext) -> AddrObjs:
+    """This agent's ipadm address-object table."""
+    if ctx.admin.addrobjs is None:
+        ctx.admin.addrobjs = _booted(ctx.kernel)
+    return ctx.admin.addrobjs
 
 
-def sync_mpathd(ctx) -> None:
+def sync_mpathd(ctx: AgentContext) -> None:
     """Let in.mpathd re-read the kernel after a verb changed it."""
-    md = getattr(ctx, "mpathd", None)
-    if md is not None and hasattr(md, "sync"):
-        md.sync()
+    if ctx.mpathd is not None:
+        ctx.mpathd.sync()
 
 
-__all__ = ["AdminError", "Usage", "KernelError", "need_root", "parse", "strerror", "addrobjs"]
+__all__ = ["AddrObjs", "AdminError", "Usage", "KernelError", "need_root", "parse", "strerror", "addrobjs"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 
+from ..context import AgentContext
 from ..kernel.errors import KernelError
 from ..mpathd import kview
 from ..platform import NoDatalink
@@ -59,11 +60,10 @@ ARG_WORDS = {"group": "group name", "addif": "address", "removeif": "address", "
 
 
 class _Run:
-    def __init__(self, ctx, lifname: str, af: int | None):
+    def __init__(self, ctx: AgentContext, lifname: str, af: int | None):
         self.ctx, self.k = ctx, ctx.kernel
         self.lifname, self.af_given = lifname, af
         self.ifname = lifname.split(":")[0]
-        self.pending_plen = None
 
     @property
     def af(self) -> int:
@@ -79,9 +79,8 @@ class _Run:
         except KernelError as exc:
             raise _ioctl_error("SIOCSLIFFLAGS", self.lifname, exc) from None
         if word in ("standby", "-standby"):
-            md = getattr(self.ctx, "mpathd", None)
-            if md is not None:
-                md.on_standby_changed(self.ifname)
+            if self.ctx.mpathd is not None:
+                self.ctx.mpathd.on_standby_changed(self.ifname)
 
     def run(self, words: list[str]) -> None:
         i = 0
@@ -208,7 +207,7 @@ def _all_options(name: str):
     return on, off
 
 
-def run(ctx, args: list[str], uid: int):
+def run(ctx: AgentContext, args: list[str], uid: int) -> tuple[int, str, str]:
     args = args or ["-a"]                   # main: no argument is `ifconfig -a`
     target, rest = args[0], args[1:]
     af = None

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from ..kernel import Kernel
+from ..kernel.errors import KernelError
+from ..kernel.model import Ill
 from ..mpathd import kview
 from ..wire import constants as C
 
@@ -35,11 +38,10 @@ def flag_names(flags: int) -> str:
     return ",".join(name for bit, name in FLAG_TABLE if flags & bit)
 
 
-def _ill(kernel, ifname, af):
-    fn = getattr(kernel, "ill", None)
+def _ill(kernel: Kernel, ifname: str, af: int) -> Ill | None:
     try:
-        return fn(ifname, af) if fn else None
-    except Exception:  # an unplumbed family: no ill to show
+        return kernel.ill(ifname, af)
+    except KernelError:  # an unplumbed family: no ill to show
         return None
 
 
@@ -51,7 +53,7 @@ def _mac_text(mac: bytes) -> str:
 def show_lif(kernel, row, uid: int, ether: bool = False) -> str:
     """status(): ifstatus, then in_status or in6_status, then print_ifether if `ether`."""
     ill = _ill(kernel, row.ifname, row.af)
-    mtu = getattr(ill, "mtu", 1500)
+    mtu = ill.mtu if ill is not None else 1500
     idx = kview.ifindex(kernel, row.ifname)
     names = flag_names(row.flags)
     text = f"{row.name}: flags={row.flags:x}{f'<{names}>' if names else ''} mtu {mtu} index {idx}\n"
@@ -69,7 +71,7 @@ def show_lif(kernel, row, uid: int, ether: bool = False) -> str:
     text += "\n"
     if ether and ":" not in row.name and not row.flags & (C.IFF_VIRTUAL | C.IFF_IPMP):
         phy = kview.phyint(kernel, row.ifname)
-        mac = getattr(phy, "mac", b"") or b""
+        mac = phy.mac if phy is not None else b""
         if uid == 0 and mac:               # dlpi_open needs privilege
             text += f"\tether {_mac_text(mac)} \n"
     return text

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import getopt
 
+from ..context import AgentContext
 from ..kernel.errors import KernelError
+from ..mpathd import Mpathd
 from ..mpathd import kview
 from ..mpathd.state import MpathdError
 from ..wire.constants import IFF_NOFAILOVER, IFF_OFFLINE, IFF_UP
@@ -38,14 +40,14 @@ def _lifs(ctx, ifname):
     return [r for r in kview.lifs(ctx.kernel) if r.ifname == ifname]
 
 
-def _is_offline(ctx, ifname: str) -> bool:
+def _is_offline(ctx: AgentContext, ifname: str) -> bool:
     """is_offline: SIOCGLIFFLAGS on IPv4, then IPv6."""
     if not kview.families(ctx.kernel, ifname):
         raise fatal(f"cannot get interface flags on {ifname}: {ENXIO_TEXT}")
     return bool(kview.flags(ctx.kernel, ifname) & IFF_OFFLINE)
 
 
-def run(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
+def run(ctx: AgentContext, args: list[str], uid: int) -> tuple[int, str, str]:
     try:
         opts, rest = getopt.getopt(args, "d:r:")
     except getopt.GetoptError:
@@ -53,7 +55,7 @@ def run(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     if not opts or rest:
         return 1, "", USAGE + "\n"
     opt, ifname = opts[-1]                   # main: the last -d/-r wins
-    md = getattr(ctx, "mpathd", None)
+    md = ctx.mpathd
     offline = _is_offline(ctx, ifname)
     if opt == "-d":
         if offline:
@@ -71,7 +73,7 @@ def run(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     return 0, "", warn
 
 
-def _call(md, what: str, ifname: str, uid: int) -> None:
+def _call(md: Mpathd | None, what: str, ifname: str, uid: int) -> None:
     """ipmp_offline / ipmp_undo_offline: in.mpathd's refusal becomes `cannot WHAT IF: ERR`."""
     if md is None:
         raise fatal(f"cannot {what} {ifname}: cannot contact in.mpathd")
@@ -83,7 +85,7 @@ def _call(md, what: str, ifname: str, uid: int) -> None:
         raise fatal(f"cannot {what} {ifname}: {exc.text}") from None
 
 
-def _set_up(ctx, ifname: str, up: bool) -> str:
+def _set_up(ctx: AgentContext, ifname: str, up: bool) -> str:
     """-d: every UP address down; -r: every down address up (the 0.0.0.0 stub
     too, so the interface has an UP address again). Failures are warnings."""
     warn = ""

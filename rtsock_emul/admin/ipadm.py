@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+from typing import Any
 
+from ..context import AgentContext
 from ..kernel.errors import KernelError
 from ..mpathd import kview
+from ..mpathd.kview import LifRow
 from ..wire.constants import (AF_INET, AF_INET6, IFF_BROADCAST, IFF_DEPRECATED, IFF_DUPLICATE,
                               IFF_FAILED, IFF_INACTIVE, IFF_IPMP, IFF_IPV4, IFF_IPV6,
                               IFF_MULTICAST, IFF_NOACCEPT, IFF_NOFAILOVER, IFF_OFFLINE,
@@ -105,13 +108,10 @@ def status_text(exc) -> str:
     return IPADM_STATUS.get(err, "Operation failed") if err else strerror(exc)
 
 
-def _persist(ctx) -> dict:
+def _persist(ctx: AgentContext) -> dict[str, dict[str, Any]]:
     """The configuration ipadm would have written without -t: {"if": {name: set of
     AF_INET/AF_INET6/"standby"}, "addr": {addrobj: pflags}}."""
-    extra = getattr(ctx, "extra", None)
-    if not isinstance(extra, dict):
-        return {"if": {}, "addr": {}}
-    return extra.setdefault("ipadm_persist", {"if": {}, "addr": {}})
+    return ctx.admin.ipadm_persist
 
 
 def _create_if(ctx, ifname, af, what):
@@ -369,15 +369,14 @@ def show_if(ctx, args):
     return render(fields, rows, parsable), warn
 
 
-def _addr_state(ctx, row) -> str:
+def _addr_state(ctx: AgentContext, row: LifRow) -> str:
     """i_ipadm_active_addr_info: duplicate/down when not UP; UP: tentative/ok when
     RUNNING, inaccessible otherwise."""
     if not row.up:
         return "duplicate" if row.flags & IFF_DUPLICATE else "down"
     if not row.flags & IFF_RUNNING:
         return "inaccessible"
-    tentative = getattr(ctx.kernel, "tentative", None)
-    if tentative is not None and tentative(row.name, row.af):
+    if ctx.kernel.tentative(row.name, row.af):
         return "tentative"
     return "ok"
 
@@ -422,7 +421,7 @@ def show_addr(ctx, args):
     return render(fields, rows, parsable), warn
 
 
-def set_ifprop(ctx, args, reset=False):
+def set_ifprop(ctx: AgentContext, args: list[str], reset: bool = False) -> None:
     """set-ifprop/reset-ifprop: only `standby` (-m ip), the IPMP property
     i_ipadm_get_all_if_info reads; it sets IFF_STANDBY as ifconfig's standby does."""
     verb = "reset-ifprop" if reset else "set-ifprop"
@@ -457,15 +456,14 @@ def set_ifprop(ctx, args, reset=False):
                 ctx.kernel.set_flags(ifname, af, clear=IFF_STANDBY)
     except KernelError as exc:
         raise _fail(f"{verb}: {name}", exc) from None
-    md = getattr(ctx, "mpathd", None)
-    if md is not None:
-        md.on_standby_changed(ifname)
+    if ctx.mpathd is not None:
+        ctx.mpathd.on_standby_changed(ifname)
     if "-t" not in o and "--temporary" not in o:
         flags = _persist(ctx)["if"].setdefault(ifname, set())
         (flags.add if value == "on" else flags.discard)("standby")
 
 
-def _record_persistent(ctx, sub, args) -> None:
+def _record_persistent(ctx: AgentContext, sub: str, args: list[str]) -> None:
     """What ipadm writes to its persistent store on success (without -t)."""
     temporary = "-t" in args or "--temporary" in args
     store, names = _persist(ctx), [a for a in args if not a.startswith("-")]
@@ -496,7 +494,7 @@ SUBCOMMANDS = {
 READ_ONLY = {"show-if": show_if, "show-addr": show_addr}
 
 
-def run(ctx, args, uid):
+def run(ctx: AgentContext, args: list[str], uid: int) -> tuple[int, str, str]:
     sub, rest = (args[0], args[1:]) if args else ("show-addr", [])   # bare ipadm: show-addr
     if sub in READ_ONLY:
         out, warn = READ_ONLY[sub](ctx, rest)

@@ -8,7 +8,8 @@ it prints the probes in.mpathd still remembers, TIME from in.mpathd's start.
 """
 from __future__ import annotations
 
-from ..mpathd import query
+from ..context import AgentContext
+from ..mpathd import Mpathd, query
 from .common import AdminError, Usage, parse
 from .ofmt import Field, render, select
 
@@ -78,8 +79,8 @@ def _options(args):
     return mode, fields, parsable, warning
 
 
-def _mpathd(ctx, mode, uid):
-    md = getattr(ctx, "mpathd", None)
+def _mpathd(ctx: AgentContext, mode: str, uid: int) -> Mpathd:
+    md = ctx.mpathd
     if md is None:
         raise AdminError(f"{PROG}: cannot contact in.mpathd(1M) -- is IPMP in use?")
     md.sync()
@@ -91,11 +92,11 @@ def _mpathd(ctx, mode, uid):
     return md
 
 
-def run(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
+def run(ctx: AgentContext, args: list[str], uid: int) -> tuple[int, str, str]:
     mode, fields, parsable, warning = _options(args)
     md = _mpathd(ctx, mode, uid)
     if mode == "p":
-        rows = query.probe_rows(md, getattr(md, "started_at", 0.0))
+        rows = query.probe_rows(md, md.started_at)
     else:
         rows = _rows(md, mode)
     return 0, render(fields, rows, parsable), warning

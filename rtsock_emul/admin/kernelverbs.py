@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 
+from ..context import AgentContext
 from ..kernel.errors import KernelError
 from ..wire import constants as C
 from ..wire.constants import AF_INET, AF_INET6
@@ -79,8 +80,8 @@ def _claim(kernel, ifname, addr, mac):
     return f"{what or 'not ours'}\n"
 
 
-def _journal(ctx, since="now"):
-    journal = getattr(ctx.hub, "journal", None)
+def _journal(ctx: AgentContext, since: str = "now") -> str:
+    journal = ctx.hub.journal
     if journal is None:
         raise AdminError(f"{PROG} journal: this agent keeps no delivery journal")
     try:

@@ -8,69 +8,31 @@ synchronised the kernel with the host's interfaces.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import inspect
 import logging
 import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import fields
 
 from rtsock_emul import platform as platforms
+from rtsock_emul.context import AgentContext
 from rtsock_emul.kernel import Kernel
 from rtsock_emul.kernel.clock import AsyncioClock
 from rtsock_emul.kernel.tunables import Tunables
+from rtsock_emul.mpathd import Mpathd
 from rtsock_emul.rtsock.hub import RtsHub
 from rtsock_emul.rtsock.journal import Journal, kernel_state
 
 from .server import Server
 
-ADMIN_UNAVAILABLE = 127
-SWITCHES = ("r56a_reup_prefix", "group_recovery_renotify")
+__all__ = ["AgentContext", "ConfigError", "make_logger", "make_tunables", "run_agent", "serve"]
 
 
 class ConfigError(ValueError):
     """The agent config is wrong; the text names the key."""
-
-
-@dataclass
-class AgentContext:
-    """What admin verbs, platforms and in.mpathd share inside one agent."""
-
-    kernel: object
-    hub: RtsHub
-    mpathd: object
-    platform: object
-    clock: object
-    config: dict
-    log: logging.Logger
-    loop: object = None
-    socket_path: str = ""
-    stop: object = None  # stop(reason): end serve() from the loop thread
-
-    def privileged(self, uid: int) -> bool:
-        """secpolicy_ip_config (R9): uid 0, or a uid of config `privileged_uids`."""
-        return uid in self.config.get("privileged_uids", (0,))
-
-    def run_admin(self, argv: list[str], uid: int):
-        """One admin verb line -> (rc, out, err), or an awaitable of it.
-
-        `sim ...`/`linux ...` go to the platform's `admin`; everything else to
-        `rtsock_emul.admin.run_verb`. Verbs see uid 0 for a privileged uid.
-        """
-        uid = 0 if self.privileged(uid) else uid
-        if argv and argv[0] in platforms.PLATFORMS:
-            handler = getattr(self.platform, "admin", None)
-            if argv[0] != self.config.get("platform") or handler is None:
-                return 2, "", f"{argv[0]} verbs need an agent with --platform {argv[0]}\n"
-            return handler(argv[1:], uid)
-        admin = importlib.import_module("rtsock_emul.admin")
-        run_verb = getattr(admin, "run_verb", None)
-        if run_verb is None:
-            return ADMIN_UNAVAILABLE, "", "admin verbs not available (rtsock_emul.admin has no run_verb)\n"
-        return run_verb(self, argv, uid)
 
 
 def make_tunables(config: dict) -> Tunables:
@@ -100,25 +62,17 @@ def make_logger(log_path: str | None) -> logging.Logger:
     return log
 
 
-def _make_mpathd(ctx: AgentContext):
+def _make_mpathd(ctx: AgentContext) -> Mpathd | None:
     if ctx.config.get("mpathd", {}) is False:
         ctx.log.info("in.mpathd disabled by config (mpathd: false)")
         return None
-    if importlib.util.find_spec("rtsock_emul.mpathd") is None:
-        ctx.log.warning("in.mpathd not available: no rtsock_emul.mpathd package")
-        return None
-    module = importlib.import_module("rtsock_emul.mpathd")
-    cls = getattr(module, "Mpathd", None)
-    if cls is None:
-        ctx.log.warning("in.mpathd not available: rtsock_emul.mpathd has no Mpathd yet")
-        return None
-    mpathd = cls(ctx)
+    mpathd = Mpathd(ctx)
     mpathd.start()
     return mpathd
 
 
 async def serve(socket_path: str, platform_name: str, config: dict, log: logging.Logger,
-                ready=None) -> None:
+                ready: Callable[[AgentContext], None] | None = None) -> None:
     """Run the agent until SIGTERM/SIGINT (or `ctx.stop()`); `ready(ctx)` is called once READY."""
     loop = asyncio.get_running_loop()
     config = dict(config, platform=platform_name)
@@ -128,14 +82,19 @@ async def serve(socket_path: str, platform_name: str, config: dict, log: logging
     kernel = Kernel(clock, platforms.PlatformHooks(hub, platform), make_tunables(config))
     key, state = kernel_state(kernel)
     hub.journal = Journal(state, key=key)
-    ctx = AgentContext(kernel=kernel, hub=hub, mpathd=None, platform=platform, clock=clock,
+    ctx = AgentContext(kernel=kernel, hub=hub, platform=platform, clock=clock,
                        config=config, log=log, loop=loop, socket_path=socket_path)
     server = Server(ctx, loop, socket_path)
-    stop = loop.create_future()
-    ctx.stop = lambda reason="stop": stop.done() or stop.set_result(reason)
+    stop: asyncio.Future[str] = loop.create_future()
+
+    def stop_agent(reason: str = "stop") -> None:
+        if not stop.done():
+            stop.set_result(reason)
+
+    ctx.stop = stop_agent
     signals = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
     for sig in signals:
-        loop.add_signal_handler(sig, ctx.stop, f"signal {sig}")
+        loop.add_signal_handler(sig, stop_agent, f"signal {sig}")
     try:
         server.start()
         started = platform.start(ctx)
@@ -149,7 +108,7 @@ async def serve(socket_path: str, platform_name: str, config: dict, log: logging
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
-        if ctx.mpathd is not None and hasattr(ctx.mpathd, "stop"):
+        if ctx.mpathd is not None:
             ctx.mpathd.stop()
         platform.stop()
         server.close()
@@ -160,7 +119,7 @@ def run_agent(socket_path: str, platform: str = "sim", config: dict | None = Non
     """Run an agent in this process (also a freshly forked child); returns the exit status."""
     log = make_logger(log_path)
 
-    def ready(ctx):
+    def ready(ctx: AgentContext) -> None:
         print(f"READY {socket_path}", flush=True)
         if ready_fd is not None:
             os.write(ready_fd, f"READY {socket_path}\n".encode())

@@ -20,6 +20,7 @@ from rtsock_emul.rtsock.transport import (
     recv_with_fds, recv_with_pid, record)
 
 from .outbox import SEND_FLAGS, Outbox
+from .verbs import run_admin
 _REQUESTS_PER_WAKEUP = 16  # then yield to other connections
 _ACCEPT_BACKOFF = 0.25     # s a listener rests when no fd at all can be had
 _FD_LOG_EVERY = 10.0       # s between two "out of file descriptors" lines
@@ -345,7 +346,7 @@ class AdminConn:
         except (ValueError, KeyError) as exc:
             return self._reply(2, "", f"bad admin request {data[:80]!r}: {exc}\n")
         try:
-            result = self.server.ctx.run_admin(argv, self.uid)
+            result = run_admin(self.server.ctx, argv, self.uid)
         except Exception as exc:
             self.log.exception("admin %r failed inside the agent", argv)
             return self._reply(70, "", f"internal error running {' '.join(argv)}: {exc!r}\n")

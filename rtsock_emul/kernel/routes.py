@@ -78,8 +78,9 @@ def prefixlen_of(af: int, mask) -> int:
     width = MAXPLEN[af]
     plen = bin(bits).count("1")
     if bits != ((1 << width) - 1) ^ ((1 << (width - plen)) - 1):
-        raise KernelError(errno.ENOTSUP if af == AF_INET else errno.EINVAL,
-                          f"netmask {mask} is not contiguous")
+        if af == AF_INET:       # ip_rt_add: ENOTSUP, not EOPNOTSUPP (R22)
+            raise KernelError(errno.ENOTSUP, f"netmask {mask} is not contiguous", name="ENOTSUP")
+        raise KernelError(errno.EINVAL, f"netmask {mask} is not contiguous")
     return plen
 
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 
-from rtsock_emul.wire.constants import AF_INET, AF_INET6, RTF_GATEWAY
+from rtsock_emul.wire.constants import RTF_GATEWAY
 
 IFA_F_NODAD = 0x02
-VERSION = {AF_INET: 4, AF_INET6: 6}
 
 
 class Realizer:
@@ -28,7 +27,6 @@ class Realizer:
         self.pending_announce: list[tuple] = []
         self._dirty = False
         self._task: asyncio.Task | None = None
-        self.passes = 0
         self.settled = asyncio.Event()
 
     # --- wanted state ---------------------------------------------------------
@@ -72,7 +70,6 @@ class Realizer:
             announce, self.pending_announce = self.pending_announce, []
             for item in announce:
                 self.send_announce(*item)
-            self.passes += 1
         self.settled.set()
 
     # --- applying -------------------------------------------------------------

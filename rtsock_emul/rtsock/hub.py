@@ -9,12 +9,17 @@ operation that produced the message, as a separate daemon would).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rtsock_emul.wire.constants import (
     AF_UNSPEC, RTAW_UNDER_IPMP, RTSQ_DEFAULT, RTSQ_NORMAL, RTSQ_UNDER_IPMP)
 
+from rtsock_emul.wire.messages import encode as wire_encode
+
 from .socket import RtSocket
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 
 # The family of a request echo whose error came before RTA_DST was parsed
@@ -37,11 +42,6 @@ class InternalSubscriber:
     rt_aware: int = RTAW_UNDER_IPMP
 
 
-def _encode(msg) -> bytes:
-    from rtsock_emul.wire.messages import encode  # wire/messages may load after us
-    return encode(msg)
-
-
 def _call_now(fn, *args):
     fn(*args)
 
@@ -49,14 +49,14 @@ def _call_now(fn, *args):
 class RtsHub:
     """Routing sockets of one host. `encode(msg) -> bytes` is called at most once per message."""
 
-    def __init__(self, *, encode: Callable[[object], bytes] = _encode, defer=_call_now, log=None):
+    def __init__(self, *, encode: Callable[[object], bytes] = wire_encode, defer=_call_now, log=None):
         self._encode = encode
         self._defer = defer
         self._log = log
         self.sockets: list[RtSocket] = []
         self.internal: list[InternalSubscriber] = []
         self.queued = 0
-        self.journal = None       # journal.Journal, when the agent keeps one
+        self.journal: Journal | None = None       # when the agent keeps one
         self._idents = 0
 
     def add(self, sock: RtSocket) -> RtSocket:

@@ -18,8 +18,6 @@ from rtsock_emul.wire.structs import RT_MSGHDR, SOCKADDR_DL
 
 HDR_SIZE = RT_MSGHDR.size  # 76 (R3)
 _FAMILY_SIZE = 2            # sa_family_t
-# Slots whose family must be DST's family or AF_UNSPEC (R12).
-_SAME_FAMILY = (RTA_GATEWAY, RTA_NETMASK, RTA_IFA, RTA_AUTHOR)
 _REJECTED = (RTA_GENMASK, RTA_BRD)  # R13: not accepted in a request
 IFP_FAMILIES = (AF_LINK, AF_UNSPEC)  # R15
 

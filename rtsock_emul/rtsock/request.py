@@ -7,7 +7,9 @@ RTM_GET reply) through the hub, and returns the errno the write reports (M13).
 from __future__ import annotations
 
 import errno as E
+from collections.abc import Callable
 from ipaddress import ip_address
+from typing import Any, TypeVar
 
 from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.wire import constants as C
@@ -19,6 +21,8 @@ from .hub import UNKNOWN_AF
 from .parse import HDR_SIZE, getaddrs, header
 from .reply import build_get_reply
 from .socket import RtSocket
+
+T = TypeVar("T")
 
 
 class RtsErrno(int):
@@ -118,21 +122,13 @@ def _check_ifp(kernel, rtm_type, af, ifindex):
     return ifindex  # GET and the rest go on with the underlying ill (R77)
 
 
-# Linux folds ENOTSUP into EOPNOTSUPP (95); on illumos they differ (48/122).
-# Which one a kernel call means is known by its source: ip_rt_add's is ENOTSUP (R22).
-_ERRNO95 = {"route_add": "ENOTSUP"}
-
-
-def _kernel_call(fn, *args, **kw):
-    """A kernel route operation; KernelError becomes a Reject with its errno name."""
+def _kernel_call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """A kernel route operation; KernelError becomes a Reject with its errno name
+    (KernelError.name: ENOTSUP and EOPNOTSUPP share Linux's 95)."""
     try:
         return fn(*args, **kw)
     except KernelError as exc:
-        name = getattr(exc, "name", None)
-        if name is None and exc.errno == E.EOPNOTSUPP:
-            name = _ERRNO95.get(fn.__name__)
-        name = name or C.ERRNO_NAMES.get(exc.errno) or E.errorcode[exc.errno]
-        raise Reject(name, exc.text) from None
+        raise Reject(exc.name, exc.text) from None
 
 
 # rts_setmetrics: rtm_inits bit -> the rt_metrics field it names.

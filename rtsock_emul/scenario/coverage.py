@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from ..util.textfile import generated_doc
 
+from .loader import load_file
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 DOC = ROOT / "docs" / "rule-coverage.md"
@@ -20,10 +22,9 @@ def all_rule_ids():
     return ids
 
 
-def collect(root=SCENARIOS):
+def collect(root: str | Path = SCENARIOS) -> dict[str, list[str]]:
     """rule id -> [scenario path relative to the repo], from every scenario's covers."""
-    from .loader import load_file
-    table = {}
+    table: dict[str, list[str]] = {}
     for path in sorted(Path(root).rglob("*.scenario.yaml")):
         data = load_file(path)
         rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

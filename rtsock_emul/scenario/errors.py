@@ -1,4 +1,15 @@
 """Typed errors of the scenario layer: each names the place and what to do."""
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .ruleref import rule_ref
+
+
+def did_you_mean(key: object, allowed: Sequence[str]) -> str:
+    """' (did you mean 'x'?)' for the nearest allowed key, or ''."""
+    near = difflib.get_close_matches(str(key), allowed, n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 class ScenarioError(Exception):
@@ -25,7 +36,6 @@ class StepFailure(AssertionError):
 class OracleViolation(AssertionError):
     """A recorded stream breaks a manpage or delivery rule, whatever the scenario says."""
 
-    def __init__(self, violations):
+    def __init__(self, violations: Iterable[Any]) -> None:
         self.violations = list(violations)
-        from .rulebook import rule_ref
         super().__init__("; ".join(f"{v.rule} ({rule_ref(v.rule)}): {v.what}" for v in self.violations[:5]))

@@ -213,7 +213,7 @@ class ScenarioItem(pytest.Item):
     def _cli(self, lab, exc):
         if getattr(lab, "net", None) is None:
             return
-        from rtsock_emul.lab.cli import interact
+        from rtsock_emul.lab.interact import interact
         print(f"\n{exc}\n--cli-on-error: the lab is as the failing step left it; `exit` to go on")
         self._interactive(lambda: interact(lab))
 
@@ -223,7 +223,7 @@ class ScenarioItem(pytest.Item):
         agents = ", ".join(f"{h}: RTSOCK_AGENT={lab.agent_path(h)}" for h in lab.hosts)
         print(f"\n--keep-lab: scenario '{self.name}' left lab {lab.run_id} up ({agents})")
         if getattr(lab, "net", None) is not None:
-            from rtsock_emul.lab.cli import interact
+            from rtsock_emul.lab.interact import interact
             print("`exit` stops it")
             self._interactive(lambda: interact(lab))
         else:

@@ -14,23 +14,14 @@ import yaml
 
 from .coverage import ROOT, all_rule_ids, collect
 from ..util.textfile import generated_doc
+from .ruleref import anchor, rule_ref
 
 DATA = Path(__file__).with_name("rules.yaml")
 DOC = ROOT / "docs" / "rules.md"
 TESTS = ROOT / "tests"
-DOC_PATH = "docs/rules.md"
 SELF_TESTS = {"test_rulebook.py"}   # holds rule ids as test data, not as claims
 RULE_ID = re.compile(r"\b([MR])(\d{1,3})([a-z]?)\b")
 RULE_RANGE = re.compile(r"\b([MR])(\d{1,3})\s*[-–]\s*\1?(\d{1,3})\b")
-
-
-def anchor(rule):
-    return str(rule).lower()
-
-
-def rule_ref(rule):
-    """Where a person reads rule `rule`, relative to the repository root."""
-    return f"{DOC_PATH}#{anchor(rule)}"
 
 
 def load():

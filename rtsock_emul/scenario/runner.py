@@ -24,7 +24,6 @@ from .streams import Streams
 
 AUTO_SEQ_BASE = 10000
 SETTLE_TIMEOUT = 15.0
-SETTLE_QUIET = 1.0
 
 
 @dataclass
@@ -151,23 +150,16 @@ class Runner:
         if self.reports_dir and res.streams is not None:
             res.artifacts = artifacts.write(res, self.reports_dir)
 
-    def _settle(self):
+    def _settle(self) -> None:
         """Wait until no address is in DAD (`ipadm show-addr` STATE tentative), so that the
-        first expect sees only what the steps cause; without that verb, until the hosts'
-        routing sockets stay quiet for SETTLE_QUIET seconds."""
+        first expect sees only what the steps cause."""
         for host in {s.host for s in self.sc.subscribers.values()}:
-            rc, out, _ = self.lab.admin(host, "ipadm show-addr")
-            if rc == 0:
-                wait_until(lambda h=host: "tentative" not in self.lab.admin(h, "ipadm show-addr")[1],
-                           SETTLE_TIMEOUT, what=f"{host}: addresses to finish DAD")
-                continue
-            with self.lab.open_socket(host) as probe:
-                deadline = time.monotonic() + SETTLE_TIMEOUT
-                while time.monotonic() < deadline:
-                    try:
-                        probe.read(timeout=SETTLE_QUIET)
-                    except TimeoutError:
-                        break
+            wait_until(lambda h=host: self._dad_finished(h), SETTLE_TIMEOUT,
+                       what=f"{host}: `ipadm show-addr` to list no tentative address")
+
+    def _dad_finished(self, host: str) -> bool:
+        rc, out, _ = self.lab.admin(host, "ipadm show-addr")
+        return rc == 0 and "tentative" not in out
 
     # --- subscribers --------------------------------------------------------------
     def _open(self, sub):
@@ -437,7 +429,3 @@ def _close_quietly(sock):
         sock.close()
     except OSError:
         pass
-
-
-def elapsed_since(t0):
-    return time.monotonic() - t0

@@ -2,39 +2,35 @@
 
 docs/scenario-language.md is the language reference, and tests check that every key below appears there.
 """
+from __future__ import annotations
+
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rtsock_emul.wire import constants as C
 
-from .errors import ScenarioError
+from . import steps as step_parsers
+from .errors import ScenarioError, did_you_mean
 from .loader import LList, LMap, line_of
-from .matcher import MODES, Expectation
 from .patterns import PatternError, parse_errno, parse_pattern
+# the step vocabulary lives with the step parsers (steps.py); named here too, as the
+# scenario language's keys (docs/scenario-language.md, checked by tests/scenario/test_docs.py)
+from .steps import (DEFAULT_QUIET, DEFAULT_WITHIN, EXPECT_SUB_KEYS, SEND_MSG_KEYS,  # noqa: F401
+                    STEP_KEYS, STEP_KINDS, Step, parse_duration)
+
+if TYPE_CHECKING:
+    from rtsock_emul.lab.topology import Topology
 
 TOP_KEYS = ("name", "description", "covers", "topology", "mpathd", "config", "setup",
             "subscribers", "steps")
 SUBSCRIBER_KEYS = ("host", "rt_aware", "protocol", "useloopback", "shutdown", "rcvbuf", "user", "hold")
-STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect", "packets",
-              "start", "stdout")
-STEP_KEYS = {  # keys besides the kind itself
-    "run": ("error", "output"), "link": (), "loss": (), "delay": (),
-    "send": ("by", "msg", "errno", "repeat"), "send_raw": ("by", "hex", "errno"),
-    "ping": ("from", "to", "count", "interval", "max_loss"),
-    "wait_for": ("contains", "timeout"), "expect": ("match", "within", "quiet"), "packets": (),
-    "start": ("name", "preload", "ready", "timeout"), "stdout": ("timeout",),
-}
-EXPECT_SUB_KEYS = ("match", "messages", "absent", "overflow")
-SEND_MSG_KEYS = ("type", "dst", "gateway", "netmask", "genmask", "ifp", "ifa", "author", "brd",
-                 "src", "flags", "seq", "pid", "index", "version", "errno", "inits")
 # the sim platform switches carrier and drops probes by admin verbs; these need real links
 MININET_ONLY = frozenset({"delay", "ping", "packets"})   # packets: the pcaps of real links
-DEFAULT_WITHIN = 2.0
-DEFAULT_QUIET = 0.3
 PROTOCOLS = {"AF_UNSPEC": C.AF_UNSPEC, "AF_INET": C.AF_INET, "AF_INET6": C.AF_INET6}
 _RULE_ID = re.compile(r"^(M\d+|R\d+a?)$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 @dataclass
@@ -53,18 +49,6 @@ class Subscriber:
     @property
     def aware(self):
         return bool((self.rt_aware or 0) & C.RTAW_UNDER_IPMP)
-
-
-@dataclass
-class Step:
-    kind: str
-    args: dict
-    line: int
-    end_line: int
-    index: int = 0          # 1-based among steps; 0 for setup steps
-
-    def describe(self):
-        return f"step {self.index} ({self.kind})" if self.index else f"setup ({self.kind})"
 
 
 @dataclass
@@ -90,16 +74,6 @@ class Scenario:
         return list(self.topology.hosts)
 
 
-def parse_duration(value):
-    """2s, 500ms, 1.5 (seconds) -> seconds; ValueError otherwise."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError(value)
-    return float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
-
-
 class _Checker:
     def __init__(self, path):
         self.path = path
@@ -114,7 +88,7 @@ class _Checker:
             for key in value:
                 if key not in allowed:
                     self.fail(line_of(value, key), f"unknown key {key!r} in {what}",
-                              "known keys: " + ", ".join(allowed) + _close(key, allowed))
+                              "known keys: " + ", ".join(allowed) + did_you_mean(key, allowed))
         return value
 
     def duration(self, value, line, what):
@@ -153,15 +127,9 @@ def _kind(value):
             str: "text"}.get(type(value), type(value).__name__)
 
 
-def _close(key, allowed):
-    import difflib
-    near = difflib.get_close_matches(str(key), allowed, n=1)
-    return f" (did you mean {near[0]!r}?)" if near else ""
-
-
-def parse_scenario(data, path, topology_loader=None):
+def parse_scenario(data: LMap, path: str | Path,
+                   topology_loader: Callable[[object], Topology] | None = None) -> Scenario:
     """A validated Scenario from loader output; ScenarioError on the first problem."""
-    from . import steps as step_parsers
     ck = _Checker(path)
     ck.mapping(data, 1, "a scenario file", TOP_KEYS, "see docs/scenario-language.md")
     for key in ("name", "topology", "steps"):
@@ -279,40 +247,4 @@ def _subscribers(ck, data, sc):
                 ck.fail(line_of(opts, "hold"), "hold must be true or false")
             sub.hold = opts["hold"]
         out[str(name)] = sub
-    return out
-
-
-def parse_expectations(ck, sc, value, line, mode="exact"):
-    """The subscriber part of an expect step -> [Expectation]."""
-    out = []
-    for sub, spec in value.items():
-        if sub in STEP_KEYS["expect"]:
-            continue
-        sline = line_of(value, sub)
-        if sub not in sc.subscribers:
-            ck.fail(sline, f"unknown subscriber {sub!r} in expect",
-                    "subscribers: " + (", ".join(sc.subscribers) or "(none declared)") + _close(sub, list(sc.subscribers)))
-        exp = Expectation(sub=sub, mode=mode, line=sline)
-        if isinstance(spec, dict):
-            ck.mapping(spec, sline, f"expectation of {sub!r}", EXPECT_SUB_KEYS)
-            exp.mode = spec.get("match", exp.mode)
-            if exp.mode not in MODES:
-                ck.fail(line_of(spec, "match", sline), f"bad match mode {exp.mode!r}", "one of " + ", ".join(MODES))
-            messages, absent = spec.get("messages", []), spec.get("absent", [])
-            for key, lst in (("messages", messages), ("absent", absent)):
-                if not isinstance(lst, list):
-                    ck.fail(line_of(spec, key, sline), f"{key} must be a list of patterns")
-            exp.messages = [ck.pattern(p, line_of(messages, i, sline)) for i, p in enumerate(messages)]
-            exp.absent = [ck.pattern(p, line_of(absent, i, sline)) for i, p in enumerate(absent)]
-            if "overflow" in spec:
-                if not isinstance(spec["overflow"], bool):
-                    ck.fail(line_of(spec, "overflow", sline), "overflow must be true or false",
-                            "true: a read reported ENOBUFS (messages were dropped) since the previous expect")
-                exp.overflow = spec["overflow"]
-        elif isinstance(spec, list):
-            exp.messages = [ck.pattern(p, line_of(spec, i, sline)) for i, p in enumerate(spec)]
-        else:
-            ck.fail(sline, f"expectation of {sub!r} must be a list of patterns or a mapping",
-                    "e.g. aware: [RTM_IFINFO net0 +FAILED] or aware: {match: ordered, messages: [...]}")
-        out.append(exp)
     return out

@@ -1,16 +1,68 @@
-"""Parse one step of `setup:` or `steps:` (the step kinds of docs/scenario-language.md)."""
+"""Parse one step of `setup:` or `steps:` (the step kinds of docs/scenario-language.md).
+
+The step vocabulary (kinds, keys, defaults) is declared here; schema.py parses the
+rest of a scenario file and calls parse_step. `ck` is schema's checker.
+"""
+from __future__ import annotations
+
 import ipaddress
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import packets
+from .errors import did_you_mean
 from .loader import line_of
-from .schema import (DEFAULT_QUIET, DEFAULT_WITHIN, MODES, SEND_MSG_KEYS, STEP_KEYS, STEP_KINDS,
-                     Step, _PERCENT, _close, parse_expectations)
+from .matcher import MODES, Expectation
 from .patterns import PatternError, parse_addr, parse_type
+
+if TYPE_CHECKING:        # schema.py calls the parsers here and passes its checker
+    from .loader import LMap
+    from .schema import Scenario
+    from .schema import _Checker as Checker
+
+STEP_KINDS = ("run", "link", "loss", "delay", "send", "send_raw", "ping", "wait_for", "expect", "packets",
+              "start", "stdout")
+STEP_KEYS = {  # keys besides the kind itself
+    "run": ("error", "output"), "link": (), "loss": (), "delay": (),
+    "send": ("by", "msg", "errno", "repeat"), "send_raw": ("by", "hex", "errno"),
+    "ping": ("from", "to", "count", "interval", "max_loss"),
+    "wait_for": ("contains", "timeout"), "expect": ("match", "within", "quiet"), "packets": (),
+    "start": ("name", "preload", "ready", "timeout"), "stdout": ("timeout",),
+}
+EXPECT_SUB_KEYS = ("match", "messages", "absent", "overflow")
+SEND_MSG_KEYS = ("type", "dst", "gateway", "netmask", "genmask", "ifp", "ifa", "author", "brd",
+                 "src", "flags", "seq", "pid", "index", "version", "errno", "inits")
+DEFAULT_WITHIN = 2.0
+DEFAULT_QUIET = 0.3
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 MAX_REPEAT = 1000
 _HOSTIF = re.compile(r"^(?P<host>[^:\s]+):(?P<ifname>\S+)$")
+
+
+@dataclass
+class Step:
+    kind: str
+    args: dict
+    line: int
+    end_line: int
+    index: int = 0          # 1-based among steps; 0 for setup steps
+
+    def describe(self) -> str:
+        return f"step {self.index} ({self.kind})" if self.index else f"setup ({self.kind})"
+
+
+def parse_duration(value: object) -> float:
+    """2s, 500ms, 1.5 (seconds) -> seconds; ValueError otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(value)
+    return float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
 
 
 def parse_step(ck, sc, raw, container, i, index):
@@ -27,7 +79,7 @@ def parse_step(ck, sc, raw, container, i, index):
     else:
         ck.fail(line_of(raw, first), f"unknown step kind or host {first!r}",
                 "step kinds: " + ", ".join(STEP_KINDS) + "; hosts: " + ", ".join(sc.hosts)
-                + _close(first, list(STEP_KINDS) + sc.hosts))
+                + did_you_mean(first, list(STEP_KINDS) + sc.hosts))
     args = _PARSERS[kind](ck, sc, raw, line_of(raw, first))
     return Step(kind="run" if kind == "host" else kind, args=args, line=line, end_line=end, index=index)
 
@@ -116,7 +168,6 @@ def _percent(value):
 
 
 def _ms(value):
-    from .schema import parse_duration
     return parse_duration(value) * 1000
 
 
@@ -270,7 +321,7 @@ def _stdout(ck, sc, raw, line):
     name = next(iter(spec))
     if name not in sc.programs:
         ck.fail(line_of(spec, name), f"no program named {name!r} was started before this step",
-                "programs: " + (", ".join(sc.programs) or "(none: add a start step)") + _close(name, list(sc.programs)))
+                "programs: " + (", ".join(sc.programs) or "(none: add a start step)") + did_you_mean(name, list(sc.programs)))
     patterns = spec[name] if isinstance(spec[name], list) else [spec[name]]
     patterns = [_regex(ck, p, line_of(spec, name)) for p in patterns]
     timeout = ck.duration(raw.get("timeout", 5), line_of(raw, "timeout", line), "stdout timeout")
@@ -285,3 +336,39 @@ _PARSERS = {
     "packets": lambda ck, sc, raw, line: packets.parse(ck, sc, raw, line, _host_if),
     "start": _start, "stdout": _stdout,
 }
+
+
+def parse_expectations(ck: Checker, sc: Scenario, value: LMap, line: int, mode: str = "exact") -> list[Expectation]:
+    """The subscriber part of an expect step -> [Expectation]."""
+    out = []
+    for sub, spec in value.items():
+        if sub in STEP_KEYS["expect"]:
+            continue
+        sline = line_of(value, sub)
+        if sub not in sc.subscribers:
+            ck.fail(sline, f"unknown subscriber {sub!r} in expect",
+                    "subscribers: " + (", ".join(sc.subscribers) or "(none declared)") + did_you_mean(sub, list(sc.subscribers)))
+        exp = Expectation(sub=sub, mode=mode, line=sline)
+        if isinstance(spec, dict):
+            ck.mapping(spec, sline, f"expectation of {sub!r}", EXPECT_SUB_KEYS)
+            exp.mode = spec.get("match", exp.mode)
+            if exp.mode not in MODES:
+                ck.fail(line_of(spec, "match", sline), f"bad match mode {exp.mode!r}", "one of " + ", ".join(MODES))
+            messages, absent = spec.get("messages", []), spec.get("absent", [])
+            for key, lst in (("messages", messages), ("absent", absent)):
+                if not isinstance(lst, list):
+                    ck.fail(line_of(spec, key, sline), f"{key} must be a list of patterns")
+            exp.messages = [ck.pattern(p, line_of(messages, i, sline)) for i, p in enumerate(messages)]
+            exp.absent = [ck.pattern(p, line_of(absent, i, sline)) for i, p in enumerate(absent)]
+            if "overflow" in spec:
+                if not isinstance(spec["overflow"], bool):
+                    ck.fail(line_of(spec, "overflow", sline), "overflow must be true or false",
+                            "true: a read reported ENOBUFS (messages were dropped) since the previous expect")
+                exp.overflow = spec["overflow"]
+        elif isinstance(spec, list):
+            exp.messages = [ck.pattern(p, line_of(spec, i, sline)) for i, p in enumerate(spec)]
+        else:
+            ck.fail(sline, f"expectation of {sub!r} must be a list of patterns or a mapping",
+                    "e.g. aware: [RTM_IFINFO net0 +FAILED] or aware: {match: ordered, messages: [...]}")
+        out.append(exp)
+    return out

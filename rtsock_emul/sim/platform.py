@@ -16,21 +16,12 @@ from rtsock_emul.mpathd.prober import FakeProber
 from rtsock_emul.platform import LinkInfo, boot
 from rtsock_emul.wire.constants import AF_INET, AF_INET6
 
+from .verbs import SimConfigError, parse_mac, run_sim_verb
+
 DEFAULT_MTU = 1500
 _AF = {4: AF_INET, 6: AF_INET6}
 _EVENTS_KEPT = 256
 _REPLY_DELAY = 0.001  # seconds; replies come later, as from a wire, never inside send_probe
-
-
-class SimConfigError(ValueError):
-    """A sim interface entry is wrong; the text names it."""
-
-
-def parse_mac(text: str) -> bytes:
-    parts = text.replace("-", ":").split(":")
-    if len(parts) != 6:
-        raise SimConfigError(f"MAC {text!r} is not six hex octets like 02:00:00:00:00:01")
-    return bytes(int(p, 16) for p in parts)
 
 
 @dataclass
@@ -139,7 +130,6 @@ class SimPlatform:
 
     # -- admin verbs: rtsock sim ... ---------------------------------------------
     def admin(self, argv: list[str], uid: int):
-        from .verbs import run_sim_verb
         return run_sim_verb(self, argv, uid)
 
 

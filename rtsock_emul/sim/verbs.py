@@ -6,7 +6,17 @@ import os
 
 from rtsock_emul.platform import plumbed
 
-from .platform import parse_mac
+
+class SimConfigError(ValueError):
+    """A sim interface entry is wrong; the text names it."""
+
+
+def parse_mac(text: str) -> bytes:
+    parts = text.replace("-", ":").split(":")
+    if len(parts) != 6:
+        raise SimConfigError(f"MAC {text!r} is not six hex octets like 02:00:00:00:00:01")
+    return bytes(int(p, 16) for p in parts)
+
 
 # a literal, not the docstring: agents run under python -OO, which drops docstrings
 USAGE = """    sim link IF up|down            carrier (R63, R64)

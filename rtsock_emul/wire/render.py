@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from .constants import (AF_INET, AF_INET6, AF_LINK, RTA_NAMES, RTM_NAMES,
                         RTM_VERSION, from_wire_errno)
-from .messages import FACTORIES, IfaMsghdr, IfMsghdr, encode
+from .messages import FACTORIES, IfaMsghdr, IfMsghdr, decode, encode
 from .sockaddrs import SockaddrDl, SockaddrUnspec
 
 # route.c msgtypes[]
@@ -86,7 +86,6 @@ def render(msg, with_date=False, size=None):
     size: the bytes read, if different from the encoded length.
     """
     if isinstance(msg, (bytes, bytearray)):
-        from .messages import decode
         msg = decode(msg)
     msglen = len(encode(msg)) if size is None else size
     first = f"got message of size {msglen}"

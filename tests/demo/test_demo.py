@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from rtsock_emul.lab.demo import run_demo
+from rtsock_emul.app.demo import run_demo
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the demo builds a Mininet lab: needs root")
 

@@ -20,7 +20,7 @@ def test_cli_link_cuts_the_far_end_only_and_exit_cleans_up():
         "h1 ip -o link show dev net1",
         "link nowhere",
         "exit", ""])
-    res = subprocess.run([sys.executable, "-m", "rtsock_emul.lab.cli", "ipmp-pair"], input=commands,
+    res = subprocess.run([sys.executable, "-m", "rtsock_emul.app.cli", "ipmp-pair"], input=commands,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     out = res.stdout + res.stderr          # Mininet prints command output on stderr
@@ -37,7 +37,7 @@ def test_cli_scenario_until_plays_the_steps_on_the_scenario_topology():
     """--scenario FILE --until N: the lab is the scenario's (topology, mpathd settings),
     its setup and steps 1..N have run, and the CLI is left open on it."""
     scenario = "scenarios/failure-repair/member-failure-aware-only.scenario.yaml"
-    res = subprocess.run([sys.executable, "-m", "rtsock_emul.lab.cli", "--scenario", scenario, "--until", "1"],
+    res = subprocess.run([sys.executable, "-m", "rtsock_emul.app.cli", "--scenario", scenario, "--until", "1"],
                          input="h1 rtsock ipmpstat -g\nexit\n", capture_output=True, text=True, timeout=60,
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
     assert res.returncode == 0, res.stderr

@@ -102,3 +102,13 @@ def test_a_bad_lab_config_is_refused_before_anything_exists(tmp_path, monkeypatc
     with pytest.raises(LabError, match=re.escape(what)):
         lab_api.start("ipmp-pair", mode="sim", config=config)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_agent_keeps_ipadm_persistent_store_between_command_lines(sim_lab):
+    """The agent's context holds ipadm's store: what create-ip/create-addr stored without
+    -t shows in the PERSISTENT columns of later command lines (docs/commands.md)."""
+    sim_lab.admin_ok("h1", "ipadm create-ip net2")
+    sim_lab.admin_ok("h1", "ipadm create-addr -T static -a 198.51.100.9/24 net2/v4")
+    assert re.search(r"^net2 +\S+ +\S+ +-46$", sim_lab.admin_ok("h1", "ipadm show-if net2"), re.M)
+    out = sim_lab.admin_ok("h1", "ipadm show-addr -p -o addrobj,persistent net2/v4")
+    assert out == "net2/v4:U--\n"

@@ -1,4 +1,4 @@
-"""A short soak (python -m rtsock_emul.soak): random link flaps, loss, addresses, routes,
+"""A short soak (python -m rtsock_emul.app.soak): random link flaps, loss, addresses, routes,
 joins and leaves on a Mininet lab while 50 subscribers read; the streams pass the rule
 oracle, model and Linux agree, the agents' fds and sockets are back at their baseline."""
 import json
@@ -22,7 +22,7 @@ OPEN_FINDINGS = {
 
 def test_a_20_second_soak_passes_and_leaves_nothing(tmp_path):
     env = child_env(tmp_path / "runs")
-    res = subprocess.run([sys.executable, "-m", "rtsock_emul.soak", "--seconds", "20", "--seed", "1"],
+    res = subprocess.run([sys.executable, "-m", "rtsock_emul.app.soak", "--seconds", "20", "--seed", "1"],
                          env=env, capture_output=True, text=True, timeout=200)
     summary = json.loads(res.stdout)
     text = json.dumps(summary, indent=1) + res.stderr[-2000:]

@@ -13,11 +13,12 @@ import threading
 import time
 
 from rtsock_emul import client
+from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import constants as C
+from rtsock_emul.wire.messages import decode
 from rtsock_emul.wire.render import render
 
-from . import start
-from .errors import LabError
+from rtsock_emul.lab import LabError, start
 
 DATA_ADDR = "192.0.2.10"
 PING_COUNT, PING_INTERVAL = 300, 0.01
@@ -45,7 +46,6 @@ class Printer:
                     self.say(f"[{name}] read: {exc}")
                     continue
                 self.counts[name] = self.counts.get(name, 0) + 1
-                from rtsock_emul.wire.messages import decode
                 lines = render(decode(data)).rstrip().splitlines()
                 self.say("\n".join(f"[{name:6}] {line}" for line in lines))
         thread = threading.Thread(target=run, name=f"follow-{name}", daemon=True)
@@ -69,7 +69,6 @@ def admin(printer: Printer, lab, host: str, command: str) -> str:
 
 def settle(printer: Printer, lab, host: str, command: str, needle: str, timeout: float = 10.0) -> None:
     """Wait (by polling the agent's state, never by sleeping) until command's output holds needle."""
-    from rtsock_emul.util.wait import wait_until
     wait_until(lambda: needle in lab.admin(host, command)[1], timeout, what=f"'{needle}' in {host} {command}")
 
 

@@ -1,6 +1,6 @@
 """Soak: random faults and changes on a Mininet lab while many subscribers read.
 
-    sudo .venv/bin/python -m rtsock_emul.soak --minutes 10 [--subscribers 50] [--seed N]
+    sudo .venv/bin/python -m rtsock_emul.app.soak --minutes 10 [--subscribers 50] [--seed N]
 
 For the given time it flaps links, changes loss, adds and removes addresses and host
 routes, and joins and leaves an IPMP group at random on ipmp-triple's h1 (net0, net1 in
@@ -24,6 +24,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from rtsock_emul.lab import start
+from rtsock_emul.lab.topology import load
+from rtsock_emul.scenario.runner import Runner
+from rtsock_emul.scenario.schema import Scenario, Step, Subscriber
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
 
@@ -42,8 +46,6 @@ SUB_KINDS = (                # (rt_aware, protocol), cycled over the subscribers
 
 
 def build_scenario(subscribers: int, fdt_ms: int):
-    from rtsock_emul.lab.topology import load
-    from rtsock_emul.scenario.schema import Scenario, Step, Subscriber
     run = lambda cmd, host="h1": Step("run", {"host": host, "command": cmd, "error": None,  # noqa: E731
                                               "output": []}, 0, 0)
     setup = [run(f"ipadm create-ip {ifname}") for ifname in (*MEMBERS, JOINER)]   # hosts boot bare
@@ -72,7 +74,6 @@ class Chaos:
         self.kinds = Counter()
 
     def __iter__(self):
-        from rtsock_emul.scenario.schema import Step
         n = 0
         while time.monotonic() < self.deadline:
             n += 1
@@ -142,49 +143,45 @@ class Chaos:
             yield "run", self.cmd(f"route -n delete -host {dst} {PEER}")
 
 
-def _runner_class():
-    from rtsock_emul.scenario.runner import Runner
+class SoakRunner(Runner):
+    """A command's failure is an outcome to count, not a failed step (the changes are
+    random: deleting what a join moved can be refused); the baseline is taken once the
+    setup settled, before the subscribers open."""
+    last_rc = 0
+    unsettled = 0            # steps after which DAD was still running at SETTLE_TIMEOUT
+    chaos = None
+    rcs: Counter
+    baseline: dict
 
-    class SoakRunner(Runner):
-        """A command's failure is an outcome to count, not a failed step (the changes are
-        random: deleting what a join moved can be refused); the baseline is taken once the
-        setup settled, before the subscribers open."""
-        last_rc = 0
-        unsettled = 0            # steps after which DAD was still running at SETTLE_TIMEOUT
-        chaos = None
-        rcs: Counter
-        baseline: dict
+    def _do_run(self, st, host, command, error, output):
+        rc, out, err = self.lab.admin(host, command)
+        self.last_rc = rc
+        self.rcs[(command.split()[1] if command.split()[0] != "route" else f"route {command.split()[2]}",
+                  "ok" if rc == 0 else (err.strip().splitlines() or ["rc %d" % rc])[-1][-60:])] += 1
 
-        def _do_run(self, st, host, command, error, output):
-            rc, out, err = self.lab.admin(host, command)
-            self.last_rc = rc
-            self.rcs[(command.split()[1] if command.split()[0] != "route" else f"route {command.split()[2]}",
-                      "ok" if rc == 0 else (err.strip().splitlines() or ["rc %d" % rc])[-1][-60:])] += 1
+    def _settle(self):
+        super()._settle()
+        if not hasattr(self, "baseline"):
+            self.baseline = stable_resources(self.lab)
 
-        def _settle(self):
-            super()._settle()
-            if not hasattr(self, "baseline"):
-                self.baseline = stable_resources(self.lab)
+    def _step(self, st):
+        """Each change, then DAD finished wherever the carrier is on: the oracle judges
+        a message against the state around the step it was read in."""
+        super()._step(st)
+        if st.index:
+            try:
+                wait_until(self._dad_done, SETTLE_TIMEOUT, what="DAD to finish")
+            except WaitTimeout:
+                self.unsettled += 1
 
-        def _step(self, st):
-            """Each change, then DAD finished wherever the carrier is on: the oracle judges
-            a message against the state around the step it was read in."""
-            super()._step(st)
-            if st.index:
-                try:
-                    wait_until(self._dad_done, SETTLE_TIMEOUT, what="DAD to finish")
-                except WaitTimeout:
-                    self.unsettled += 1
-
-        def _dad_done(self):
-            for host in ("h1", "h2"):
-                out = self.lab.admin(host, "ipadm show-addr")[1]
-                for row in (line.split() for line in out.splitlines()[1:]):
-                    if len(row) >= 3 and row[2] == "tentative" and \
-                            (host, row[0].split("/")[0]) not in self.chaos.down:
-                        return False
-            return True
-    return SoakRunner
+    def _dad_done(self):
+        for host in ("h1", "h2"):
+            out = self.lab.admin(host, "ipadm show-addr")[1]
+            for row in (line.split() for line in out.splitlines()[1:]):
+                if len(row) >= 3 and row[2] == "tentative" and \
+                        (host, row[0].split("/")[0]) not in self.chaos.down:
+                    return False
+        return True
 
 
 # --- end checks -------------------------------------------------------------------
@@ -326,11 +323,10 @@ def _settled(probe, what):
 
 def soak(seconds: float, subscribers: int = 50, seed: int | None = None, fdt_ms: int = 2000,
          reports: str | None = None) -> dict:
-    from rtsock_emul.lab import start
     seed = random.randrange(1 << 30) if seed is None else seed
     rng = random.Random(seed)
     sc = build_scenario(subscribers, fdt_ms)
-    runner = _runner_class()(sc, "mininet", keep_lab=True, reports_dir=reports, capture=False)
+    runner = SoakRunner(sc, "mininet", keep_lab=True, reports_dir=reports, capture=False)
     runner.rcs = Counter()
     t0 = time.monotonic()
     chaos = runner.chaos = Chaos(rng, 0.0, runner)
@@ -369,7 +365,7 @@ def _started(lab, chaos, seconds):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rtsock_emul.soak", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m rtsock_emul.app.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=None)
     p.add_argument("--seconds", type=float, default=None, help="instead of --minutes (smoke runs)")
     p.add_argument("--subscribers", type=int, default=50)
