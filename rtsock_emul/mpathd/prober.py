@@ -5,13 +5,13 @@ detection is then off and only link-based detection runs). Every method is
 called on the agent's event-loop thread; the prober must call the reply
 handler on that thread too (e.g. `loop.call_soon_threadsafe`).
 
-- `set_reply_handler(handler)`: `handler(ifname, af, target, seq)` for each
-  ICMP(v6) echo reply received on `ifname` for one of our probes; `target` is
-  the replying address (an `ipaddress` object), `seq` the icmp_seq we sent.
-  A prober that also accepts `set_reply_handler(handler, with_payload=True)`
-  then calls `handler(ifname, af, target, seq, payload)` with the echoed bytes
-  after the ICMP header: in.mpathd tells unicast, multicast and RTT replies
-  apart by pr_icmp_mtype, since only unicast probes consume icmp_seq numbers.
+- `set_reply_handler(handler, with_payload=False)`: `handler(ifname, af,
+  target, seq)` for each ICMP(v6) echo reply received on `ifname` for one of
+  our probes; `target` is the replying address (an `ipaddress` object), `seq`
+  the icmp_seq we sent. With `with_payload=True` (in.mpathd's way) it is
+  `handler(ifname, af, target, seq, payload)` with the echoed bytes after the
+  ICMP header: in.mpathd tells unicast, multicast and RTT replies apart by
+  pr_icmp_mtype, since only unicast probes consume icmp_seq numbers.
 - `send_probe(ifname, af, src, dst, seq, payload)`: one unicast echo request
   from test address `src` out of `ifname` (never via another member), with
   icmp_seq `seq` and the bytes `payload` (see `probe_payload`) after the 8-byte
@@ -31,11 +31,12 @@ from typing import Callable, Protocol
 PR_ICMP_TAIL = struct.Struct("!QI")
 PROBE_UNI, PROBE_MULTI, PROBE_RTT = 0x1234, 0x5678, 0x9ABC     # [mpd_probe.c]
 
-ReplyHandler = Callable[[str, int, object, int], None]
+# handler(ifname, af, target, seq[, payload])
+ReplyHandler = Callable[..., None]
 
 
 class Prober(Protocol):
-    def set_reply_handler(self, handler: ReplyHandler) -> None: ...
+    def set_reply_handler(self, handler: ReplyHandler, with_payload: bool = False) -> None: ...
     def send_probe(self, ifname: str, af: int, src, dst, seq: int, payload: bytes) -> None: ...
     def discover_targets(self, ifname: str, af: int, src, seq: int, payload: bytes) -> None: ...
     def forget(self, ifname: str, af: int, src) -> None: ...     # that test address is gone
