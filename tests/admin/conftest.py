@@ -1,5 +1,6 @@
 """An in-process agent context: the real kernel model, a hub with a recording
 internal subscriber, in.mpathd with a fake prober, ManualClock time."""
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -62,7 +63,7 @@ class Lab:
         self.ctx = SimpleNamespace(kernel=self.kernel, hub=self.hub, clock=self.clock,
                                    platform=self.platform,
                                    config={"mpathd": dict(mpathd_config or {})}, extra={},
-                                   mpathd=None)
+                                   mpathd=None, log=logging.getLogger("tests.admin"))
         self.ctx.mpathd = Mpathd(self.ctx)
         self.ctx.mpathd.start()
         self.settle()
