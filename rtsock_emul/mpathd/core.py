@@ -16,20 +16,36 @@ from typing import Any, Callable, Protocol, TypeVar
 from ..kernel import Kernel
 from ..kernel.clock import Clock
 from ..kernel.errors import KernelError
-from ..wire.constants import (AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE, IFF_LOOPBACK,
-                              IFF_OFFLINE, IFF_RUNNING, IFF_STANDBY, RTAW_UNDER_IPMP,
-                              RTM_ADD, RTM_CHANGE, RTM_CHGADDR, RTM_DELADDR, RTM_DELETE,
-                              RTM_FREEADDR, RTM_IFINFO, RTM_NEWADDR, RTM_OLDADD, RTM_OLDDEL)
+from ..wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_FAILED,
+    IFF_INACTIVE,
+    IFF_LOOPBACK,
+    IFF_OFFLINE,
+    IFF_RUNNING,
+    IFF_STANDBY,
+    RTAW_UNDER_IPMP,
+    RTM_ADD,
+    RTM_CHANGE,
+    RTM_CHGADDR,
+    RTM_DELADDR,
+    RTM_DELETE,
+    RTM_FREEADDR,
+    RTM_IFINFO,
+    RTM_NEWADDR,
+    RTM_OLDADD,
+    RTM_OLDDEL,
+)
 from ..wire.messages import IfaMsghdr, IfMsghdr, RtMsghdr
 from . import kview
 from .adaptive import AdaptiveFdtMixin
 from .admin import AdminMixin
-from .config import (LINK_UP_PERMIN, LINK_UP_WINDOW, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS,
-                     MpathdConfig)
+from .config import LINK_UP_PERMIN, LINK_UP_WINDOW, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS, MpathdConfig
 from .failure import FailureMixin
 from .failure import log_to as _log_to
-from .probing import ProbingMixin
 from .prober import Prober
+from .probing import ProbingMixin
 from .state import PROBE_RECORDS_KEPT, GroupTiming, PgState, Phyint, PhyintInst, PiState, ProbeRecord
 
 log = logging.getLogger("rtsock_emul.mpathd")
@@ -76,7 +92,7 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
     def __init__(self, ctx: MpathdContext, *, rng: _random.Random | None = None):
         self.ctx = ctx
         self.kernel, self.clock, self.hub = ctx.kernel, ctx.clock, ctx.hub
-        self.prober: Prober | None = ctx.platform.prober
+        self.prober = ctx.platform.prober
         self.config = MpathdConfig.from_mapping(ctx.config.get("mpathd") or {})
         self.random = rng or _random.Random()
         self.phyints: dict[str, Phyint] = {}
@@ -169,12 +185,14 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
         own = {r.addr for r in rows}
         taken: dict[str, set[kview.IPAddress]] = {}
         for name, grp in tracked.items():
-            pi = self.phyints.get(name)
-            fresh = pi is None or pi.group != grp
-            if fresh:
-                if pi is not None:
-                    self._stop_phyint(pi)
+            old = self.phyints.get(name)
+            fresh = old is None or old.group != grp
+            if old is None or fresh:
+                if old is not None:
+                    self._stop_phyint(old)
                 pi = self.phyints[name] = Phyint(name=name, group=grp)
+            else:
+                pi = old
             mine = [r for r in rows if r.ifname == name]
             for af in kview.FAMILIES:
                 if not any(r.af == af for r in mine):

@@ -97,8 +97,10 @@ def has_up_addr(kernel: Kernel, ifname: str) -> bool:
 
 def group(kernel: Kernel, ifname: str) -> str:
     """SIOCGLIFGROUPNAME: the group name or ""."""
-    phy = phyint(kernel, ifname)
-    return phy.group.name if phy is not None and phy.group is not None else ""
+    try:
+        return kernel.group_of(ifname)
+    except KernelError:
+        return ""
 
 
 def is_ipmp(kernel: Kernel, ifname: str) -> bool:

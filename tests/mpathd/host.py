@@ -20,8 +20,15 @@ from rtsock_emul.agent import AgentContext
 from rtsock_emul.kernel import Kernel, KernelHooks, ManualClock, Tunables
 from rtsock_emul.mpathd import FakeProber, Mpathd
 from rtsock_emul.rtsock.hub import RtsHub
-from rtsock_emul.wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOFAILOVER,
-                                        IFF_STANDBY, IFF_UP, RTF_GATEWAY)
+from rtsock_emul.wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_DEPRECATED,
+    IFF_NOFAILOVER,
+    IFF_STANDBY,
+    IFF_UP,
+    RTF_GATEWAY,
+)
 
 # DAD off: addresses are ready at once, so in.mpathd's clock starts at 0.
 NO_DAD = Tunables.fast(arp_probe_count=0, arp_fastprobe_count=0, ndp_probe_count=0)

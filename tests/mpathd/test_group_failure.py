@@ -3,8 +3,7 @@ quiet period's lost-probe history (R131), on the kernel model with a ManualClock
 and the fake prober."""
 import ipaddress
 
-from rtsock_emul.mpathd import PgState, PiState
-from rtsock_emul.mpathd import query
+from rtsock_emul.mpathd import PgState, PiState, query
 from rtsock_emul.wire.constants import AF_INET, IFF_FAILED, IFF_INACTIVE
 
 from .host import ipmp_group, make
