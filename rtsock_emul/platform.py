@@ -11,11 +11,14 @@ import errno
 import importlib
 import ipaddress
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.kernel.hooks import KernelHooks
 from rtsock_emul.wire.constants import AF_INET, AF_INET6, IFF_UP
+
+if TYPE_CHECKING:
+    from rtsock_emul.mpathd.prober import Prober
 
 # Platform name -> module; imported only when chosen (linux pulls in pyroute2/scapy).
 PLATFORMS = {"sim": "rtsock_emul.sim", "linux": "rtsock_emul.linux"}
@@ -61,7 +64,7 @@ class Platform(Protocol):
       `rtsock sim ...` / `rtsock linux ...` on the admin channel.
     """
 
-    prober: object
+    prober: Prober | None
 
     def start(self, ctx): ...
     def link_info(self, name: str) -> LinkInfo | None: ...

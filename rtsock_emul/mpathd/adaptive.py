@@ -16,10 +16,19 @@ from __future__ import annotations
 import logging
 
 from ..wire.constants import AF_INET
-from .config import (EXCEPTION_FACTOR, LOWER_FDT_TRIGGER, MIN_PROBE_TARGETS,
-                     MIN_SETTLING_TIME, NEXT_FDT_MULTIPLE, NUM_PROBE_FAILS, PROBE_STATS_COUNT)
+from .base import MpathdBase
+from .config import (
+    EXCEPTION_FACTOR,
+    LOWER_FDT_TRIGGER,
+    MIN_PROBE_TARGETS,
+    MIN_SETTLING_TIME,
+    NEXT_FDT_MULTIPLE,
+    NUM_PROBE_FAILS,
+    PROBE_STATS_COUNT,
+)
+from .kview import IPAddress
 from .rtt import ns2ms, set_crtt
-from .state import GroupTiming, PiState
+from .state import GroupTiming, Phyint, PhyintInst, PiState, ProbeRecord, Target
 
 log = logging.getLogger("rtsock_emul.mpathd")
 
@@ -28,7 +37,7 @@ def af_str(af: int) -> str:
     return "inet" if af == AF_INET else "inet6"
 
 
-class AdaptiveFdtMixin:
+class AdaptiveFdtMixin(MpathdBase):
     last_fdt_bumpup: float | None = None    # global in in.mpathd, not per group
 
     def pg(self, group: str) -> GroupTiming:
@@ -43,14 +52,14 @@ class AdaptiveFdtMixin:
         """ipmpstat -g FDT, in ms."""
         return self.pg(group).fdt
 
-    def _group_members(self, group: str) -> list:
+    def _group_members(self, group: str) -> list[Phyint]:
         return [p for p in self.phyints.values() if p.group == group]
 
-    def _rtt_usable(self, pi) -> bool:
+    def _rtt_usable(self, pi: Phyint) -> bool:
         # Replies right after a repair may carry ARP/NDP queueing delay.
         return pi.state == PiState.PI_RUNNING and not self._group_failed(pi)
 
-    def _echo_rtt(self, pi, inst, rec, m: int) -> None:
+    def _echo_rtt(self, pi: Phyint, inst: PhyintInst, rec: ProbeRecord, m: int) -> None:
         """incoming_echo_reply: update the target's crtt and adapt the FDT."""
         pg, tg = self.pg(pi.group), rec.tg
         if m < 0 or ns2ms(m) > PROBE_STATS_COUNT * pg.probeint:
@@ -73,7 +82,7 @@ class AdaptiveFdtMixin:
         else:
             self._maybe_improve(pi, inst, tg)
 
-    def _rtt_reply(self, pi, inst, addr, m: int) -> None:
+    def _rtt_reply(self, pi: Phyint, inst: PhyintInst, addr: IPAddress, m: int) -> None:
         """incoming_rtt_reply: PROBE_RTT samples only ever lower a crtt."""
         tg = next((t for t in inst.targets if t.addr == addr), None)
         if tg is None or m < 0 or not self._rtt_usable(pi):
@@ -81,7 +90,7 @@ class AdaptiveFdtMixin:
         set_crtt(tg, m, False, self.pg(pi.group).probeint)
         self._maybe_improve(pi, inst, tg)
 
-    def _maybe_improve(self, pi, inst, tg) -> None:
+    def _maybe_improve(self, pi: Phyint, inst: PhyintInst, tg: Target) -> None:
         pg, user = self.pg(pi.group), self.config.failure_detection_time
         settled = (self.last_fdt_bumpup is None
                    or self.last_fdt_bumpup + MIN_SETTLING_TIME < self.clock.now())
@@ -112,7 +121,7 @@ class AdaptiveFdtMixin:
                     return False
         return True
 
-    def _highest_ack(self, inst, rec) -> bool:
+    def _highest_ack(self, inst: PhyintInst, rec: ProbeRecord) -> bool:
         """highest_ack_tg: no later probe to this target has been acked."""
         for r in reversed(inst.probes):     # most recent first
             if r is rec:
@@ -121,7 +130,7 @@ class AdaptiveFdtMixin:
                 return False
         return True
 
-    def _exception_target(self, pi, inst, tg) -> bool:
+    def _exception_target(self, pi: Phyint, inst: PhyintInst, tg: Target) -> bool:
         """check_exception_target: with MIN_PROBE_TARGETS+1 active targets,
         this one is an exception if all others are below probeint / 2."""
         active = inst.active_targets
@@ -130,7 +139,7 @@ class AdaptiveFdtMixin:
         limit = self.pg(pi.group).probeint // EXCEPTION_FACTOR
         return all(t.crtt <= limit for t in active if t is not tg)
 
-    def _drop_slow_target(self, pi, inst, tg) -> None:
+    def _drop_slow_target(self, pi: Phyint, inst: PhyintInst, tg: Target) -> None:
         """A slow router is set aside (TG_SLOW) for MIN_RECOVERY_TIME; a slow
         host is deleted and a multicast probe looks for a faster one."""
         if tg.is_router:
@@ -140,7 +149,7 @@ class AdaptiveFdtMixin:
             inst.targets.remove(tg)
             self._send_multi(pi, inst)
 
-    def reset_crtt_all(self, pi) -> None:
+    def reset_crtt_all(self, pi: Phyint) -> None:
         for inst in pi.insts.values():
             for tg in inst.targets:
                 tg.reset_rtt()

@@ -9,14 +9,15 @@ _stop_inst, _schedule_probing, _refresh_groups.
 from __future__ import annotations
 
 from ..wire.constants import IFF_FAILED, IFF_INACTIVE, IFF_OFFLINE, IFF_STANDBY
+from .base import MpathdBase
 from .state import IPMP_EBADSTATE, IPMP_EMINRED, IPMP_EUNKIF, MpathdError, PgState, PiState
 
 
-class AdminMixin:
+class AdminMixin(MpathdBase):
     # ---- if_mpadm (R121, R122) ------------------------------------------------------
     def offline(self, ifname: str) -> None:
         """phyint_offline(pi, minred=1); if_mpadm then downs the addresses."""
-        return self._run(self._offline, ifname)
+        self._run(self._offline, ifname)
 
     def _offline(self, ifname: str) -> None:
         self.refresh()
@@ -37,7 +38,7 @@ class AdminMixin:
         self._refresh_groups()
 
     def undo_offline(self, ifname: str) -> None:
-        return self._run(self._undo_offline, ifname)
+        self._run(self._undo_offline, ifname)
 
     def _undo_offline(self, ifname: str) -> None:
         self.refresh()

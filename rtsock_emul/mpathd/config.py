@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 log = logging.getLogger("rtsock_emul.mpathd")
 
@@ -29,7 +30,7 @@ MAXDEFERREDRTT = 1              # suspect rtts deferred before they count (mpd_t
 PROBE_STATS_COUNT = NUM_PROBE_REPAIRS * MAX_PROBE_TARGETS + 2   # probe window (mpd_defs.h)
 
 
-def _parse_fdt(value) -> int:
+def _parse_fdt(value: Any) -> int:
     """R110: <= 0 or unparsable -> 10000 with an error; < 100 -> 100."""
     try:
         fdt = int(value)
@@ -42,7 +43,7 @@ def _parse_fdt(value) -> int:
     return max(fdt, MIN_FDT_MS)
 
 
-def _parse_bool(key: str, value, default: bool) -> bool:
+def _parse_bool(key: str, value: Any, default: bool) -> bool:
     """FAILBACK/TRACK_*: only yes/no (any case); booleans accepted too."""
     if isinstance(value, bool):
         return value
@@ -70,7 +71,7 @@ class MpathdConfig:
         return self.probe_interval_ms / 1000.0
 
     @classmethod
-    def from_mapping(cls, cfg) -> "MpathdConfig":
+    def from_mapping(cls, cfg: Mapping[str, Any] | None) -> MpathdConfig:
         cfg = dict(cfg or {})
         unknown = set(cfg) - {"failure_detection_time", "failback",
                               "track_interfaces_only_with_groups", "quiet_period"}

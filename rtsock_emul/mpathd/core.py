@@ -11,80 +11,130 @@ from __future__ import annotations
 import collections
 import logging
 import random as _random
+from typing import Any, Callable, Protocol, TypeVar
 
+from ..kernel import Kernel
+from ..kernel.clock import Clock
 from ..kernel.errors import KernelError
-from ..wire.constants import (AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE, IFF_LOOPBACK,
-                              IFF_OFFLINE, IFF_RUNNING, IFF_STANDBY, RTAW_UNDER_IPMP)
+from ..wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_FAILED,
+    IFF_INACTIVE,
+    IFF_LOOPBACK,
+    IFF_OFFLINE,
+    IFF_RUNNING,
+    IFF_STANDBY,
+    RTAW_UNDER_IPMP,
+    RTM_ADD,
+    RTM_CHANGE,
+    RTM_CHGADDR,
+    RTM_DELADDR,
+    RTM_DELETE,
+    RTM_FREEADDR,
+    RTM_IFINFO,
+    RTM_NEWADDR,
+    RTM_OLDADD,
+    RTM_OLDDEL,
+)
+from ..wire.messages import IfaMsghdr, IfMsghdr, RtMsghdr
 from . import kview
-from .config import (LINK_UP_PERMIN, LINK_UP_WINDOW, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS,
-                     MpathdConfig)
 from .adaptive import AdaptiveFdtMixin
 from .admin import AdminMixin
-from .failure import FailureMixin, log_to as _log_to
+from .config import LINK_UP_PERMIN, LINK_UP_WINDOW, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS, MpathdConfig
+from .failure import FailureMixin
+from .failure import log_to as _log_to
+from .prober import Prober
 from .probing import ProbingMixin
-from .state import PgState, Phyint, PhyintInst, PiState, PROBE_RECORDS_KEPT
+from .state import PROBE_RECORDS_KEPT, GroupTiming, PgState, Phyint, PhyintInst, PiState, ProbeRecord
 
 log = logging.getLogger("rtsock_emul.mpathd")
 
+T = TypeVar("T")
 
-def _cfg_mapping(config) -> dict:
-    if config is None:
-        return {}
-    if isinstance(config, dict):
-        return config.get("mpathd", {}) or {}
-    return getattr(config, "mpathd", {}) or {}
+# The routing messages after which in.mpathd re-reads the kernel: interface and
+# address changes, and route changes for router targets (mpd_main.c process_rtsock).
+RESCAN_TYPES = frozenset({RTM_IFINFO, RTM_NEWADDR, RTM_DELADDR, RTM_CHGADDR, RTM_FREEADDR,
+                          RTM_ADD, RTM_DELETE, RTM_CHANGE, RTM_OLDADD, RTM_OLDDEL})
+
+
+class Subscriptions(Protocol):
+    """The routing-socket hub's in-agent subscribers (rtsock/hub.py)."""
+
+    def add_internal(self, callback: Callable[[object, int], None], *, proto: int = ...,
+                     rt_aware: int = ...) -> Any: ...
+    def remove_internal(self, sub: Any) -> None: ...
+
+
+class ProbingPlatform(Protocol):
+    @property
+    def prober(self) -> Prober | None: ...
+
+
+class MpathdContext(Protocol):
+    """What in.mpathd reads from the agent's context (agent.AgentContext)."""
+
+    @property
+    def kernel(self) -> Kernel: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def hub(self) -> Subscriptions: ...
+    @property
+    def platform(self) -> ProbingPlatform: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    @property
+    def log(self) -> logging.Logger: ...
 
 
 class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
-    def __init__(self, ctx, *, rng: _random.Random | None = None):
+    def __init__(self, ctx: MpathdContext, *, rng: _random.Random | None = None):
         self.ctx = ctx
-        self.kernel, self.clock, self.hub = ctx.kernel, ctx.clock, getattr(ctx, "hub", None)
-        platform = getattr(ctx, "platform", None)
-        self.prober = getattr(platform, "prober", None) if platform is not None else None
-        self.config = MpathdConfig.from_mapping(_cfg_mapping(getattr(ctx, "config", None)))
+        self.kernel, self.clock, self.hub = ctx.kernel, ctx.clock, ctx.hub
+        self.prober = ctx.platform.prober
+        self.config = MpathdConfig.from_mapping(ctx.config.get("mpathd") or {})
         self.random = rng or _random.Random()
         self.phyints: dict[str, Phyint] = {}
         self.group_state: dict[str, PgState] = {}
-        self.pgs: dict = {}             # group name ("" anonymous) -> GroupTiming
-        self.records = collections.deque(maxlen=PROBE_RECORDS_KEPT)
-        self._subs: list = []
+        self.pgs: dict[str, GroupTiming] = {}     # group name ("" anonymous) -> timing
+        self.records: collections.deque[ProbeRecord] = collections.deque(maxlen=PROBE_RECORDS_KEPT)
+        self._subs: list[Any] = []
         self._running = False
         self._busy = False
         self._dirty = False
+        self._rescan: object = None     # clock handle of the rescan due this loop turn
         self.started_at = self.clock.now()
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self) -> None:
         self._running = True
         self.started_at = self.clock.now()      # ipmpstat -p TIME origin
-        _log_to(getattr(self.ctx, "log", None))
-        if self.hub is not None:
-            for af in (AF_INET, AF_INET6):      # setup_rtsock: one aware socket per family
-                self._subs.append(self.hub.add_internal(self._on_rtmsg, proto=af,
-                                                        rt_aware=RTAW_UNDER_IPMP))
-        if self.prober is not None:
-            handler = lambda *a: self._run(self._on_reply, *a)     # noqa: E731
-            try:        # echoed payloads carry pr_icmp_mtype (prober.py)
-                self.prober.set_reply_handler(handler, with_payload=True)
-            except TypeError:
-                self.prober.set_reply_handler(handler)
+        _log_to(self.ctx.log)
+        for af in (AF_INET, AF_INET6):          # setup_rtsock: one aware socket per family
+            self._subs.append(self.hub.add_internal(self._on_rtmsg, proto=af,
+                                                    rt_aware=RTAW_UNDER_IPMP))
+        if self.prober is not None:     # echoed payloads carry pr_icmp_mtype (prober.py)
+            self.prober.set_reply_handler(lambda *a: self._run(self._on_reply, *a),
+                                          with_payload=True)
         self._run(self.refresh)
 
     def stop(self) -> None:
         self._running = False
-        remove = getattr(self.hub, "remove_internal", None)
         for sub in self._subs:
-            if remove is not None:
-                remove(sub)
+            self.hub.remove_internal(sub)
         self._subs.clear()
+        if self._rescan is not None:
+            self.clock.cancel(self._rescan)
+            self._rescan = None
         for pi in self.phyints.values():
             self._stop_phyint(pi)
         if self.prober is not None:
             self.prober.set_reply_handler(lambda *a: None)
 
-    def _run(self, fn, *args):
-        """Run an entry point; messages our own set_flags causes only mark the
-        tables dirty, and the refresh runs once the operation is done."""
+    def _run(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """Run an entry point; a re-entrant call only marks the tables dirty,
+        and the refresh runs once the operation is done."""
         if self._busy:
             self._dirty = True
             return None
@@ -98,13 +148,24 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
         finally:
             self._busy = False
 
-    def _on_rtmsg(self, msg, af) -> None:
-        self._run(self.refresh)
+    def _on_rtmsg(self, msg: object, af: int) -> None:
+        """process_rtsock: the hub hands over each message of a kernel operation
+        in one loop turn; a message that can change what in.mpathd tracks asks
+        for one rescan (initifs), run after them all, in the next turn."""
+        if not isinstance(msg, (RtMsghdr, IfMsghdr, IfaMsghdr)) or msg.type not in RESCAN_TYPES:
+            return
+        if self._rescan is None and self._running:
+            self._rescan = self.clock.call_later(0.0, self._rescan_now)
+
+    def _rescan_now(self) -> None:
+        self._rescan = None
+        if self._running:
+            self._run(self.refresh)
 
     # ---- tracking (phyint_inst_init_from_k / update_from_k) ----------------------
     def _tracked(self) -> dict[str, str]:
         """ifname -> group name of every interface in.mpathd tracks (mpd_main.c)."""
-        out = {}
+        out: dict[str, str] = {}
         for name in kview.interfaces(self.kernel):
             flags = kview.flags(self.kernel, name)
             if kview.is_ipmp(self.kernel, name) or flags & IFF_LOOPBACK:
@@ -122,14 +183,16 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
             del self.pgs[grp]           # phyint_group_delete: a new group starts afresh
         rows = kview.lifs(self.kernel)
         own = {r.addr for r in rows}
-        taken: dict[str, set] = {}
+        taken: dict[str, set[kview.IPAddress]] = {}
         for name, grp in tracked.items():
-            pi = self.phyints.get(name)
-            fresh = pi is None or pi.group != grp
-            if fresh:
-                if pi is not None:
-                    self._stop_phyint(pi)
+            old = self.phyints.get(name)
+            fresh = old is None or old.group != grp
+            if old is None or fresh:
+                if old is not None:
+                    self._stop_phyint(old)
                 pi = self.phyints[name] = Phyint(name=name, group=grp)
+            else:
+                pi = old
             mine = [r for r in rows if r.ifname == name]
             for af in kview.FAMILIES:
                 if not any(r.af == af for r in mine):
@@ -263,7 +326,7 @@ class Mpathd(ProbingMixin, AdaptiveFdtMixin, FailureMixin, AdminMixin):
             pi.state == PiState.PI_NOTARGETS and not self._flags(pi) & IFF_FAILED)
 
     def has_up_addr(self, name: str) -> bool:
-        return any(r.up for r in kview.lifs(self.kernel) if r.ifname == name)
+        return kview.has_up_addr(self.kernel, name)
 
     def usable(self, pi: Phyint) -> bool:
         """phyint_is_usable (R120)."""

@@ -10,18 +10,19 @@ from __future__ import annotations
 import logging
 
 from ..wire.constants import IFF_FAILED, IFF_INACTIVE, IFF_RUNNING
+from .base import MpathdBase
 from .state import PgState, Phyint, PiState
 
 log = logging.getLogger("rtsock_emul.mpathd")
 
 
-def log_to(agent_log) -> None:
+def log_to(agent_log: logging.Logger) -> None:
     """Send in.mpathd's messages (its syslog) to the agent's log file too."""
-    handlers = getattr(agent_log, "handlers", None)
+    handlers = agent_log.handlers
     if not handlers or agent_log is log:
         return
     for handler in list(log.handlers):
-        if getattr(handler, "_from_agent", False):
+        if isinstance(handler, _Forward):
             log.removeHandler(handler)
     for handler in handlers:
         proxy = _Forward(handler)
@@ -30,17 +31,15 @@ def log_to(agent_log) -> None:
 
 
 class _Forward(logging.Handler):
-    _from_agent = True
-
     def __init__(self, target: logging.Handler):
         super().__init__()
         self.target = target
 
-    def emit(self, record) -> None:
+    def emit(self, record: logging.LogRecord) -> None:
         self.target.handle(record)
 
 
-class FailureMixin:
+class FailureMixin(MpathdBase):
     def _failure(self, pi: Phyint, tff: float | None) -> None:
         """phyint_inst_check_for_failure: one interface, or the whole group."""
         if self._failure_state(pi, tff) == "phyint":
@@ -97,7 +96,7 @@ class FailureMixin:
             self._chstate(pi, self._ok_state(pi))
             self._refresh_groups()
 
-    def _flush_host_targets(self, members: list) -> None:
+    def _flush_host_targets(self, members: list[Phyint]) -> None:
         """phyint_group_chstate(PG_FAILED) -> target_flush_hosts: host targets may
         all have gone; rediscover them by multicast (members go PI_NOTARGETS)."""
         for p in members:

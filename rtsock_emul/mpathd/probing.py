@@ -16,18 +16,18 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOFAILOVER,
-                              IFF_NOLOCAL, IFF_NOXMIT, IFF_UP)
+from ..wire.constants import AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOFAILOVER, IFF_NOLOCAL, IFF_NOXMIT, IFF_UP
 from . import kview
-from .config import (MAX_PROBE_TARGETS, MAX_RANDOM_FACTOR, MIN_RANDOM_FACTOR,
-                     MIN_RECOVERY_TIME)
+from .base import MpathdBase
+from .config import MAX_PROBE_TARGETS, MAX_RANDOM_FACTOR, MIN_RANDOM_FACTOR, MIN_RECOVERY_TIME
+from .kview import IPAddress, LifRow
 from .prober import PROBE_MULTI, PROBE_RTT, PROBE_UNI, parse_payload, probe_payload
-from .state import PhyintInst, PiState, ProbeRecord, Target
+from .state import GroupTiming, Phyint, PhyintInst, PiState, ProbeRecord, Target
 
 log = logging.getLogger("rtsock_emul.mpathd")
 
 
-def select_test_addr(rows, af):
+def select_test_addr(rows: list[LifRow], af: int) -> LifRow | None:
     """R115: NOFAILOVER|UP, not NOXMIT/NOLOCAL, not unspecified, v6 link-local;
     v4 DEPRECATED ones rated best (rate_testflags). Returns a LifRow or None."""
     best, best_rate = None, -1
@@ -45,9 +45,10 @@ def select_test_addr(rows, af):
     return best
 
 
-class ProbingMixin:
+class ProbingMixin(MpathdBase):
     # ---- test addresses and targets ---------------------------------------
-    def _update_inst(self, pi, inst: PhyintInst, rows, own: set, taken: set) -> None:
+    def _update_inst(self, pi: Phyint, inst: PhyintInst, rows: list[LifRow],
+                     own: set[IPAddress], taken: set[IPAddress]) -> None:
         row = select_test_addr(rows, inst.af)
         addr = row.addr if row is not None else None
         if addr is not None and addr in taken:
@@ -57,7 +58,7 @@ class ProbingMixin:
         if addr != inst.test_addr:
             self._forget_test_addr(pi.name, inst)
             inst.test_addr = addr
-            inst.test_net = row.network() if addr is not None else None
+            inst.test_net = row.network() if row is not None and addr is not None else None
             inst.targets = []
             inst.reset_counts()
         if addr is not None:
@@ -65,12 +66,12 @@ class ProbingMixin:
             self._update_router_targets(inst, own)
         self._schedule_probing(pi, inst)
 
-    def _update_router_targets(self, inst: PhyintInst, own: set) -> None:
+    def _update_router_targets(self, inst: PhyintInst, own: set[IPAddress]) -> None:
         """R116: next hops of gateway routes on the test subnet; routers replace
         host targets; v6 only link-local next hops. Known routers keep their rtt."""
-        routers = []
+        routers: list[IPAddress] = []
         for _net, gw in kview.routes(self.kernel, inst.af):
-            if gw in own or gw not in inst.test_net:
+            if gw in own or inst.test_net is None or gw not in inst.test_net:
                 continue
             if inst.af == AF_INET6 and not gw.is_link_local:
                 continue
@@ -86,7 +87,7 @@ class ProbingMixin:
             inst.targets = []           # routers gone: rediscover hosts
 
     # ---- timers (phyint_inst_timer) -----------------------------------------------
-    def _schedule_probing(self, pi, inst: PhyintInst, *, next_period: bool = False) -> None:
+    def _schedule_probing(self, pi: Phyint, inst: PhyintInst, *, next_period: bool = False) -> None:
         wanted = (inst.probing and self.prober is not None and self._running
                   and pi.state != PiState.PI_OFFLINE)
         if not wanted:
@@ -113,16 +114,16 @@ class ProbingMixin:
         return base + self.config.probe_interval * self.random.uniform(MIN_RANDOM_FACTOR,
                                                                        MAX_RANDOM_FACTOR)
 
-    def _arm(self, pi, inst: PhyintInst) -> None:
+    def _arm(self, pi: Phyint, inst: PhyintInst) -> None:
         when = inst.next_when if inst.next_when is not None else self._random_when(inst.period_start)
         inst.next_when = None
         inst.timer = self.clock.call_later(max(0.0, when - self.clock.now()),
                                            lambda: self._probe_tick(pi, inst))
 
-    def _current(self, pi, inst) -> bool:
+    def _current(self, pi: Phyint, inst: PhyintInst) -> bool:
         return self.phyints.get(pi.name) is pi and pi.insts.get(inst.af) is inst
 
-    def _probe_tick(self, pi, inst: PhyintInst) -> None:
+    def _probe_tick(self, pi: Phyint, inst: PhyintInst) -> None:
         inst.timer = None
         if not self._current(pi, inst):
             return
@@ -139,7 +140,7 @@ class ProbingMixin:
         if self._current(pi, inst):
             self._schedule_probing(pi, inst, next_period=True)
 
-    def _fd_tick(self, pi, inst: PhyintInst, now: float, pg) -> None:
+    def _fd_tick(self, pi: Phyint, inst: PhyintInst, now: float, pg: GroupTiming) -> None:
         if pg.probeint == self.config.probe_interval_ms:
             inst.fd_base = inst.period_start
         else:
@@ -161,7 +162,7 @@ class ProbingMixin:
         else:                           # flushed by a group failure just now
             self._send_multi(pi, inst)
 
-    def _judge_losses(self, inst: PhyintInst, now: float, pg) -> None:
+    def _judge_losses(self, inst: PhyintInst, now: float, pg: GroupTiming) -> None:
         """The last two unicast probes: lost once start + crtt (the group probe
         interval while crtt is 0) has passed; the older one is lost regardless."""
         for i, rec in enumerate(list(inst.probes)[-2:][::-1]):
@@ -182,7 +183,7 @@ class ProbingMixin:
         inst.nok = 0
 
     # ---- sending (probe) ----------------------------------------------------------------
-    def _next_active(self, inst: PhyintInst, attr: str):
+    def _next_active(self, inst: PhyintInst, attr: str) -> Target:
         now = self.clock.now()
         for t in inst.targets:          # TG_SLOW routers come back after a while
             if t.slow_since is not None and (now - t.slow_since > MIN_RECOVERY_TIME
@@ -196,7 +197,7 @@ class ProbingMixin:
     def _payload(self, mtype: int) -> bytes:
         return probe_payload(int(self.clock.now() * 1e9), mtype)
 
-    def _send_uni(self, pi, inst: PhyintInst) -> None:
+    def _send_uni(self, pi: Phyint, inst: PhyintInst) -> None:
         tg = self._next_active(inst, "next_target")
         inst.rtt_next = inst.next_target
         seq, inst.snxt = inst.snxt, (inst.snxt + 1) & 0xFFFF
@@ -204,40 +205,45 @@ class ProbingMixin:
                           sent=self.clock.now(), tg=tg)
         inst.probes.append(rec)
         self.records.append(rec)
-        self.prober.send_probe(pi.name, inst.af, inst.test_addr, tg.addr, seq,
-                               self._payload(PROBE_UNI))
+        # always true: probing runs only with a prober and a test address
+        if self.prober is not None and inst.test_addr is not None:
+            self.prober.send_probe(pi.name, inst.af, inst.test_addr, tg.addr, seq,
+                                   self._payload(PROBE_UNI))
 
-    def _send_rtt(self, pi, inst: PhyintInst) -> None:
+    def _send_rtt(self, pi: Phyint, inst: PhyintInst) -> None:
         tg = self._next_active(inst, "rtt_next")
-        self.prober.send_probe(pi.name, inst.af, inst.test_addr, tg.addr, inst.snxt,
-                               self._payload(PROBE_RTT))
+        if self.prober is not None and inst.test_addr is not None:
+            self.prober.send_probe(pi.name, inst.af, inst.test_addr, tg.addr, inst.snxt,
+                                   self._payload(PROBE_RTT))
 
-    def _send_multi(self, pi, inst: PhyintInst) -> None:
-        self.prober.discover_targets(pi.name, inst.af, inst.test_addr, inst.snxt,
-                                     self._payload(PROBE_MULTI))
+    def _send_multi(self, pi: Phyint, inst: PhyintInst) -> None:
+        if self.prober is not None and inst.test_addr is not None:
+            self.prober.discover_targets(pi.name, inst.af, inst.test_addr, inst.snxt,
+                                         self._payload(PROBE_MULTI))
 
     # ---- replies (in_data / in6_data) -----------------------------------------------------
-    def _on_reply(self, ifname: str, af: int, target, seq: int, payload=None) -> None:
+    def _on_reply(self, ifname: str, af: int, target: object, seq: int,
+                  payload: bytes | None = None) -> None:
         pi = self.phyints.get(ifname)
         inst = pi.insts.get(af) if pi is not None else None
-        if inst is None or not inst.probing or not pi.link_up:
+        if pi is None or inst is None or not inst.probing or not pi.link_up:
             return
-        target = ipaddress.ip_address(str(target))
+        addr = ipaddress.ip_address(str(target))
         parsed = parse_payload(payload)
         mtype = parsed[1] if parsed is not None else None   # None: prober gives no payload
         if mtype in (PROBE_UNI, None):
             rec = inst.probe(seq)
-            if rec is not None and rec.target == target:
+            if rec is not None and rec.target == addr:
                 self._echo_reply(pi, inst, rec)
                 return
             if mtype == PROBE_UNI:
                 return                  # out of window, or a fake reply
-        if mtype == PROBE_RTT:
-            self._rtt_reply(pi, inst, target, int(self.clock.now() * 1e9) - parsed[0])
+        if mtype == PROBE_RTT and parsed is not None:
+            self._rtt_reply(pi, inst, addr, int(self.clock.now() * 1e9) - parsed[0])
         elif mtype in (PROBE_MULTI, None):
-            self._mcast_reply(pi, inst, target)
+            self._mcast_reply(pi, inst, addr)
 
-    def _echo_reply(self, pi, inst: PhyintInst, rec: ProbeRecord) -> None:
+    def _echo_reply(self, pi: Phyint, inst: PhyintInst, rec: ProbeRecord) -> None:
         """incoming_echo_reply: an ack, even one judged lost already."""
         if rec.state == "acked":
             return                      # duplicate
@@ -248,7 +254,7 @@ class ProbingMixin:
         inst.recount()
         self._check_probe_repair(pi)
 
-    def _mcast_reply(self, pi, inst: PhyintInst, addr) -> None:
+    def _mcast_reply(self, pi: Phyint, inst: PhyintInst, addr: IPAddress) -> None:
         """incoming_mcast_reply: a responder becomes a host target of every
         member of a named group (only of this one in the anonymous group)."""
         if any(t.is_router for t in inst.targets) or len(inst.targets) >= MAX_PROBE_TARGETS:
@@ -260,7 +266,7 @@ class ProbingMixin:
             if other is not None:
                 self._target_create(p, other, addr)
 
-    def _target_create(self, pi, inst: PhyintInst, addr) -> None:
+    def _target_create(self, pi: Phyint, inst: PhyintInst, addr: IPAddress) -> None:
         if inst.test_net is None or addr not in inst.test_net:
             return                      # not on this test address's subnet
         if any(t.is_router for t in inst.targets) or len(inst.targets) >= MAX_PROBE_TARGETS:
@@ -270,7 +276,7 @@ class ProbingMixin:
         inst.targets.append(Target(addr, False))
         self._targets_changed(pi)
 
-    def _own_addrs(self) -> set:
+    def _own_addrs(self) -> set[IPAddress]:
         return {row.addr for row in kview.lifs(self.kernel)}
 
     def probe_records(self) -> list[ProbeRecord]:

@@ -2,14 +2,21 @@
 ipmpstat.c; R123-R126), as plain dicts of display-ready values."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..wire.constants import AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE, IFF_STANDBY, IFF_UP
 from . import kview
-from .state import PgState, PiState
+from .state import PgState, Phyint, PiState, ProbeRecord
+
+if TYPE_CHECKING:
+    from .core import Mpathd
+
+Row = dict[str, Any]
 
 GROUP_STATE = {PgState.PG_OK: "ok", PgState.PG_DEGRADED: "degraded", PgState.PG_FAILED: "failed"}
 
 
-def if_state(md, pi) -> str:
+def if_state(md: Mpathd, pi: Phyint) -> str:
     """ifstate ([mpd_tables.c]): ok | failed | offline | unknown."""
     if pi.state == PiState.PI_NOTARGETS:
         return "failed" if kview.flags(md.kernel, pi.name) & IFF_FAILED else "unknown"
@@ -17,7 +24,7 @@ def if_state(md, pi) -> str:
             PiState.PI_OFFLINE: "offline"}.get(pi.state, "unknown")
 
 
-def probe_state(md, pi) -> str:
+def probe_state(md: Mpathd, pi: Phyint) -> str:
     """ifprobestate: disabled (no test address), failed, unknown (no targets), ok."""
     if not pi.probing:
         return "disabled"
@@ -26,7 +33,7 @@ def probe_state(md, pi) -> str:
     return "ok" if pi.has_targets else "unknown"
 
 
-def if_flags(md, pi) -> dict:
+def if_flags(md: Mpathd, pi: Phyint) -> dict[str, bool]:
     """ifflags: down, inactive, hwaddrdup, active (R123, R124)."""
     down = not md.has_up_addr(pi.name)
     inactive = bool(kview.flags(md.kernel, pi.name) & IFF_INACTIVE)
@@ -35,31 +42,22 @@ def if_flags(md, pi) -> dict:
     return flags
 
 
-def members(md, group: str) -> list:
-    info = kview.groups(md.kernel).get(group, {"members": []})
-    return [md.phyints[m] for m in info["members"] if m in md.phyints]
+def members(md: Mpathd, group: str) -> list[Phyint]:
+    info = kview.groups(md.kernel).get(group)
+    return [md.phyints[m] for m in info["members"] if m in md.phyints] if info else []
 
 
-def nominee(md, group: str, af: int) -> str:
-    """gi_m4ifname/gi_bcifname/gi_m6ifname: the kernel's cast ill, else the
-    first active member with that family plumbed."""
-    fn = getattr(md.kernel, "cast_ill", None)
-    if fn is not None:
-        try:
-            return fn(group, af) or ""
-        except Exception:  # the kernel may not know the group yet; fall back
-            pass
-    for pi in members(md, group):
-        if af in pi.insts and if_flags(md, pi)["active"]:
-            return pi.name
-    return ""
+def nominee(md: Mpathd, group: str, af: int) -> str:
+    """gi_m4ifname/gi_bcifname/gi_m6ifname: the kernel's cast ill ("" for none)."""
+    return kview.cast_ill(md.kernel, group, af)
 
 
-def ipmp_ifname(md, group: str) -> str:
-    return kview.groups(md.kernel).get(group, {}).get("ipmp", "") if group else ""
+def ipmp_ifname(md: Mpathd, group: str) -> str:
+    info = kview.groups(md.kernel).get(group) if group else None
+    return info["ipmp"] if info else ""
 
 
-def if_row(md, pi) -> dict:
+def if_row(md: Mpathd, pi: Phyint) -> Row:
     fl = if_flags(md, pi)
     chars = ["-"] * 7                      # i s m b M d h
     if fl["inactive"]:
@@ -81,18 +79,20 @@ def if_row(md, pi) -> dict:
             "STATE": if_state(md, pi), "_flags": fl}
 
 
-def interface_rows(md) -> list[dict]:
-    rows = []
+def interface_rows(md: Mpathd) -> list[Row]:
+    rows: list[Row] = []
     for grp in kview.groups(md.kernel):
         rows.extend(if_row(md, pi) for pi in members(md, grp))
     rows.extend(if_row(md, pi) for pi in md.phyints.values() if not pi.group)
     return rows
 
 
-def group_rows(md) -> list[dict]:
-    rows = []
+def group_rows(md: Mpathd) -> list[Row]:
+    rows: list[Row] = []
     for grp, info in kview.groups(md.kernel).items():
-        active, inactive, unusable = [], [], []
+        active: list[str] = []
+        inactive: list[str] = []
+        unusable: list[str] = []
         mem = members(md, grp)
         for pi in mem:
             fl = if_flags(md, pi)
@@ -110,8 +110,8 @@ def group_rows(md) -> list[dict]:
     return rows
 
 
-def addr_rows(md) -> list[dict]:
-    rows = []
+def addr_rows(md: Mpathd) -> list[Row]:
+    rows: list[Row] = []
     for grp, info in kview.groups(md.kernel).items():
         if not info["ipmp"]:
             continue
@@ -128,7 +128,7 @@ def addr_rows(md) -> list[dict]:
     return rows
 
 
-def target_rows(md) -> list[dict]:
+def target_rows(md: Mpathd) -> list[Row]:
     """-t: the v4 row unless only v6 probes; the v6 row if v6 probes (targinfo_output_cbfunc)."""
     rows = []
     ordered = [pi for grp in kview.groups(md.kernel) for pi in members(md, grp)]
@@ -148,15 +148,16 @@ def target_rows(md) -> list[dict]:
     return rows
 
 
-def probe_done(rec) -> float:
+def probe_done(rec: ProbeRecord) -> float:
     """When a probe's outcome was known (the ESC_IPMP_PROBE_STATE event)."""
     return rec.acked if rec.acked is not None else (rec.lost if rec.lost is not None else rec.sent)
 
 
-def probe_rows(md, since: float = 0.0, after: float | None = None) -> list[dict]:
+def probe_rows(md: Mpathd, since: float = 0.0, after: float | None = None) -> list[Row]:
     """-p: acked and lost probes still in the record ring; with `after`, only those
     acked or lost later than that (clock seconds), in that order."""
-    rows, rtts = [], {}
+    rows: list[Row] = []
+    rtts: dict[tuple[str, object], list[float]] = {}
     records = md.probe_records()
     if after is not None:
         records = sorted(records, key=probe_done)

@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass, field
 
 from .config import PROBE_STATS_COUNT
+from .kview import IPAddress, IPNetwork
 
 
 class PiState(enum.IntEnum):
@@ -48,12 +49,12 @@ class ProbeRecord:
     seq: int
     ifname: str
     af: int
-    target: object
+    target: IPAddress
     sent: float                 # clock seconds
     state: str = "sent"         # sent | acked | lost
     acked: float | None = None
     lost: float | None = None   # pr_time_lost
-    tg: object = field(default=None, repr=False, compare=False)   # the Target probed
+    tg: Target | None = field(default=None, repr=False, compare=False)   # the Target probed
 
     @property
     def rtt(self) -> float | None:
@@ -63,12 +64,12 @@ class ProbeRecord:
 @dataclass
 class Target:
     """struct target: rtt state as in [mpd_probe.c] compute_crtt (ns, ms)."""
-    addr: object
+    addr: IPAddress
     is_router: bool
     crtt: int = 0                      # tg_crtt, ms; 0 = not known yet
     rtt_sa: int = -1                   # tg_rtt_sa: 8 x smoothed rtt, ns; -1 = none
     rtt_sd: int = 0                    # tg_rtt_sd: 4 x mean deviation, ns
-    deferred: list = field(default_factory=list)     # suspect rtts, ns
+    deferred: list[int] = field(default_factory=list)     # suspect rtts, ns
     slow_since: float | None = None    # TG_SLOW router (tg_latime), else active
 
     def reset_rtt(self) -> None:
@@ -88,13 +89,13 @@ class GroupTiming:
 class PhyintInst:
     """struct phyint_instance: one address family of a phyint."""
     af: int
-    test_addr: object = None           # ipaddress or None (probing disabled)
-    test_net: object = None
-    targets: list = field(default_factory=list)     # [Target]
+    test_addr: IPAddress | None = None     # None: probing disabled
+    test_net: IPNetwork | None = None
+    targets: list[Target] = field(default_factory=list)
     next_target: int = 0
     rtt_next: int = 0                  # pii_rtt_target_next
     snxt: int = 0                      # pii_snxt: icmp_seq of the next unicast probe
-    probes: collections.deque = field(   # pii_probes: the unicast probe window
+    probes: collections.deque[ProbeRecord] = field(   # pii_probes: the unicast probe window
         default_factory=lambda: collections.deque(maxlen=PROBE_STATS_COUNT))
     fd_base: float = 0.0               # pii_fd_snxt_basetime (s)
     next_when: float | None = None     # pii_snxt_time: the next tick (s)
@@ -104,7 +105,7 @@ class PhyintInst:
     tff: float | None = None           # time first fail of the current run of losses
     tls: float | None = None           # time last success (last ack)
     period_start: float = 0.0
-    timer: object = None
+    timer: object = None               # clock handle of the next tick
 
     @property
     def probing(self) -> bool:
@@ -118,10 +119,10 @@ class PhyintInst:
         return "routes" if any(t.is_router for t in self.targets) else "multicast"
 
     @property
-    def active_targets(self) -> list:
+    def active_targets(self) -> list[Target]:
         return [t for t in self.targets if t.slow_since is None]
 
-    def probe(self, seq: int):
+    def probe(self, seq: int) -> ProbeRecord | None:
         """The unicast ProbeRecord with icmp_seq `seq` in the window, or None."""
         for rec in reversed(self.probes):
             if rec.seq == seq:
@@ -159,9 +160,9 @@ class Phyint:
     group: str                         # group name; "" = anonymous group
     state: PiState = PiState.PI_INIT
     link_up: bool = True
-    linkups: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
-    insts: dict = field(default_factory=dict)        # af -> PhyintInst
-    repair_timer: object = None
+    linkups: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=8))
+    insts: dict[int, PhyintInst] = field(default_factory=dict)        # af -> PhyintInst
+    repair_timer: object = None        # clock handle
     hwaddrdup: bool = False
 
     @property

@@ -55,9 +55,10 @@ def test_R63_R93_M19_watchers_read_iff_failed_after_a_carrier_cut(lab, tmp_path)
     for w in watchers:
         w.wait_line(FAILED, 10)
     lab.link("h1", "net0", True)
-    for w in watchers:           # the repair: FAILED cleared on the same interface
-        w.wait_line(r"^RTM_IFINFO net0 index \d+ flags UP,BROADCAST,RUNNING,MULTICAST,IPV4$", 10,
-                    start=w.wait_line(FAILED, 1) + 1)
+    for w in watchers:           # the repair: FAILED cleared on the same interface, v4 then v6 (R93)
+        v4 = w.wait_line(r"^RTM_IFINFO net0 index \d+ flags UP,BROADCAST,RUNNING,MULTICAST,IPV4$", 10,
+                         start=w.wait_line(FAILED, 1) + 1)
+        w.wait_line(r"^RTM_IFINFO net0 index \d+ flags UP,RUNNING,MULTICAST,IPV6$", 10, start=v4)
     c_lines, py_lines = (w.output() for w in watchers)
     assert all(re.match(r"^(watching|RTM_IFINFO \S+ index \d+ flags \S+)$", line) for line in c_lines), c_lines
     assert c_lines == py_lines   # C and Python see the same messages

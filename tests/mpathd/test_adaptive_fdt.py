@@ -1,6 +1,6 @@
 """in.mpathd's per-target crtt and adaptive failure detection time (
-[mpd_probe.c] incoming_echo_reply, pi_set_crtt, compute_crtt), with a
-ManualClock and the fake prober."""
+[mpd_probe.c] incoming_echo_reply, pi_set_crtt, compute_crtt), on the kernel
+model with a ManualClock and the fake prober."""
 import ipaddress
 import logging
 import re
@@ -13,7 +13,7 @@ from rtsock_emul.mpathd.rtt import compute_crtt, set_crtt
 from rtsock_emul.mpathd.state import Target
 from rtsock_emul.wire.constants import AF_INET, IFF_FAILED
 
-from .fakes import make
+from .host import ipmp_group, make
 
 ROUTERS = [ipaddress.ip_address(f"192.0.2.{i}") for i in (1, 2, 3, 4)]
 MS = 1_000_000
@@ -23,9 +23,8 @@ def routed_group(*, routers=1, fdt=7000):
     """net0/net1 in ipmp0, v4 test addresses, `routers` router targets; FDT 7 s
     gives a 1000 ms probe interval."""
     ctx, k, prober, md, clock = make({"failure_detection_time": fdt, "quiet_period": 0})
-    k.add_if("ipmp0", group="ipmp0", ipmp=True)
+    ipmp_group(k, "net0", "net1")
     for i, name in enumerate(("net0", "net1")):
-        k.add_if(name, group="ipmp0")
         k.add_test(name, AF_INET, f"192.0.2.{10 + i}")
         prober.answer(name, AF_INET, set(ROUTERS[:routers]))
     for i, gw in enumerate(ROUTERS[:routers]):
@@ -81,7 +80,7 @@ def test_crtt_probe_lost_once_target_crtt_passed():
     one probe interval); the loss time is sent + crtt."""
     ctx, k, prober, md, clock = routed_group()
     delays(prober, {("net0", ROUTERS[0]): 0.2})
-    md.start()
+    k.start()
     run(clock, 30)
     tg = md.phyints["net0"].insts[AF_INET].targets[0]
     assert 200 <= tg.crtt < 400                 # settled near the 200 ms rtt
@@ -95,7 +94,7 @@ def test_crtt_late_reply_turns_a_lost_probe_into_an_ack():
     """incoming_echo_reply: a reply to a probe judged lost still acks it, so the
     run of consecutive losses (probe_fail_info) ends and no failure follows."""
     ctx, k, prober, md, clock = routed_group()
-    md.start()
+    k.start()
     run(clock, 10)                              # rtt 10 ms: crtt about 10-30 ms
     delays(prober, {("net0", ROUTERS[0]): 0.9})
     run(clock, 40)
@@ -111,7 +110,7 @@ def test_fdt_adapts_up_when_rtt_too_high(caplog):
     failure-detection probes and consume no icmp_seq."""
     caplog.set_level(logging.INFO, logger="rtsock_emul.mpathd")
     ctx, k, prober, md, clock = routed_group()
-    md.start()
+    k.start()
     run(clock, 10)
     assert fdt_row(md) == "7.00s"
     delays(prober, {("net0", ROUTERS[0]): 1.5})
@@ -138,7 +137,7 @@ def test_fdt_improves_after_settling_time_never_below_configured(caplog):
     has passed since the increase, the FDT halves, down to the configured value."""
     caplog.set_level(logging.INFO, logger="rtsock_emul.mpathd")
     ctx, k, prober, md, clock = routed_group()
-    md.start()
+    k.start()
     run(clock, 5)
     delays(prober, {("net0", ROUTERS[0]): 1.5})
     run(clock, 20)
@@ -162,7 +161,7 @@ def test_fdt_slow_exception_router_is_set_aside():
     """check_exception_target: with MIN_PROBE_TARGETS+1 targets, one slow target
     whose peers all answer within interval / 2 is set aside, the FDT unchanged."""
     ctx, k, prober, md, clock = routed_group(routers=4)
-    md.start()
+    k.start()
     run(clock, 10)
     delays(prober, {("net0", ROUTERS[3]): 1.5})
     run(clock, 30)
@@ -175,7 +174,7 @@ def test_fdt_slow_exception_router_is_set_aside():
 def test_crtt_reset_when_the_interface_fails():
     """reset_crtt_all: a failed interface's targets lose their rtt history."""
     ctx, k, prober, md, clock = routed_group()
-    md.start()
+    k.start()
     run(clock, 10)
     inst = md.phyints["net0"].insts[AF_INET]
     assert inst.targets[0].rtt_sa != -1

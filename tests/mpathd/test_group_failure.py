@@ -1,12 +1,12 @@
 """in.mpathd group-wide failure (mpd_probe.c; R117, R120) and the
-quiet period's lost-probe history (R131), with a ManualClock and the fake prober."""
+quiet period's lost-probe history (R131), on the kernel model with a ManualClock
+and the fake prober."""
 import ipaddress
 
-from rtsock_emul.mpathd import PgState, PiState
-from rtsock_emul.mpathd import query
+from rtsock_emul.mpathd import PgState, PiState, query
 from rtsock_emul.wire.constants import AF_INET, IFF_FAILED, IFF_INACTIVE
 
-from .fakes import make
+from .host import ipmp_group, make
 
 ROUTER = ipaddress.ip_address("192.0.2.1")
 HOST = ipaddress.ip_address("192.0.2.50")
@@ -16,16 +16,15 @@ FDT = {"failure_detection_time": 1000}          # probe interval 142 ms
 def probed_group(members=("net0", "net1"), standby=(), *, host_targets=False, quiet=0,
                  config=None):
     ctx, k, prober, md, clock = make({**FDT, "quiet_period": quiet, **(config or {})})
-    k.add_if("ipmp0", group="ipmp0", ipmp=True)
+    ipmp_group(k, *members, standby=standby)
     for i, name in enumerate(members):
-        k.add_if(name, group="ipmp0", standby=name in standby)
         k.add_test(name, AF_INET, f"192.0.2.{10 + i}")
         target = HOST if host_targets else ROUTER
         prober.answer(name, AF_INET, {target})
         prober.multicast[(name, AF_INET)] = [HOST]
     if not host_targets:
         k.add_route("0.0.0.0", 0, str(ROUTER))
-    md.start()
+    k.start()
     return ctx, k, prober, md, clock
 
 
@@ -138,10 +137,8 @@ def test_R117_link_down_on_last_member_is_a_group_failure():
     other RUNNING member, is a group failure (every member FAILED, group failed);
     the first is a phyint failure that activates the standby."""
     ctx, k, prober, md, clock = make()
-    k.add_if("ipmp0", group="ipmp0", ipmp=True)
-    for name in ("net0", "net1"):
-        k.add_if(name, group="ipmp0", standby=name == "net1")
-    md.start()
+    ipmp_group(k, "net0", "net1", standby=("net1",))
+    k.start()
     k.link("net0", False)
     assert k.flags_of("net0") & IFF_FAILED and not k.flags_of("net1") & IFF_INACTIVE
     k.link("net1", False)

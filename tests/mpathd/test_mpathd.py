@@ -1,34 +1,36 @@
-"""in.mpathd rules R110-R122, R131 with a ManualClock, a fake kernel and a fake prober."""
+"""in.mpathd rules R110-R122, R131 on the kernel model with a ManualClock and a fake prober."""
 import ipaddress
 
 import pytest
 
 from rtsock_emul.mpathd import MpathdConfig, MpathdError, PgState, PiState
-from rtsock_emul.wire.constants import (AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE,
-                                        IFF_NOFAILOVER, IFF_NOXMIT, IFF_OFFLINE, IFF_UP)
+from rtsock_emul.wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_FAILED,
+    IFF_INACTIVE,
+    IFF_NOFAILOVER,
+    IFF_NOXMIT,
+    IFF_OFFLINE,
+    IFF_UP,
+)
 
-from .fakes import make
+from .host import ipmp_group, make
 
 ROUTER = ipaddress.ip_address("192.0.2.1")
-
-
-def group_of(kernel, *members, standby=()):
-    kernel.add_if("ipmp0", group="ipmp0", ipmp=True)
-    for m in members:
-        kernel.add_if(m, group="ipmp0", standby=m in standby)
 
 
 def probed_pair(config=None, quiet=0):
     """net0/net1 in ipmp0 with v4 test addresses and a router target."""
     ctx, k, prober, md, clock = make({"failure_detection_time": 7000, "quiet_period": quiet,
                                       **(config or {})})
-    group_of(k, "net0", "net1")
+    ipmp_group(k, "net0", "net1")
     k.add_test("net0", AF_INET, "192.0.2.10")
     k.add_test("net1", AF_INET, "192.0.2.11")
     k.add_route("0.0.0.0", 0, "192.0.2.1")
     for n in ("net0", "net1"):
         prober.answer(n, AF_INET, {ROUTER})
-    md.start()
+    k.start()
     return ctx, k, prober, md, clock
 
 
@@ -81,15 +83,13 @@ def test_R112_five_lost_probes_fail_at_about_fdt():
 def test_R112_failure_needs_every_probing_family():
     """R112: lost v4 probes alone do not fail an interface whose v6 probes succeed."""
     ctx, k, prober, md, clock = make({"failure_detection_time": 7000, "quiet_period": 0})
-    k.add_if("ipmp0", group="ipmp0", ipmp=True, afs=(AF_INET, AF_INET6))
-    k.add_if("net0", group="ipmp0", afs=(AF_INET, AF_INET6))
-    k.add_if("net1", group="ipmp0", afs=(AF_INET, AF_INET6))
+    ipmp_group(k, "net0", "net1", afs=(AF_INET, AF_INET6))
     k.add_test("net0", AF_INET, "192.0.2.10")
     k.add_route("0.0.0.0", 0, "192.0.2.1")
-    k.add_test("net0", AF_INET6, "fe80::10", plen=10, unit=2)
+    k.add_test("net0", AF_INET6, "fe80::10", plen=10)
     k.add_route("::", 0, "fe80::1", af=AF_INET6)
     prober.answer("net0", AF_INET6, {ipaddress.ip_address("fe80::1")})
-    md.start()
+    k.start()
     clock.advance(30)
     assert not k.flags_of("net0") & IFF_FAILED
     prober.answer("net0", AF_INET6, set())
@@ -115,8 +115,8 @@ def test_R113_ten_good_probes_repair():
 def test_R114_link_down_fails_and_link_up_repairs_without_probes():
     """R114: link-based detection is event driven: down fails at once, up repairs."""
     ctx, k, prober, md, clock = make()
-    group_of(k, "net0", "net1")
-    md.start()
+    ipmp_group(k, "net0", "net1")
+    k.start()
     k.link("net0", False)
     assert k.flags_of("net0") & IFF_FAILED          # no clock advance needed
     k.link("net0", True)
@@ -127,8 +127,8 @@ def test_R114_link_down_fails_and_link_up_repairs_without_probes():
 def test_R114_link_flapping_defers_repair():
     """R114: more than 2 link-ups in 60 s -> repair deferred until it stabilizes."""
     ctx, k, prober, md, clock = make()
-    group_of(k, "net0", "net1")
-    md.start()
+    ipmp_group(k, "net0", "net1")
+    k.start()
     for _ in range(2):
         k.link("net0", False)
         clock.advance(1)
@@ -148,16 +148,15 @@ def test_R114_link_flapping_defers_repair():
 def test_R115_test_address_selection():
     """R115: NOFAILOVER|UP, not NOXMIT, not 0.0.0.0; IPv6 only link-local."""
     ctx, k, prober, md, clock = make()
-    k.add_if("ipmp0", group="ipmp0", ipmp=True, afs=(AF_INET, AF_INET6))
-    k.add_if("net0", group="ipmp0", afs=(AF_INET, AF_INET6))
+    ipmp_group(k, "net0", afs=(AF_INET, AF_INET6))
     k.add_test("net0", AF_INET, "192.0.2.9", flags=IFF_UP | IFF_NOFAILOVER | IFF_NOXMIT)
-    k.add_test("net0", AF_INET, "192.0.2.8", unit=2, flags=IFF_NOFAILOVER)   # down
-    k.add_test("net0", AF_INET6, "2001:db8::5", plen=64, unit=3)
-    md.start()
+    k.add_test("net0", AF_INET, "192.0.2.8", flags=IFF_NOFAILOVER)   # down
+    k.add_test("net0", AF_INET6, "2001:db8::5", plen=64)
+    k.start()
     insts = md.phyints["net0"].insts
     assert insts[AF_INET].test_addr is None and insts[AF_INET6].test_addr is None
-    k.add_test("net0", AF_INET, "192.0.2.10", unit=4)
-    k.add_test("net0", AF_INET6, "fe80::10", plen=10, unit=5)
+    k.add_test("net0", AF_INET, "192.0.2.10")
+    k.add_test("net0", AF_INET6, "fe80::10", plen=10)
     md.sync()
     assert insts[AF_INET].test_addr == ipaddress.ip_address("192.0.2.10")
     assert insts[AF_INET6].test_addr == ipaddress.ip_address("fe80::10")
@@ -167,26 +166,28 @@ def test_R116_router_targets_then_multicast_hosts():
     """R116: routers on the test subnet are targets; else up to 5 multicast responders;
     a router replaces host targets."""
     ctx, k, prober, md, clock = make({"quiet_period": 0})
-    group_of(k, "net0")
+    ipmp_group(k, "net0")
     k.add_test("net0", AF_INET, "192.0.2.10")
     hosts = [ipaddress.ip_address(f"192.0.2.{i}") for i in range(20, 27)]
     prober.multicast[("net0", AF_INET)] = hosts
     prober.answer("net0", AF_INET, set(hosts) | {ROUTER})
-    md.start()
+    k.start()
     clock.advance(3)
     inst = md.phyints["net0"].insts[AF_INET]
     assert [t.addr for t in inst.targets] == hosts[:5] and inst.mode == "multicast"
-    k.add_route("198.51.100.0", 24, "192.0.2.1")
+    k.add_if("net9", up=False)                          # no group: not tracked
+    k.add_addr("net9", AF_INET, "10.9.9.10", 24)
     k.add_route("203.0.113.0", 24, "10.9.9.9")          # not on the test subnet
-    md.sync()
+    assert inst.mode == "multicast"
+    k.add_route("198.51.100.0", 24, "192.0.2.1")        # RTM_OLDADD: in.mpathd rescans
     assert [t.addr for t in inst.targets] == [ROUTER] and inst.mode == "routes"
 
 
 def test_R117_failure_activates_a_standby():
     """R117: failure sets FAILED, clears INACTIVE, activates an INACTIVE standby."""
     ctx, k, prober, md, clock = make()
-    group_of(k, "net0", "net1", standby=("net1",))
-    md.start()
+    ipmp_group(k, "net0", "net1", standby=("net1",))
+    k.start()
     assert k.flags_of("net1") & IFF_INACTIVE
     k.link("net0", False)
     assert k.flags_of("net0") & IFF_FAILED and not k.flags_of("net0") & IFF_INACTIVE
@@ -196,8 +197,8 @@ def test_R117_failure_activates_a_standby():
 def test_R118_failback_no_keeps_repaired_member_inactive():
     """R118: FAILBACK=no: a repaired non-standby member is set INACTIVE."""
     ctx, k, prober, md, clock = make({"failback": "no"})
-    group_of(k, "net0", "net1")
-    md.start()
+    ipmp_group(k, "net0", "net1")
+    k.start()
     k.link("net0", False)
     k.link("net0", True)
     assert not k.flags_of("net0") & IFF_FAILED and k.flags_of("net0") & IFF_INACTIVE
@@ -206,8 +207,8 @@ def test_R118_failback_no_keeps_repaired_member_inactive():
 def test_R118_failback_no_but_group_failed_activates():
     """R118: unless the group had failed."""
     ctx, k, prober, md, clock = make({"failback": "no"})
-    group_of(k, "net0")
-    md.start()
+    ipmp_group(k, "net0")
+    k.start()
     k.link("net0", False)
     assert md.group_state["ipmp0"] == PgState.PG_FAILED
     k.link("net0", True)
@@ -217,8 +218,8 @@ def test_R118_failback_no_but_group_failed_activates():
 def test_R119_standby_goes_back_to_inactive_on_repair():
     """R119: a functioning standby is INACTIVE while active >= non-standby members."""
     ctx, k, prober, md, clock = make()
-    group_of(k, "net0", "net1", standby=("net1",))
-    md.start()
+    ipmp_group(k, "net0", "net1", standby=("net1",))
+    k.start()
     k.link("net0", False)
     assert not k.flags_of("net1") & IFF_INACTIVE
     k.link("net0", True)
@@ -229,26 +230,24 @@ def test_R119_standby_goes_back_to_inactive_on_repair():
 def test_R120_group_state_ok_degraded_failed():
     """R120: ok if all usable, degraded if some, failed if none (usable needs an UP address)."""
     ctx, k, prober, md, clock = make()
-    group_of(k, "net0", "net1")
-    md.start()
+    ipmp_group(k, "net0", "net1")
+    k.start()
     assert md.group_state["ipmp0"] == PgState.PG_OK
     k.link("net0", False)
     assert md.group_state["ipmp0"] == PgState.PG_DEGRADED
     k.link("net1", False)
     assert md.group_state["ipmp0"] == PgState.PG_FAILED
     k.link("net1", True)
-    for lif in k.lif_list:
-        if lif.name == "net1":
-            lif.ipif_flags &= ~IFF_UP
-    md.sync()
+    k.kernel.set_flags("net1", AF_INET, clear=IFF_UP)
+    k.settle()
     assert md.group_state["ipmp0"] == PgState.PG_FAILED
 
 
 def test_R121_offline_needs_another_usable_member():
     """R121: offline refused without another usable member unless the group failed."""
     ctx, k, prober, md, clock = make()
-    group_of(k, "net0", "net1")
-    md.start()
+    ipmp_group(k, "net0", "net1")
+    k.start()
     k.link("net1", False)
     with pytest.raises(MpathdError) as err:
         md.offline("net0")
@@ -263,8 +262,8 @@ def test_R121_offline_needs_another_usable_member():
 
 def test_R121_offline_allowed_when_group_failed():
     ctx, k, prober, md, clock = make()
-    group_of(k, "net0", "net1")
-    md.start()
+    ipmp_group(k, "net0", "net1")
+    k.start()
     k.link("net0", False)
     k.link("net1", False)
     md.offline("net0")
@@ -274,8 +273,8 @@ def test_R121_offline_allowed_when_group_failed():
 def test_R122_undo_offline():
     """R122: undo fails unless OFFLINE; clears OFFLINE and transitions to running."""
     ctx, k, prober, md, clock = make()
-    group_of(k, "net0", "net1")
-    md.start()
+    ipmp_group(k, "net0", "net1")
+    k.start()
     with pytest.raises(MpathdError):
         md.undo_offline("net0")
     md.offline("net0")
@@ -287,10 +286,10 @@ def test_R122_undo_offline():
 def test_R131_quiet_period_ignores_losses():
     """R131: lost probes are ignored for 40 s after the instance appears."""
     ctx, k, prober, md, clock = make({"failure_detection_time": 7000})
-    group_of(k, "net0", "net1")
+    ipmp_group(k, "net0", "net1")
     k.add_test("net0", AF_INET, "192.0.2.10")
     k.add_route("0.0.0.0", 0, "192.0.2.1")
-    md.start()                                       # nobody answers
+    k.start()                                       # nobody answers
     clock.advance(39)
     assert not k.flags_of("net0") & IFF_FAILED
     clock.advance(8)
@@ -300,11 +299,11 @@ def test_R131_quiet_period_ignores_losses():
 def test_R131_first_ack_ends_quiet_period():
     """R131: the first acknowledged probe ends the quiet period early."""
     ctx, k, prober, md, clock = make({"failure_detection_time": 7000})
-    group_of(k, "net0", "net1")
+    ipmp_group(k, "net0", "net1")
     k.add_test("net0", AF_INET, "192.0.2.10")
     k.add_route("0.0.0.0", 0, "192.0.2.1")
     prober.answer("net0", AF_INET, {ROUTER})
-    md.start()
+    k.start()
     clock.advance(3)
     prober.answer("net0", AF_INET, set())
     clock.advance(8)
@@ -326,9 +325,9 @@ def test_a_probe_socket_is_closed_when_its_test_address_or_member_goes():
     clock.advance(5)
     src0, src1 = ipaddress.ip_address("192.0.2.10"), ipaddress.ip_address("192.0.2.11")
     assert prober.sources == {("net0", AF_INET, src0), ("net1", AF_INET, src1)}
-    k.lif_list = [lif for lif in k.lif_list if lif.name != "net0:1"]     # test address deleted
-    md.refresh()
+    k.kernel.removeif("net0:1", AF_INET)                                  # test address deleted
+    k.settle()
     assert prober.sources == {("net1", AF_INET, src1)}
-    k.phys["net1"].group = ""                                              # net1 leaves the group
-    md.refresh()
+    k.kernel.set_groupname("net1", AF_INET, "")                           # net1 leaves the group
+    md.sync()               # as the admin verb does: aware sockets hear nothing of a leave (R72)
     assert prober.sources == set()

@@ -1,21 +1,20 @@
 """in.mpathd's multicast target discovery (R116; [mpd_probe.c]
-probe, phyint_inst_timer, incoming_mcast_reply), with a ManualClock and the
-fake prober."""
+probe, phyint_inst_timer, incoming_mcast_reply), on the kernel model with a
+ManualClock and the fake prober."""
 import ipaddress
 
 from rtsock_emul.mpathd.prober import PROBE_MULTI, PROBE_UNI, parse_payload, probe_payload
 from rtsock_emul.wire.constants import AF_INET
 
-from .fakes import make
+from .host import ipmp_group, make
 
 HOSTS = [ipaddress.ip_address(f"192.0.2.{i}") for i in (50, 51, 52)]
 
 
 def host_group(members=("net0", "net1"), responders=HOSTS[:1]):
     ctx, k, prober, md, clock = make({"failure_detection_time": 7000, "quiet_period": 0})
-    k.add_if("ipmp0", group="ipmp0", ipmp=True)
+    ipmp_group(k, *members)
     for i, name in enumerate(members):
-        k.add_if(name, group="ipmp0")
         k.add_test(name, AF_INET, f"192.0.2.{10 + i}")
         prober.answer(name, AF_INET, set(HOSTS))
         prober.multicast[(name, AF_INET)] = list(responders)
@@ -38,7 +37,7 @@ def test_R116_multicast_probes_do_not_consume_icmp_seq():
     payloads = []
     real = prober.discover_targets
     prober.discover_targets = lambda *a: (payloads.append(a[-1]), real(*a))
-    md.start()
+    k.start()
     run(clock, 20)
     sent = sent_on(prober, "net0")
     uni = [s[5] for s in sent if s[0] == "uni"]
@@ -56,7 +55,7 @@ def test_R116_extra_multicast_probe_while_a_single_host_target():
     detection probe is followed by a multicast probe; with more host targets
     discovery stops. Router targets never trigger it."""
     ctx, k, prober, md, clock = host_group(members=("net0",))
-    md.start()
+    k.start()
     run(clock, 10)
     inst = md.phyints["net0"].insts[AF_INET]
     assert [t.addr for t in inst.targets] == HOSTS[:1]
@@ -78,7 +77,7 @@ def test_R116_multicast_responder_becomes_target_of_every_member():
     member (on its test subnet), found by whichever member multicast first."""
     ctx, k, prober, md, clock = host_group(members=("net0", "net1"))
     prober.multicast[("net1", AF_INET)] = []                  # net1 hears no multicast
-    md.start()
+    k.start()
     run(clock, 5)
     for name in ("net0", "net1"):
         assert [t.addr for t in md.phyints[name].insts[AF_INET].targets] == HOSTS[:1]
@@ -89,7 +88,7 @@ def test_R116_multicast_reply_with_unicast_seq_is_not_an_ack():
     carrying an outstanding unicast probe's seq does not ack that probe."""
     ctx, k, prober, md, clock = host_group(members=("net0",))
     prober.delay = 0.3
-    md.start()
+    k.start()
     run(clock, 10)
     inst = md.phyints["net0"].insts[AF_INET]
     while inst.probes[-1].state != "sent":     # a unicast probe awaiting its reply
