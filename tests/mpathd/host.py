@@ -16,7 +16,7 @@ import random
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from rtsock_emul.agent import AgentContext
+from rtsock_emul.context import AgentContext
 from rtsock_emul.kernel import Kernel, KernelHooks, ManualClock, Tunables
 from rtsock_emul.mpathd import FakeProber, Mpathd
 from rtsock_emul.rtsock.hub import RtsHub
