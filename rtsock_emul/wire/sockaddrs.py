@@ -6,7 +6,7 @@ of a decoded sockaddr is kept, so encode(decode(b)) == b.
 """
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import ClassVar
+from typing import ClassVar, Union
 
 from .constants import AF_INET, AF_INET6, AF_LINK, AF_NAMES, AF_UNSPEC, RTAX_IFP, RTAX_NAMES
 from .errors import WireError
@@ -185,7 +185,8 @@ class SockaddrUnspec:
         return f"SockaddrUnspec({self.data!r})" if self.data else "SockaddrUnspec()"
 
 
-SOCKADDR_TYPES = {AF_INET: SockaddrIn, AF_INET6: SockaddrIn6, AF_LINK: SockaddrDl,
+Sockaddr = Union[SockaddrIn, SockaddrIn6, SockaddrDl, SockaddrUnspec]
+SOCKADDR_TYPES: dict[int, type[Sockaddr]] = {AF_INET: SockaddrIn, AF_INET6: SockaddrIn6, AF_LINK: SockaddrDl,
                   AF_UNSPEC: SockaddrUnspec}
 SIZE_BY_FAMILY = {AF_INET: SOCKADDR_IN.size, AF_UNSPEC: SOCKADDR.size,
                   AF_INET6: SOCKADDR_IN6.size, AF_LINK: SDL_SIZE}
@@ -242,5 +243,5 @@ def to_sockaddr(value):
     return SockaddrIn(addr) if addr.version == 4 else SockaddrIn6(addr)
 
 
-__all__ = ["SockaddrIn", "SockaddrIn6", "SockaddrDl", "SockaddrUnspec", "SOCKADDR_TYPES",
+__all__ = ["Sockaddr", "SockaddrIn", "SockaddrIn6", "SockaddrDl", "SockaddrUnspec", "SOCKADDR_TYPES",
            "decode_sockaddr", "sockaddr_size", "to_sockaddr", "lladdr_text"]
