@@ -163,7 +163,7 @@ def choose_mode(option, scenario, is_root):
     if scenario.needs_mininet:
         kinds = sorted({s.kind for s in scenario.setup + scenario.steps if s.kind in MININET_ONLY})
         why = "not root" if option == "auto" else "--rtsock-mode=sim"
-        return None, (f"needs Mininet (its {'/'.join(kinds)} steps need real links and packets) and root; {why}; "
+        return None, (f"needs Mininet (its {'/'.join(kinds)} steps send real packets) and root; {why}; "
                       f"run it with sudo")
     return "sim", None
 

@@ -102,3 +102,20 @@ def test_a_bad_lab_config_is_refused_before_anything_exists(tmp_path, monkeypatc
     with pytest.raises(LabError, match=re.escape(what)):
         lab_api.start("ipmp-pair", mode="sim", config=config)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="running a verb as another user needs root (setuid)")
+def test_R9_admin_as_a_user_runs_as_that_uid():
+    """lab.admin(user=) reaches the agent as that uid (it reads SO_PEERCRED), both
+    for an agent verb and for `route`, a routing-socket client: nobody is refused."""
+    lab = lab_api.start("ipmp-pair", mode="sim")
+    try:
+        assert lab.admin("h1", "ipadm create-ipmp ipmp7", user="nobody") == (
+            1, "", "ipadm: insufficient privileges\n")
+        rc, out, _ = lab.admin("h1", "route add 198.18.9.0/24 192.0.2.1", user="nobody")
+        assert (rc, out) == (1, "add net 198.18.9.0/24: gateway 192.0.2.1: insufficient privileges\n")
+        rc, out, _ = lab.admin("h1", "route add 198.18.9.0/24 192.0.2.1")
+        assert "insufficient privileges" not in out          # root gets past R9
+        assert lab.admin("h1", "ipadm create-ipmp ipmp7")[0] == 0
+    finally:
+        assert lab.stop() == []
