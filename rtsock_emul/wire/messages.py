@@ -39,6 +39,8 @@ class _Struct:
 
         def __getattr__(self, name: str) -> Any: ...
 
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
 
 def _default(code: str | Layout) -> Any:
     """The zero value of one table field: 0, zero bytes, or the nested struct."""

@@ -41,7 +41,7 @@ class Layout:
                     self.offsets[fname] = struct.calcsize(fmt)
                     self._slots.append((fname, None))
                 fmt += code
-        self.format = fmt
+        self.format: str = fmt
         self.struct = struct.Struct(fmt)
         self.size = self.struct.size
         self.names = tuple(n for n, _ in self._slots)
