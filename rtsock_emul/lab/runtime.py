@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from rtsock_emul import client
 
@@ -252,7 +253,7 @@ class Lab:
             argv = argv[1:]
         if argv and argv[0] == "route":      # a routing-socket client, not an agent verb
             env = dict(os.environ, RTSOCK_AGENT=self.agent_path(host))
-            as_user = {}
+            as_user: dict[str, Any] = {}
             if user is not None:
                 uid, gid = client.resolve_user(user)
                 as_user = {"user": uid, "group": gid, "extra_groups": []}
