@@ -2,27 +2,17 @@
 RTSOCK_AGENT. `route monitor|get|add|delete|change` runs here as a
 routing-socket client (route(1M) style); `run PROGRAM ARGS...` runs a program
 with the preload shim (docs/preload.md); every other verb goes to the agent's
-admin channel (RTSOCK_AGENT + ".admin", JSON {"argv", "uid"} -> {"rc","out","err"})."""
+admin channel (`client.admin_call`: RTSOCK_AGENT + ".admin", JSON {"argv"} ->
+{"rc", "out", "err"}; the agent knows the caller's uid from SO_PEERCRED)."""
 from __future__ import annotations
 
-import json
 import os
-import socket
 import sys
 
+from ..client import admin_call
 from .ipmpstream import stream, wants_stream
 from .route import run_route
 from .runprog import run_program
-
-MAX_REPLY = 1 << 20
-
-
-def admin_call(path: str, argv: list[str], uid: int | None = None) -> tuple[int, str, str]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-        s.connect(path + ".admin")
-        s.sendall(json.dumps({"argv": argv, "uid": os.getuid() if uid is None else uid}).encode())
-        reply = json.loads(s.recv(MAX_REPLY).decode())
-    return int(reply.get("rc", 1)), reply.get("out", ""), reply.get("err", "")
 
 
 def _admin_or_error(path: str, argv: list[str]) -> tuple[int, str, str]:

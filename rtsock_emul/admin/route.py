@@ -192,9 +192,9 @@ class Route:
 
     def request(self, rc, ifindex: int):
         from ..wire.messages import RtMetrics, RtMsghdr
-        from ..wire.sockaddrs import SockaddrDl, to_sockaddr
+        from ..wire.sockaddrs import Sockaddr, SockaddrDl, to_sockaddr
         zero = "0.0.0.0" if rc.af == C.AF_INET else "::"
-        sockaddrs = {}
+        sockaddrs: dict[int, Sockaddr] = {}
         for bit, value in rc.addrs.items():
             if bit == C.RTA_IFP:
                 sockaddrs[bit] = SockaddrDl(sdl_index=ifindex)
@@ -245,8 +245,9 @@ class Route:
         req = rc.addrs[C.RTA_DST]
         lines = [f"   route to: {_name(req if req is not None else ipaddress.ip_address(0))}"]
         if rtm.rtm_errno:
-            err = C.from_wire_errno(rtm.rtm_errno)
-            self.err.write(f"RTM_GET: {os.strerror(err)} (errno {rtm.rtm_errno})\n")
+            name = C.from_wire_errno(rtm.rtm_errno)      # strerror of the illumos errno
+            text = os.strerror(C.linux_errno(name)) if hasattr(_errno, name) else name
+            self.err.write(f"RTM_GET: {text} (errno {rtm.rtm_errno})\n")
             return lines[0] + "\n"
         sas = rtm.sockaddrs
         if C.RTA_DST in sas:

@@ -16,8 +16,8 @@ import stat
 from rtsock_emul.rtsock.request import handle_request
 from rtsock_emul.rtsock.socket import RtSocket, SockoptError
 from rtsock_emul.rtsock.transport import (
-    ADMIN_SUFFIX, HELLO, MAX_CONTROL, MAX_MSG, errno_record, parse_record, peercred,
-    recv_with_fds, recv_with_pid, record)
+    ADMIN_SUFFIX, HELLO, INTERNAL_ERROR_RC, MAX_CONTROL, MAX_MSG, errno_record, parse_record,
+    peercred, recv_with_fds, recv_with_pid, record)
 
 from .outbox import SEND_FLAGS, Outbox
 from .verbs import run_admin
@@ -349,7 +349,7 @@ class AdminConn:
             result = run_admin(self.server.ctx, argv, self.uid)
         except Exception as exc:
             self.log.exception("admin %r failed inside the agent", argv)
-            return self._reply(70, "", f"internal error running {' '.join(argv)}: {exc!r}\n")
+            return self._reply(INTERNAL_ERROR_RC, "", f"internal error running {' '.join(argv)}: {exc!r}\n")
         if inspect.isawaitable(result):
             self.loop.remove_reader(self.sock.fileno())  # keep replies in order
             task = self.loop.create_task(result)
@@ -363,7 +363,7 @@ class AdminConn:
         exc = task.exception()
         if exc is not None:
             self.log.error("admin %r failed inside the agent: %r", argv, exc)
-            self._reply(70, "", f"internal error running {' '.join(argv)}: {exc!r}\n")
+            self._reply(INTERNAL_ERROR_RC, "", f"internal error running {' '.join(argv)}: {exc!r}\n")
         else:
             self._reply(*task.result())
         if self.sock.fileno() >= 0:

@@ -16,7 +16,7 @@ import socket
 import threading
 
 from rtsock_emul import client
-from rtsock_emul.rtsock.transport import ADMIN_SUFFIX, MAX_CONTROL
+from rtsock_emul.rtsock.transport import ADMIN_SUFFIX, INTERNAL_ERROR_RC
 from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
@@ -26,7 +26,6 @@ from . import oracle
 
 REPLY_TIMEOUT = 10.0    # s an answer may take on a loaded machine before it counts as a hang
 PROBE_SEQ = 0x7f000000  # rtm_seq of probes; fuzzed writes rarely reach this range
-INTERNAL_ERROR_RC = 70  # the agent's admin rc when a verb raised
 
 
 class Finding(dict):
@@ -156,17 +155,8 @@ class FuzzSession:
     def control_record(self, data: bytes) -> None:
         """One control record on a routing socket's control channel: one reply."""
         self.inputs["control"] += 1
-        core = self.ctl._core
         try:
-            core.ctrl.send(data)
-            core.ctrl.settimeout(REPLY_TIMEOUT)
-            while True:
-                raw = core.ctrl.recv(MAX_CONTROL)
-                if not raw:
-                    raise ConnectionResetError("the agent closed the routing socket")
-                rec = json.loads(raw)
-                if rec.get("op") == "reply":
-                    break
+            rec = self.ctl.control(data, REPLY_TIMEOUT)
         except (OSError, ValueError) as exc:
             self._find("control", data, f"no reply: {exc!r}")
             self.ctl.close()

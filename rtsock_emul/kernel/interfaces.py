@@ -11,8 +11,6 @@ from .base import AF_WORD, operation
 from .errors import KernelError
 from .model import AF_INET, AF_INET6, MAXPLEN, UNSPEC, Ill, Ipif, Phyint
 
-IF_INDEX_MAX = 0xFFFF
-LIFNAMSIZ = 32
 V6_LINKLOCAL_PLEN = 10   # illumos shows fe80::x/10 on ipif 0
 LOOPBACK_MTU = {AF_INET: 8232, AF_INET6: 8252}   # lo0 as ifconfig shows it on illumos
 
@@ -43,7 +41,7 @@ class Interfaces:
         IPv6 gets its EUI-64 link-local with RTM_CHGADDR (E3 note). `loopback`
         is lo0: LOOPBACK|RUNNING|VIRTUAL, no broadcast, no link-local."""
         self._check_af(af)
-        if not ifname or ":" in ifname or len(ifname) >= LIFNAMSIZ:
+        if not ifname or ":" in ifname or len(ifname) >= C.LIFNAMSIZ:
             raise KernelError(errno.EINVAL, f"bad interface name {ifname!r}")
         phy = self._phyints.get(ifname)
         if phy is not None and af in phy.ills:
@@ -85,16 +83,16 @@ class Interfaces:
     def _alloc_ifindex(self, wanted: int | None) -> int:
         used = {p.ifindex for p in self._phyints.values()}
         if wanted is not None:
-            if not 1 <= wanted <= IF_INDEX_MAX or wanted in used:
+            if not 1 <= wanted <= C.IF_INDEX_MAX or wanted in used:
                 raise KernelError(errno.EEXIST if wanted in used else errno.EINVAL,
-                                  f"ifindex {wanted} is taken or out of range 1..{IF_INDEX_MAX}")
+                                  f"ifindex {wanted} is taken or out of range 1..{C.IF_INDEX_MAX}")
             return wanted
         # phyint_assign_ifindex: the next value of ips_ill_index, in plumb
         # order; an index freed by unplumb is reused only after the counter wraps
         index = self._ill_index
         while index in used:
-            index = index % IF_INDEX_MAX + 1
-        self._ill_index = index % IF_INDEX_MAX + 1
+            index = index % C.IF_INDEX_MAX + 1
+        self._ill_index = index % C.IF_INDEX_MAX + 1
         return index
 
     @operation

@@ -71,8 +71,8 @@ class Ipmp:
             raise KernelError(errno.EINVAL, f"{ifname}: groups are set on the physical interface, not a logical one")
         if phy.flags & C.IFF_VIRTUAL:
             raise KernelError(errno.EINVAL, f"{name} is VIRTUAL and cannot be in an IPMP group")
-        if len(group) >= 32:
-            raise KernelError(errno.EINVAL, f"group name {group!r} is longer than 31 characters")
+        if len(group) >= C.LIFGRNAMSIZ:
+            raise KernelError(errno.EINVAL, f"group name {group!r} is longer than {C.LIFGRNAMSIZ - 1} characters")
         if phy.is_ipmp:
             return self._ipmp_rename(phy.group, group)
         if not group:

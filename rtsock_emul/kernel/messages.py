@@ -11,8 +11,6 @@ from rtsock_emul.wire.sockaddrs import SockaddrDl, SockaddrIn, SockaddrIn6
 
 from .model import AF_INET, UNSPEC, Ill, Ipif
 
-LOW32 = 0xFFFFFFFF
-
 
 def sockaddr(af: int, addr):
     return SockaddrIn(addr) if af == AF_INET else SockaddrIn6(addr)
@@ -42,8 +40,8 @@ def sdl(ill: Ill) -> SockaddrDl:
 
 
 def ifinfo(ill: Ill, set_: int = 0, clear: int = 0) -> IfMsghdr:
-    """RTM_IFINFO about ipif 0 (R43-R45): low 32 bits of the flags."""
-    flags = ((ill.ipif0.flags | set_) & ~clear) & LOW32
+    """RTM_IFINFO about ipif 0 (R43-R45): IfMsghdr keeps the low 32 bits of the flags."""
+    flags = (ill.ipif0.flags | set_) & ~clear
     data = IfData(ifi_type=ill.type, ifi_mtu=ill.mtu, ifi_metric=ill.metric)
     return IfMsghdr(ifm_type=C.RTM_IFINFO, ifm_flags=flags, ifm_index=ill.phyint.ifindex,
                     ifm_data=data, sockaddrs={C.RTA_IFP: sdl(ill)}, af=ill.af)

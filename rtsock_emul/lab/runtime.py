@@ -6,11 +6,13 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
+
+from rtsock_emul import client
 
 from . import faults, naming, programs
 from .agents import READY_TIMEOUT, Zygote
@@ -242,26 +244,27 @@ class Lab:
         return dict(self.zygote.pids) if self.zygote else {}
 
     # --- talking to agents --------------------------------------------------
-    def admin(self, host: str, command: str, uid: int | None = None) -> tuple[int, str, str]:
-        """A Solaris-style verb line on that host's agent: (rc, out, err)."""
+    def admin(self, host: str, command: str, user: int | str | None = None) -> tuple[int, str, str]:
+        """A Solaris-style verb line on that host's agent: (rc, out, err). With
+        `user` (a uid or name) the line runs as that user: the agent takes the
+        caller's uid from SO_PEERCRED, so the connection is made as that user."""
         argv = shlex.split(command)
         if argv and argv[0] == "rtsock":
             argv = argv[1:]
         if argv and argv[0] == "route":      # a routing-socket client, not an agent verb
             env = dict(os.environ, RTSOCK_AGENT=self.agent_path(host))
+            as_user: dict[str, Any] = {}
+            if user is not None:
+                uid, gid = client.resolve_user(user)
+                as_user = {"user": uid, "group": gid, "extra_groups": []}
             res = subprocess.run([str(VENV_BIN / "rtsock"), *argv], env=env, capture_output=True,
-                                 text=True, timeout=ADMIN_TIMEOUT)
+                                 text=True, timeout=ADMIN_TIMEOUT, **as_user)
             return res.returncode, res.stdout, res.stderr
-        path = self.agent_path(host) + ".admin"
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-            s.settimeout(ADMIN_TIMEOUT)
-            try:
-                s.connect(path)
-            except OSError as exc:
-                raise LabError(f"{host}: cannot reach the agent's admin channel {path}: {exc}") from None
-            s.send(json.dumps({"argv": argv, "uid": os.getuid() if uid is None else uid}).encode())
-            reply = json.loads(s.recv(1 << 20))
-        return reply["rc"], reply.get("out", ""), reply.get("err", "")
+        try:
+            return client.admin_call(self.agent_path(host), argv, user=user, timeout=ADMIN_TIMEOUT)
+        except OSError as exc:
+            raise LabError(f"{host}: cannot reach the agent's admin channel "
+                           f"{self.agent_path(host)}.admin: {exc}") from None
 
     def admin_ok(self, host: str, command: str) -> str:
         rc, out, err = self.admin(host, command)
@@ -270,7 +273,6 @@ class Lab:
         return out
 
     def open_socket(self, host: str, protocol: int = 0, user=None):
-        from rtsock_emul import client
         return client.socket(protocol, user=user, path=self.agent_path(host))
 
     def host_env(self, host: str) -> dict:

@@ -11,6 +11,7 @@ while it works trigger one more pass.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 
 from rtsock_emul.wire.constants import RTF_GATEWAY
@@ -101,7 +102,7 @@ class Realizer:
         try:
             await self.ipr.addr(op, **kw)
         except Exception as exc:
-            if op == "del" or getattr(exc, "code", None) != 17:     # EEXIST: already there
+            if op == "del" or getattr(exc, "code", None) != errno.EEXIST:     # already there
                 self.log.warning("realizer: addr %s %s/%d on %s: %s", op, addr, plen, ifname, exc)
                 return op == "del"
         self.log.info("realizer: %s %s/%d on %s", op, addr, plen, ifname)

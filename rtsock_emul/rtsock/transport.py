@@ -9,8 +9,10 @@ from __future__ import annotations
 import array
 import errno
 import json
+import os
 import socket
 import struct
+from typing import Any
 
 from rtsock_emul.wire.constants import ERRNO_NAMES
 
@@ -18,6 +20,7 @@ HELLO = b"RTSOCK1 "
 MAX_MSG = 1 << 16          # rtm_msglen is 16 bits; a bigger write cannot match it
 MAX_CONTROL = 1 << 16
 ADMIN_SUFFIX = ".admin"
+INTERNAL_ERROR_RC = os.EX_SOFTWARE   # an admin verb raised inside the agent (sysexits.h)
 ENV_AGENT = "RTSOCK_AGENT"
 _UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
 
@@ -27,7 +30,7 @@ def peercred(sock: socket.socket) -> tuple[int, int, int]:
     return _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
 
 
-def record(**fields) -> bytes:
+def record(**fields: Any) -> bytes:
     return json.dumps(fields).encode()
 
 
@@ -42,7 +45,7 @@ def parse_record(data: bytes) -> dict:
     return value
 
 
-def errno_record(op: str, err: int, name: str | None = None, **extra) -> bytes:
+def errno_record(op: str, err: int, name: str | None = None, **extra: Any) -> bytes:
     """{"op": op, "errno": E, "name": "EEXIST"}: the name disambiguates ENOTSUP/EOPNOTSUPP."""
     if name is None:
         name = ERRNO_NAMES.get(err, errno.errorcode.get(err, str(err))) if err else "0"
@@ -53,7 +56,7 @@ def send_with_fd(sock: socket.socket, data: bytes, fd: int) -> None:
     sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
 
 
-def recv_with_fds(sock: socket.socket, size: int = MAX_CONTROL, maxfds: int = 1):
+def recv_with_fds(sock: socket.socket, size: int = MAX_CONTROL, maxfds: int = 1) -> tuple[bytes, list[int]]:
     """(data, [fds]) of one record; fds beyond maxfds are closed."""
     fds = array.array("i")
     room = socket.CMSG_SPACE(maxfds * fds.itemsize) + socket.CMSG_SPACE(_UCRED.size)
@@ -77,5 +80,4 @@ def recv_with_pid(sock: socket.socket, size: int) -> tuple[bytes, int | None]:
 
 
 def _close_fd(fd: int) -> None:
-    import os
     os.close(fd)

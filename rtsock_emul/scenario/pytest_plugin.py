@@ -15,7 +15,7 @@ from _pytest._code.code import ReprFileLocation, TerminalRepr
 from .coverage import all_rule_ids
 from .errors import ScenarioError
 from .loader import load_file
-from .schema import parse_scenario
+from .schema import MININET_ONLY, parse_scenario
 
 SUFFIX = ".scenario.yaml"
 pytest_plugins = ["rtsock_emul.scenario.cpuload"]     # --cpu-load N
@@ -161,7 +161,7 @@ def choose_mode(option, scenario, is_root):
             return None, "Mininet mode needs mnexec (apt install mininet)"
         return "mininet", None
     if scenario.needs_mininet:
-        kinds = sorted({s.kind for s in scenario.setup + scenario.steps if s.kind in ("ping", "delay")})
+        kinds = sorted({s.kind for s in scenario.setup + scenario.steps if s.kind in MININET_ONLY})
         why = "not root" if option == "auto" else "--rtsock-mode=sim"
         return None, (f"needs Mininet (its {'/'.join(kinds)} steps send real packets) and root; {why}; "
                       f"run it with sudo")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
+from rtsock_emul.wire.structs import RT_MSGHDR
 
 from . import matcher, truth
 from .cpuload import load_average
@@ -187,16 +188,11 @@ class Runner:
         agent's overflow notices arrive on the control channel, which only this
         thread touches (the reader reads the data connection)."""
         for name in names:
-            sock = self.socks[name]
-            core = getattr(sock, "_core", None)
-            if core is None:
-                continue
             try:
-                sock._drain_control()      # counts overflow notices into core.overflow
+                overflowed = self.socks[name].overflowed()   # taken: reported once, as read() does
             except OSError:
-                pass
-            if core.overflow:
-                core.overflow = 0          # reported once, as the client's read() does
+                continue
+            if overflowed:
                 self.result.streams.add(name, error="ENOBUFS")
 
     # --- ground truth ---------------------------------------------------------------
@@ -338,8 +334,7 @@ class Runner:
         self._write(st, by, wire_msg, errno, rec)
 
     def _do_send_raw(self, st, by, data, errno):
-        seq = int.from_bytes(data[20:24], "little") if len(data) >= 24 else None
-        rtype = data[3] if len(data) > 3 else None
+        seq, rtype = RT_MSGHDR.peek(data, "rtm_seq"), RT_MSGHDR.peek(data, "rtm_type")
         rec = SendRecord(by, st.index, self.result.streams.now(), seq, rtype, "", raw=True)
         self._write(st, by, data, errno, rec)
 

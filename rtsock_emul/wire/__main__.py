@@ -4,6 +4,8 @@ HEX may be split by spaces, newlines, colons or dashes (pasted from a capture),
 or be "-" to read it from stdin. A malformed message prints the WireError and
 exits 2.
 """
+from __future__ import annotations
+
 import argparse
 import json
 import string
@@ -14,7 +16,7 @@ from .messages import decode, decode_request
 from .render import render, to_json
 
 
-def parse_hex(text):
+def parse_hex(text: str) -> bytes:
     """bytes from hex text with any separators (spaces, newlines, ':', '-', '0x')."""
     cleaned = text.replace("0x", "").replace("0X", "")
     digits = "".join(c for c in cleaned if c not in string.whitespace + ":-,.")
@@ -26,7 +28,7 @@ def parse_hex(text):
     return bytes.fromhex(digits)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rtsock_emul.wire",
                                      description="Decode illumos routing-socket messages.")
     parser.add_argument("command", choices=("decode", "render"),

@@ -4,6 +4,7 @@ Values are illumos', not Linux's (AF_INET6 is 26 here). Errnos are the one
 exception: Python-side errnos are Linux's `errno` module values; only
 `rtm_errno` on the wire carries the illumos number (`to_wire_errno`).
 """
+import collections.abc as _abc
 import errno as _errno
 from types import MappingProxyType
 
@@ -173,9 +174,9 @@ IFT_LOOP = 0x18
 IFT_IB = 0xC7
 
 
-def _table(prefix, exclude=()):
+def _table(prefix: str, exclude: tuple[str, ...] = ()) -> _abc.Mapping[int, str]:
     """value -> C name for the module constants starting with prefix."""
-    names = {}
+    names: dict[int, str] = {}
     for name, value in globals().items():
         if name.startswith(prefix) and isinstance(value, int) and name not in exclude:
             names.setdefault(value, name)
@@ -200,12 +201,12 @@ _TABLES = MappingProxyType({"RTM_": RTM_NAMES, "RTA_": RTA_NAMES, "RTAX_": RTAX_
                             "IFT_": IFT_NAMES})
 
 
-def name_of(table, value):
+def name_of(table: _abc.Mapping[int, str], value: int) -> str:
     """The C name of value in table, or its hex text if the table lacks it."""
     return table.get(value, hex(value))
 
 
-def value_of(prefix, name):
+def value_of(prefix: str, name: str | int) -> int:
     """Value of a constant given with or without its prefix: ("RTF_", "UP") -> 1.
 
     Raises ValueError listing the known names when name is unknown.
@@ -220,12 +221,13 @@ def value_of(prefix, name):
         if known == full:
             return value
     if full in globals() and isinstance(globals()[full], int):
-        return globals()[full]
+        found: int = globals()[full]
+        return found
     raise ValueError(f"unknown {prefix} name {name!r}; known: "
                      + ", ".join(n[len(prefix):] for n in table.values()))
 
 
-def parse_flags(prefix, flags):
+def parse_flags(prefix: str, flags: int | str | _abc.Iterable[str]) -> int:
     """An int, one name, or an iterable of names ("UP" or "RTF_UP") -> int mask."""
     if isinstance(flags, int):
         return flags
@@ -237,9 +239,10 @@ def parse_flags(prefix, flags):
     return mask
 
 
-def flag_names(table, mask, strip=""):
+def flag_names(table: _abc.Mapping[int, str], mask: int, strip: str = "") -> list[str]:
     """Names of the bits set in mask, lowest first; unknown bits as hex."""
-    names, rest = [], mask
+    names: list[str] = []
+    rest = mask
     for value, name in table.items():
         if value and mask & value == value and value & (value - 1) == 0:
             names.append(name[len(strip):] if strip and name.startswith(strip) else name)
@@ -273,7 +276,7 @@ ERRNO_NAMES = MappingProxyType({
     if hasattr(_errno, name)} | {_errno.EOPNOTSUPP: "EOPNOTSUPP"})
 
 
-def errno_name(value):
+def errno_name(value: int | str) -> str:
     """A Linux errno (or a name, returned as is) -> its name; 0 -> "0"."""
     if isinstance(value, str):
         return value
@@ -285,7 +288,7 @@ def errno_name(value):
         raise ValueError(f"errno {value} has no illumos equivalent in ILLUMOS_ERRNO") from None
 
 
-def to_wire_errno(name_or_errno):
+def to_wire_errno(name_or_errno: int | str | None) -> int:
     """The illumos rtm_errno for an errno name ("EEXIST") or a Linux errno value."""
     if name_or_errno in (0, "0", None):
         return 0
@@ -296,13 +299,14 @@ def to_wire_errno(name_or_errno):
         raise ValueError(f"unknown errno name {name!r}; known: {', '.join(ILLUMOS_ERRNO)}") from None
 
 
-def from_wire_errno(value):
+def from_wire_errno(value: int) -> str:
     """The name of an illumos rtm_errno value ("0" for 0, "errno N" for unknown numbers)."""
     if value == 0:
         return "0"
     return ILLUMOS_ERRNO_NAMES.get(value, f"errno {value}")
 
 
-def linux_errno(name):
+def linux_errno(name: str) -> int:
     """The Linux errno for a name (ENOTSUP and EOPNOTSUPP are both 95)."""
-    return getattr(_errno, name)
+    value: int = getattr(_errno, name)
+    return value

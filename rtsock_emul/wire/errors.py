@@ -1,4 +1,5 @@
 """WireError: a message that does not follow the illumos layout."""
+from __future__ import annotations
 
 
 class WireError(ValueError):
@@ -8,7 +9,8 @@ class WireError(ValueError):
     `decode(bytes.fromhex('...'))`, to paste into a test or `python -m rtsock_emul.wire`.
     """
 
-    def __init__(self, field, offset, reason, buf=None):
+    def __init__(self, field: str, offset: int | None, reason: str,
+                 buf: bytes | bytearray | memoryview | None = None):
         self.field, self.offset, self.reason, self.buf = field, offset, reason, buf
         where = f"{field} at offset {offset}" if offset is not None else field
         text = f"{where}: {reason}"
@@ -16,7 +18,7 @@ class WireError(ValueError):
             text += f"; reproduce with decode(bytes.fromhex('{bytes(buf).hex()}'))"
         super().__init__(text)
 
-    def with_buf(self, buf, base=0):
+    def with_buf(self, buf: bytes | bytearray | memoryview, base: int = 0) -> WireError:
         """The same error located in the whole message buf (offset shifted by base)."""
         if self.buf is not None:
             return self

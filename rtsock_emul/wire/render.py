@@ -5,13 +5,17 @@ pmsg_addrs and bprintf in [route.c]), including its flag spellings (PTP,
 IPv4, MASK_PRESENT, ...). It adds nothing the tool would not print except the
 optional " on DATE" of BSD's monitor (with_date=True).
 """
-import time
-from types import MappingProxyType
+from __future__ import annotations
 
-from .constants import (AF_INET, AF_INET6, AF_LINK, RTA_NAMES, RTM_NAMES,
+import time
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from .constants import (AF_INET, AF_INET6, RTA_NAMES, RTM_NAMES,
                         RTM_VERSION, from_wire_errno)
-from .messages import FACTORIES, IfaMsghdr, IfMsghdr, decode, encode
-from .sockaddrs import SockaddrDl, SockaddrUnspec
+from .messages import FACTORIES, IfaMsghdr, IfMsghdr, Message, decode, encode
+from .sockaddrs import Sockaddr, SockaddrDl, SockaddrUnspec
 
 # route.c msgtypes[]
 MONITOR_TITLES = MappingProxyType({
@@ -24,7 +28,7 @@ MONITOR_TITLES = MappingProxyType({
     16: "address being removed from iface"})
 
 
-def _bits(*names):
+def _bits(*names: str | None) -> Mapping[int, str]:
     """bit value -> route.c spelling, for names listed from bit 0 upward (None skips)."""
     return MappingProxyType({1 << i: n for i, n in enumerate(names) if n})
 
@@ -45,14 +49,14 @@ MONITOR_RTV = MappingProxyType(dict(reversed(list(_bits(
 MONITOR_RTA = _bits("DST", "GATEWAY", "NETMASK", "GENMASK", "IFP", "IFA", "AUTHOR", "BRD", "SRC")
 
 
-def bprintf(value, names):
+def bprintf(value: int, names: Mapping[int, str]) -> str:
     """route.c bprintf: "<A,B>" for the set bits of a C int, "" when none."""
     value &= 0xFFFFFFFF
     set_names = [n for bit, n in names.items() if value & bit]
     return f"<{','.join(set_names)}>" if set_names else ""
 
 
-def link_ntoa(sdl):
+def link_ntoa(sdl: SockaddrDl) -> str:
     """route.c link_ntoa: "net0:2.0.c.0.0.1" (hex bytes without leading zeros)."""
     text = sdl.name
     if sdl.name and sdl.lladdr:
@@ -60,19 +64,19 @@ def link_ntoa(sdl):
     return text + ".".join(f"{b:x}" for b in sdl.lladdr)
 
 
-def routename(sa):
+def routename(sa: Sockaddr) -> str:
     """How `route -n` prints one sockaddr (routename: INADDR_ANY and :: are "default")."""
     if sa.family in (AF_INET, AF_INET6):
         text = sa.text()
         return "default" if text in ("0.0.0.0", "::") else text
-    if sa.family == AF_LINK:
+    if isinstance(sa, SockaddrDl):     # AF_LINK
         return link_ntoa(sa)
     data = sa.encode()[2:16]
     return f"af {sa.family}:" + "".join(
         f" {int.from_bytes(data[i:i + 2], 'little'):x}" for i in range(0, len(data), 2))
 
 
-def _addr_lines(msg):
+def _addr_lines(msg: Message) -> list[str]:
     if not msg.sockaddrs:
         return []
     addrs = bprintf(msg.addrs(), MONITOR_RTA)
@@ -80,7 +84,7 @@ def _addr_lines(msg):
             "".join(f" {routename(msg.sockaddrs[bit])}" for bit in sorted(msg.sockaddrs))]
 
 
-def render(msg, with_date=False, size=None):
+def render(msg: Message | bytes | bytearray, with_date: bool = False, size: int | None = None) -> str:
     """The `route -n monitor` text of msg (a message object or bytes), no final newline.
 
     size: the bytes read, if different from the encoded length.
@@ -110,7 +114,7 @@ def render(msg, with_date=False, size=None):
     return "\n".join(lines + _addr_lines(msg))
 
 
-def sockaddr_json(sa):
+def sockaddr_json(sa: Sockaddr) -> str | dict[str, Any]:
     """Address text; a sockaddr_dl as {"index", "type", "name", "lladdr"}."""
     if isinstance(sa, SockaddrDl):
         return {"index": sa.sdl_index, "type": sa.sdl_type, "name": sa.name,
@@ -120,11 +124,11 @@ def sockaddr_json(sa):
     return sa.text()
 
 
-def to_json(msg):
+def to_json(msg: Message) -> dict[str, Any]:
     """A JSON-ready dict: header fields under C names (numbers, msglen and
     addrs included), "type" as the RTM_ name, "sockaddrs" keyed by RTA_ name."""
     layout, prefix = msg.LAYOUT, msg.PREFIX
-    out = {"type": RTM_NAMES.get(msg.type, hex(msg.type))}
+    out: dict[str, Any] = {"type": RTM_NAMES.get(msg.type, hex(msg.type))}
     encoded = encode(msg)
     for name in layout.names:
         if name in (prefix + "msglen", prefix + "addrs"):
@@ -142,7 +146,7 @@ def to_json(msg):
     return out
 
 
-def _nested(value):
+def _nested(value: Any) -> Any:
     if type(value) in FACTORIES.values():
         return {k: _nested(v) for k, v in vars(value).items()}
     return value

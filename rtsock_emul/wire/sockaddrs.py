@@ -4,18 +4,20 @@ Sizes are fixed by family (AF_INET and AF_UNSPEC 16, AF_INET6 32, AF_LINK 252)
 and the RTA_IFP slot always takes 252 bytes. Objects are lossless: every byte
 of a decoded sockaddr is kept, so encode(decode(b)) == b.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import ClassVar
+from typing import Any, ClassVar, Self, Union
 
 from .constants import AF_INET, AF_INET6, AF_LINK, AF_NAMES, AF_UNSPEC, RTAX_IFP, RTAX_NAMES
 from .errors import WireError
-from .structs import SDL_DATA_LEN, SOCKADDR, SOCKADDR_DL, SOCKADDR_IN, SOCKADDR_IN6
+from .structs import SDL_DATA_LEN, SOCKADDR, SOCKADDR_DL, SOCKADDR_IN, SOCKADDR_IN6, Buffer
 
 SDL_SIZE = SOCKADDR_DL.size
 
 
-def _set(obj, **values):
+def _set(obj: object, **values: Any) -> None:
     for name, value in values.items():
         object.__setattr__(obj, name, value)
 
@@ -28,25 +30,25 @@ class SockaddrIn:
     zero: bytes = bytes(8)
     family: ClassVar[int] = AF_INET
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _set(self, addr=IPv4Address(self.addr))
 
-    def size(self, slot=None):
+    def size(self, slot: int | None = None) -> int:
         return SOCKADDR_IN.size
 
-    def encode(self, slot=None):
+    def encode(self, slot: int | None = None) -> bytes:
         return SOCKADDR_IN.pack({"sin_family": AF_INET, "sin_port": self.port.to_bytes(2, "big"),
                                  "sin_addr": self.addr.packed, "sin_zero": self.zero})
 
     @classmethod
-    def from_bytes(cls, buf, offset, size):
+    def from_bytes(cls, buf: Buffer, offset: int, size: int) -> Self:
         v = SOCKADDR_IN.unpack(buf, offset)
         return cls(IPv4Address(v["sin_addr"]), int.from_bytes(v["sin_port"], "big"), v["sin_zero"])
 
-    def text(self):
+    def text(self) -> str:
         return str(self.addr)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("port", "zero")
                         if getattr(self, k) != type(self).__dataclass_fields__[k].default)
         return f"SockaddrIn('{self.addr}'{extra})"
@@ -62,28 +64,28 @@ class SockaddrIn6:
     src_id: int = 0
     family: ClassVar[int] = AF_INET6
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _set(self, addr=IPv6Address(self.addr))
 
-    def size(self, slot=None):
+    def size(self, slot: int | None = None) -> int:
         return SOCKADDR_IN6.size
 
-    def encode(self, slot=None):
+    def encode(self, slot: int | None = None) -> bytes:
         return SOCKADDR_IN6.pack({
             "sin6_family": AF_INET6, "sin6_port": self.port.to_bytes(2, "big"),
             "sin6_flowinfo": self.flowinfo, "sin6_addr": self.addr.packed,
             "sin6_scope_id": self.scope_id, "__sin6_src_id": self.src_id})
 
     @classmethod
-    def from_bytes(cls, buf, offset, size):
+    def from_bytes(cls, buf: Buffer, offset: int, size: int) -> Self:
         v = SOCKADDR_IN6.unpack(buf, offset)
         return cls(IPv6Address(v["sin6_addr"]), v["sin6_scope_id"],
                    int.from_bytes(v["sin6_port"], "big"), v["sin6_flowinfo"], v["__sin6_src_id"])
 
-    def text(self):
+    def text(self) -> str:
         return str(self.addr) + (f"%{self.scope_id}" if self.scope_id else "")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("scope_id", "port", "flowinfo", "src_id")
                         if getattr(self, k))
         return f"SockaddrIn6('{self.addr}'{extra})"
@@ -107,7 +109,7 @@ class SockaddrDl:
     extra: bytes = b""
     family: ClassVar[int] = AF_LINK
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         lladdr = bytes(self.lladdr)
         if self.sdl_alen is not None:
             if self.sdl_alen < len(lladdr):
@@ -126,10 +128,10 @@ class SockaddrDl:
                             f"name, lladdr and extra take {used} bytes; sdl_data has {SDL_DATA_LEN}")
         _set(self, lladdr=lladdr, sdl_alen=None, extra=extra)
 
-    def size(self, slot=None):
+    def size(self, slot: int | None = None) -> int:
         return SDL_SIZE
 
-    def encode(self, slot=None):
+    def encode(self, slot: int | None = None) -> bytes:
         name = self.name.encode("latin-1")
         return SOCKADDR_DL.pack({
             "sdl_family": AF_LINK, "sdl_index": self.sdl_index, "sdl_type": self.sdl_type,
@@ -137,7 +139,7 @@ class SockaddrDl:
             "sdl_data": name + self.lladdr + self.extra})
 
     @classmethod
-    def from_bytes(cls, buf, offset, size):
+    def from_bytes(cls, buf: Buffer, offset: int, size: int) -> Self:
         v = SOCKADDR_DL.unpack(buf, offset)
         nlen, alen, data = v["sdl_nlen"], v["sdl_alen"], v["sdl_data"]
         if nlen + alen > SDL_DATA_LEN:
@@ -146,10 +148,10 @@ class SockaddrDl:
         return cls(v["sdl_index"], v["sdl_type"], data[:nlen].decode("latin-1"),
                    data[nlen:nlen + alen], None, v["sdl_slen"], data[nlen + alen:])
 
-    def text(self):
+    def text(self) -> str:
         return f"{self.name or '?'} index {self.sdl_index} {lladdr_text(self.lladdr)}".rstrip()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("sdl_slen", "extra") if getattr(self, k))
         return (f"SockaddrDl(sdl_index={self.sdl_index}, sdl_type={self.sdl_type}, "
                 f"name={self.name!r}, lladdr={self.lladdr!r}{extra})")
@@ -162,54 +164,55 @@ class SockaddrUnspec:
     data: bytes = b""
     family: ClassVar[int] = AF_UNSPEC
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _set(self, data=bytes(self.data).rstrip(b"\0"))
 
-    def size(self, slot=None):
+    def size(self, slot: int | None = None) -> int:
         return SDL_SIZE if slot == RTAX_IFP else SOCKADDR.size
 
-    def encode(self, slot=None):
+    def encode(self, slot: int | None = None) -> bytes:
         size = self.size(slot)
         if len(self.data) > size - 2:
             raise WireError("sockaddr.sa_data", None, f"{len(self.data)} bytes do not fit in {size - 2}")
         return AF_UNSPEC.to_bytes(2, "little") + self.data.ljust(size - 2, b"\0")
 
     @classmethod
-    def from_bytes(cls, buf, offset, size):
+    def from_bytes(cls, buf: Buffer, offset: int, size: int) -> Self:
         return cls(bytes(buf[offset + 2:offset + size]))
 
-    def text(self):
+    def text(self) -> str:
         return "(unspec)" + (f" {self.data.hex()}" if self.data else "")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"SockaddrUnspec({self.data!r})" if self.data else "SockaddrUnspec()"
 
 
-SOCKADDR_TYPES = {AF_INET: SockaddrIn, AF_INET6: SockaddrIn6, AF_LINK: SockaddrDl,
+Sockaddr = Union[SockaddrIn, SockaddrIn6, SockaddrDl, SockaddrUnspec]
+SOCKADDR_TYPES: dict[int, type[Sockaddr]] = {AF_INET: SockaddrIn, AF_INET6: SockaddrIn6, AF_LINK: SockaddrDl,
                   AF_UNSPEC: SockaddrUnspec}
 SIZE_BY_FAMILY = {AF_INET: SOCKADDR_IN.size, AF_UNSPEC: SOCKADDR.size,
                   AF_INET6: SOCKADDR_IN6.size, AF_LINK: SDL_SIZE}
 SLOT_FAMILIES = {RTAX_IFP: (AF_LINK, AF_UNSPEC)}  # rts_getaddrs: IFP is AF_LINK or AF_UNSPEC
 
 
-def lladdr_text(lladdr):
+def lladdr_text(lladdr: bytes) -> str:
     return ":".join(f"{b:02x}" for b in lladdr)
 
 
-def sockaddr_size(family, slot=None):
+def sockaddr_size(family: int, slot: int | None = None) -> int:
     """The bytes a sockaddr of family takes in RTAX slot `slot` (None: by family only)."""
     if slot == RTAX_IFP:
         return SDL_SIZE
     return SIZE_BY_FAMILY[family]
 
 
-def decode_sockaddr(buf, offset=0, slot=None):
+def decode_sockaddr(buf: Buffer, offset: int = 0, slot: int | None = None) -> tuple[Sockaddr, int]:
     """(sockaddr, size) of the sockaddr at buf[offset:] in RTAX slot `slot`.
 
     Raises WireError (offset relative to buf) for a truncated sockaddr, an
     unknown family, or a family the slot does not allow.
     """
-    where = f"sockaddrs[{RTAX_NAMES.get(slot, 'sockaddr')}]"
+    where = f"sockaddrs[{'sockaddr' if slot is None else RTAX_NAMES.get(slot, 'sockaddr')}]"
     if offset + 2 > len(buf):
         raise WireError(f"{where}.sa_family", offset,
                         f"{len(buf) - offset} bytes left, a sockaddr needs at least 2")
@@ -219,7 +222,7 @@ def decode_sockaddr(buf, offset=0, slot=None):
         raise WireError(f"{where}.sa_family", offset,
                         f"unknown address family {family}; expected one of "
                         + ", ".join(f"{AF_NAMES[f]} ({f})" for f in SOCKADDR_TYPES))
-    allowed = SLOT_FAMILIES.get(slot)
+    allowed = None if slot is None else SLOT_FAMILIES.get(slot)
     if allowed and family not in allowed:
         raise WireError(f"{where}.sa_family", offset,
                         f"{AF_NAMES[family]} is not allowed here; use "
@@ -231,16 +234,16 @@ def decode_sockaddr(buf, offset=0, slot=None):
     return cls.from_bytes(buf, offset, size), size
 
 
-def to_sockaddr(value):
+def to_sockaddr(value: Sockaddr | str | IPv4Address | IPv6Address) -> Sockaddr:
     """A sockaddr object from one, or from address text / an ipaddress object."""
-    if isinstance(value, tuple(SOCKADDR_TYPES.values())):
+    if isinstance(value, (SockaddrIn, SockaddrIn6, SockaddrDl, SockaddrUnspec)):
         return value
     if isinstance(value, str) and "%" in value:
-        addr, scope = value.split("%", 1)
-        return SockaddrIn6(IPv6Address(addr), int(scope))
+        text, scope = value.split("%", 1)
+        return SockaddrIn6(IPv6Address(text), int(scope))
     addr = ip_address(value)
-    return SockaddrIn(addr) if addr.version == 4 else SockaddrIn6(addr)
+    return SockaddrIn(addr) if isinstance(addr, IPv4Address) else SockaddrIn6(addr)
 
 
-__all__ = ["SockaddrIn", "SockaddrIn6", "SockaddrDl", "SockaddrUnspec", "SOCKADDR_TYPES",
+__all__ = ["Sockaddr", "SockaddrIn", "SockaddrIn6", "SockaddrDl", "SockaddrUnspec", "SOCKADDR_TYPES",
            "decode_sockaddr", "sockaddr_size", "to_sockaddr", "lladdr_text"]

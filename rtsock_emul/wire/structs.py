@@ -8,15 +8,24 @@ The C `int` flag and address-bit fields are read unsigned ("I"): the bits are
 what matters, and a negative ifm_flags (IFF_OFFLINE is bit 31) would make
 Python's `&` see every higher IFF_ bit set.
 """
+from __future__ import annotations
+
 import struct
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Union
+
+Buffer = Union[bytes, bytearray, memoryview]
 
 
 class Layout:
     """One C struct: a field table, its size and offsets, pack/unpack generated from it."""
 
-    def __init__(self, name, fields, doc=""):
+    def __init__(self, name: str, fields: Iterable[tuple[str, str | Layout]], doc: str = ""):
         self.name, self.fields, self.__doc__ = name, tuple(fields), doc
-        fmt, self.offsets, self._slots, self.pads = "<", {}, [], []
+        fmt = "<"
+        self.offsets: dict[str, int] = {}
+        self._slots: list[tuple[str, Layout | None]] = []
+        self.pads: list[tuple[int, int]] = []
         for fname, code in self.fields:
             if isinstance(code, Layout):
                 self.offsets[fname] = struct.calcsize(fmt)
@@ -32,16 +41,16 @@ class Layout:
                     self.offsets[fname] = struct.calcsize(fmt)
                     self._slots.append((fname, None))
                 fmt += code
-        self.format = fmt
+        self.format: str = fmt
         self.struct = struct.Struct(fmt)
         self.size = self.struct.size
         self.names = tuple(n for n, _ in self._slots)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Layout {self.name} {self.size} bytes>"
 
-    def _flat(self, values):
-        out = []
+    def _flat(self, values: Mapping[str, Any]) -> list[Any]:
+        out: list[Any] = []
         for fname, sub in self._slots:
             value = values[fname]
             if sub is None:
@@ -50,32 +59,47 @@ class Layout:
                 out.extend(sub._flat(value if isinstance(value, dict) else vars(value)))
         return out
 
-    def pack(self, values):
+    def pack(self, values: Mapping[str, Any]) -> bytes:
         """bytes of the struct; values maps every field name to its value
         (a nested struct's value is a dict or an object with those attributes)."""
         return self.struct.pack(*self._flat(values))
 
-    def _nest(self, it, factories):
-        values = {}
+    def _nest(self, it: Iterator[Any], factories: Mapping[str, Callable[..., Any]]) -> Any:
+        values: dict[str, Any] = {}
         for fname, sub in self._slots:
             values[fname] = next(it) if sub is None else sub._nest(it, factories)
         factory = factories.get(self.name)
         return factory(**values) if factory else values
 
-    def unpack(self, buf, offset=0, factories=None):
+    def unpack(self, buf: Buffer, offset: int = 0,
+               factories: Mapping[str, Callable[..., Any]] | None = None) -> Any:
         """dict of field values at buf[offset:]; struct.error if buf is short.
 
         factories maps a layout name to a callable taking its fields as keywords
         (e.g. {"rt_metrics": RtMetrics}); nested structs and the result use it."""
         return self._nest(iter(self.struct.unpack_from(buf, offset)), factories or {})
 
-    def patch(self, buf, **values):
+    def patch(self, buf: Buffer, **values: int) -> bytes:
         """A copy of buf with the named top-level scalar fields replaced."""
         out = bytearray(buf)
         for fname, value in values.items():
-            code = dict(self.fields)[fname]
-            struct.pack_into("<" + code, out, self.offsets[fname], value)
+            struct.pack_into("<" + self._scalar(fname), out, self.offsets[fname], value)
         return bytes(out)
+
+    def peek(self, buf: Buffer, fname: str) -> Any:
+        """One top-level scalar field read from buf, or None if buf ends before it
+        (for looking into bytes that need not be a whole struct)."""
+        code = "<" + self._scalar(fname)
+        offset = self.offsets[fname]
+        if len(buf) < offset + struct.calcsize(code):
+            return None
+        return struct.unpack_from(code, buf, offset)[0]
+
+    def _scalar(self, fname: str) -> str:
+        code = dict(self.fields)[fname]
+        if not isinstance(code, str):
+            raise TypeError(f"{self.name}.{fname} is a nested struct, not a scalar field")
+        return code
 
 
 RT_METRICS = Layout("rt_metrics", [

@@ -165,3 +165,18 @@ def test_get_names_lo0_for_loopback_and_ipmp0_for_a_route_through_the_group(caps
         assert "  interface: ipmp0\n" in out, out
     finally:
         a.stop()
+
+
+def test_getmsg_prints_an_errno_reply_like_print_getmsg():
+    """print_getmsg: "RTM_GET: <strerror> (errno N)" with the illumos number."""
+    import io
+    from types import SimpleNamespace
+
+    from rtsock_emul.admin.route import Route
+    from rtsock_emul.wire import RtMsghdr
+    from rtsock_emul.wire import constants as C
+    out, err = io.StringIO(), io.StringIO()
+    rc = SimpleNamespace(addrs={C.RTA_DST: None})
+    reply = RtMsghdr(C.RTM_GET, rtm_errno=C.ILLUMOS_ERRNO["ESRCH"])
+    assert Route("unused", None, out, err).getmsg(rc, reply) == "   route to: default\n"
+    assert err.getvalue() == "RTM_GET: No such process (errno 3)\n"

@@ -65,6 +65,14 @@ def test_R67_join_errors(k, clock, hooks):
     assert err(k.set_groupname, "net2:1", V4, "ipmp0") == errno.EINVAL
 
 
+def test_group_names_are_at_most_LIFGRNAMSIZ_minus_one(k, monkeypatch):
+    """LIFGRNAMSIZ is 32 and the kernel NUL-terminates byte 31: a 32-character
+    group name is EINVAL. The check reads the one constant (a smaller value bites)."""
+    assert err(k.set_groupname, "net0", V4, "g" * C.LIFGRNAMSIZ) == errno.EINVAL
+    monkeypatch.setattr(C, "LIFGRNAMSIZ", 8)
+    assert err(k.set_groupname, "net0", V4, "ipmp0xyz") == errno.EINVAL
+
+
 def test_R68_kernel_join_sends_nothing(k, hooks):
     """R68: the kernel join itself sends no routing messages."""
     k.set_groupname("net0", V4, "ipmp0")

@@ -1,4 +1,5 @@
 """Kernel-generated message formats and configuration sequences (R43-R54, R55-R64)."""
+import errno
 import ipaddress
 
 import pytest
@@ -27,7 +28,7 @@ def test_plumb_flags_and_ifindex(kernel):
     assert [kernel.ifindex(n) for n in ("net0", "net1", "net2")] == [1, 7, 2]
     with pytest.raises(KernelError) as e:
         kernel.plumb("net0", V4)
-    assert e.value.errno == 17  # EEXIST
+    assert e.value.errno == errno.EEXIST
 
 
 def test_E3_v6_plumb_linklocal_chgaddr(kernel, hooks):

@@ -112,3 +112,20 @@ def test_agent_keeps_ipadm_persistent_store_between_command_lines(sim_lab):
     assert re.search(r"^net2 +\S+ +\S+ +-46$", sim_lab.admin_ok("h1", "ipadm show-if net2"), re.M)
     out = sim_lab.admin_ok("h1", "ipadm show-addr -p -o addrobj,persistent net2/v4")
     assert out == "net2/v4:U--\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="running a verb as another user needs root (setuid)")
+def test_R9_admin_as_a_user_runs_as_that_uid():
+    """lab.admin(user=) reaches the agent as that uid (it reads SO_PEERCRED), both
+    for an agent verb and for `route`, a routing-socket client: nobody is refused."""
+    lab = lab_api.start("ipmp-pair", mode="sim")
+    try:
+        assert lab.admin("h1", "ipadm create-ipmp ipmp7", user="nobody") == (
+            1, "", "ipadm: insufficient privileges\n")
+        rc, out, _ = lab.admin("h1", "route add 198.18.9.0/24 192.0.2.1", user="nobody")
+        assert (rc, out) == (1, "add net 198.18.9.0/24: gateway 192.0.2.1: insufficient privileges\n")
+        rc, out, _ = lab.admin("h1", "route add 198.18.9.0/24 192.0.2.1")
+        assert "insufficient privileges" not in out          # root gets past R9
+        assert lab.admin("h1", "ipadm create-ipmp ipmp7")[0] == 0
+    finally:
+        assert lab.stop() == []

@@ -1,10 +1,8 @@
 """An in-process sim lab (agents as asyncio loops in threads of this process), so a
 test can monkeypatch the agent's code and see the scenario runner and oracle react."""
 import asyncio
-import json
 import os
 import shlex
-import socket
 import tempfile
 import threading
 
@@ -41,13 +39,8 @@ class InProcessLab:
     def logs(self):
         return {h: os.path.join(self.dir, f"{h}.log") for h in self.hosts}
 
-    def admin(self, host, command, uid=None):
-        argv = shlex.split(command)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-            s.connect(self.agent_path(host) + ".admin")
-            s.send(json.dumps({"argv": argv, "uid": os.getuid() if uid is None else uid}).encode())
-            reply = json.loads(s.recv(1 << 20))
-        return reply["rc"], reply.get("out", ""), reply.get("err", "")
+    def admin(self, host, command, user=None):
+        return client.admin_call(self.agent_path(host), shlex.split(command), user=user)
 
     def open_socket(self, host, protocol=0, user=None):
         return client.socket(protocol, user=user, path=self.agent_path(host))

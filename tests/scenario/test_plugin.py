@@ -137,3 +137,16 @@ def _as_nobody(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert "1 passed, 1 skipped" in proc.stdout, proc.stdout + proc.stderr
     assert "not root" in proc.stdout
+
+
+def test_skip_reason_names_every_mininet_only_step_kind():
+    """The sim-mode skip names the steps that need real links, `packets` included
+    (the kinds come from schema.MININET_ONLY, not a second list)."""
+    from types import SimpleNamespace
+
+    from rtsock_emul.scenario.pytest_plugin import choose_mode
+    from rtsock_emul.scenario.schema import MININET_ONLY
+    for kind in sorted(MININET_ONLY):
+        sc = SimpleNamespace(needs_mininet=True, setup=[], steps=[SimpleNamespace(kind=kind)])
+        mode, reason = choose_mode("sim", sc, True)
+        assert mode is None and f"its {kind} steps" in reason, reason

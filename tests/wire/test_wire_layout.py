@@ -117,3 +117,38 @@ def test_enotsup_and_eopnotsupp_are_told_apart_by_name():
     assert c.to_wire_errno(0) == 0 and c.from_wire_errno(0) == "0"
     with pytest.raises(ValueError, match="unknown errno name"):
         c.to_wire_errno("EWHATEVER")
+
+
+def test_message_classes_are_generated_from_the_struct_tables():
+    """Each struct is declared once (structs.py); the dataclasses take their
+    fields from it: table order, pads and computed *_msglen/*_addrs left out."""
+    from dataclasses import fields
+
+    from rtsock_emul.wire.messages import (FACTORIES, IfaMsghdr, IfData, IfMsghdr, RtMetrics,
+                                           RtMsghdr, Timeval32, from_layout)
+    from rtsock_emul.wire.structs import Layout
+    for cls in (RtMetrics, IfData, Timeval32):
+        assert tuple(f.name for f in fields(cls)) == cls.LAYOUT.names
+    for cls in (RtMsghdr, IfMsghdr, IfaMsghdr):
+        p = cls.PREFIX
+        table = [n for n in cls.LAYOUT.names if n not in (p + "msglen", p + "addrs", p + "version")]
+        tail = ["sockaddrs", p + "version"] + (["trailer"] if cls.HAS_TRAILER else []) + ["af"]
+        assert [f.name for f in fields(cls)] == table + tail
+    probe = Layout("probe_t", [("pr_a", "H"), ("_pad", "2x"), ("pr_b", "4s"), ("pr_c", "I")])
+
+    @from_layout(probe)
+    class Probe:
+        pass
+    del FACTORIES["probe_t"]
+    assert Probe(1, b"abcd") == Probe(pr_a=1, pr_b=b"abcd", pr_c=0)
+    assert probe.pack(vars(Probe(7, b"wxyz", 9))) == bytes.fromhex("07000000") + b"wxyz" + bytes.fromhex("09000000")
+
+
+def test_peek_reads_one_field_of_a_partial_struct():
+    """A raw send's rtm_seq and rtm_type are read at the table's offsets, None when cut short."""
+    from rtsock_emul.wire import RtMsghdr
+    data = RtMsghdr(c.RTM_GET, rtm_seq=0x01020304).encode()
+    assert (s.RT_MSGHDR.peek(data, "rtm_seq"), s.RT_MSGHDR.peek(data, "rtm_type")) == (0x01020304, c.RTM_GET)
+    assert s.RT_MSGHDR.peek(data[:23], "rtm_seq") is None and s.RT_MSGHDR.peek(data[:4], "rtm_type") == c.RTM_GET
+    with pytest.raises(TypeError, match="nested"):
+        s.RT_MSGHDR.peek(data, "rtm_rmx")

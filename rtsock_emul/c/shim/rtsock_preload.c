@@ -719,8 +719,8 @@ admin(const char *verb, const char *arg, char *out, size_t size)
 	(void) snprintf(sun.sun_path, sizeof (sun.sun_path), "%s.admin", path);
 	if ((s = REAL(socket)(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
 		return (-1);
-	(void) snprintf(req, sizeof (req), "{\"argv\": [\"%s\", \"%s\"], \"uid\": %d}",
-	    verb, arg, (int)getuid());
+	/* the agent knows our uid from SO_PEERCRED */
+	(void) snprintf(req, sizeof (req), "{\"argv\": [\"%s\", \"%s\"]}", verb, arg);
 	if (connect(s, (struct sockaddr *)&sun, sizeof (sun)) < 0 ||
 	    REAL(send)(s, req, strlen(req), MSG_NOSIGNAL) < 0 ||
 	    (n = REAL(recv)(s, rep, sizeof (rep) - 1, 0)) <= 0) {
