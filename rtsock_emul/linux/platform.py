@@ -163,6 +163,8 @@ class LinuxPlatform:
                 self.ctx.loop.remove_reader(sock.fileno())
             sock.close()
         self._socks.clear()
+        if self.realizer is not None:
+            self.realizer.close()
         if self.ipr is not None:
             self.ipr.close()
             self.ipr = None
