@@ -195,8 +195,8 @@ class LinuxPlatform:
 
     # --- kernel hooks --------------------------------------------------------------
     def changed(self) -> None:
-        if self.realizer is not None:
-            self.realizer.request()
+        if self.realizer is not None:   # the end of a kernel operation: addresses move now
+            self.realizer.sync()
 
     def dad_probe(self, phyint: str, af: int, addr, probe_no: int) -> None:
         iface = self.ifaces.get(phyint)

@@ -7,9 +7,10 @@ applied, and adds/removes exactly the difference. The address difference
 goes to Linux as one rtnetlink batch (rtnl.py), applied when its send
 returns; announcements queued meanwhile (gratuitous ARP / unsolicited NA
 after a move) are sent right after it, before any route work, so a peer
-learns the new MAC one system call after the move. Routes follow with
-pyroute2. Runs as one task at a time; changes that arrive while it works
-trigger one more pass.
+learns the new MAC one system call after the move. `sync()`, called at the
+end of each kernel operation that changed the realized state, does that
+at once; routes follow in a task with pyroute2, one pass at a time
+(changes that arrive while it works trigger one more pass).
 """
 from __future__ import annotations
 
@@ -64,6 +65,18 @@ class Realizer:
         if self._task is None or self._task.done():
             self._task = self.ctx.loop.create_task(self._run())
 
+    def sync(self) -> None:
+        """At the end of a kernel operation (the model is consistent): the address
+        difference and the announcements now, in this call; routes in the task.
+        A failover then reaches Linux and the peers with no event-loop turn."""
+        try:
+            self.apply_addrs()
+        except Exception as exc:        # keep serving; the task's pass retries
+            self.log.exception("realizer: %s", exc)
+        else:
+            self._flush_announce()
+        self.request()
+
     def announce(self, phyint: str, af: int, addr) -> None:
         self.pending_announce.append((phyint, af, addr))
         self.request()
@@ -75,16 +88,18 @@ class Realizer:
                 self.apply_addrs()
             except Exception as exc:    # keep serving; the next change retries
                 self.log.exception("realizer: %s", exc)
-            # the addresses are on Linux now: tell the peers before any route work
-            announce, self.pending_announce = self.pending_announce, []
-            for item in announce:
-                self.send_announce(*item)
+            self._flush_announce()      # the addresses are on Linux now: before route work
             try:
                 await self.apply_routes()
             except Exception as exc:
                 self.log.exception("realizer: %s", exc)
             self.passes += 1
         self.settled.set()
+
+    def _flush_announce(self) -> None:
+        announce, self.pending_announce = self.pending_announce, []
+        for item in announce:
+            self.send_announce(*item)
 
     # --- applying -------------------------------------------------------------
     async def reconcile(self) -> None:

@@ -68,3 +68,29 @@ def test_R88_a_move_is_one_batch_and_its_announcement_follows_at_once():
     assert events[1] == ("announce", ("net1", AF_INET, DATA))
     assert events[2:] == [("route", "replace")]
     assert addrs == {("net1", DATA, 24)}
+
+
+def test_R88_at_the_end_of_a_kernel_operation_the_move_and_its_arp_need_no_loop_turn():
+    """platform.changed() -> Realizer.sync(): by the time it returns, the batch went out and
+    the gratuitous ARP was sent; only route work is left to the task."""
+    async def main():
+        events = []
+        kernel = Kernel()
+        ctx = SimpleNamespace(kernel=kernel, loop=asyncio.get_running_loop())
+        ifaces = {"net0": SimpleNamespace(index=2), "net1": SimpleNamespace(index=3)}
+        r = Realizer(ctx, Ipr(events), ifaces, logging.getLogger("test"),
+                     lambda *a: events.append(("announce", a)), batcher=Batcher(events))
+        r.sync()
+        await r.settled.wait()
+        events.clear()
+        kernel.bound = "net1"
+        r.announce("net1", AF_INET, DATA)       # queued during the operation
+        r.sync()                                # the operation's end
+        at_return = list(events)
+        await r.settled.wait()
+        return at_return, events
+
+    at_return, events = asyncio.run(main())
+    assert at_return == [("batch", [("add", 3, str(DATA)), ("del", 2, str(DATA))]),
+                         ("announce", ("net1", AF_INET, DATA))]
+    assert events == at_return                  # the task's pass found nothing left to do
