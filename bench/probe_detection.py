@@ -124,7 +124,7 @@ def run(fdts=(1000, 10000), cycles_per_fdt=None, out_dir=None) -> dict:
     rng = random.Random(SEED)
     rows, details = [], {"tolerance": TOLERANCE, "fdt": {}}
     for fdt in fdts:
-        n = cycles_per_fdt or (5 if fdt <= 2000 else 2)
+        n = cycles_per_fdt or (5 if fdt <= 2000 else 3)
         smp = cycles(fdt, n, rng)
         exp = schedule(fdt)
         det = sum(s["detect_s"] for s in smp) / n
@@ -144,7 +144,7 @@ def run(fdts=(1000, 10000), cycles_per_fdt=None, out_dir=None) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cycles", type=int, default=None, help="loss cycles per FDT (5 at 1 s, 2 at 10 s)")
+    ap.add_argument("--cycles", type=int, default=None, help="loss cycles per FDT (5 at 1 s, 3 at 10 s)")
     ap.add_argument("--fdt", type=int, nargs="+", default=[1000, 10000], help="failure detection times, ms")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
