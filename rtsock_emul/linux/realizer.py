@@ -33,6 +33,7 @@ class Realizer:
         self.addrs: set[tuple] = set()      # (ifname, addr, prefixlen) applied
         self.routes: set[tuple] = set()     # (network, gateway, dev) applied
         self.pending_announce: list[tuple] = []
+        self._applied: list[tuple] = []     # (op, ifname, addr, plen, errno) not yet logged
         self._dirty = False
         self._task: asyncio.Task | None = None
         self.passes = 0
@@ -75,6 +76,7 @@ class Realizer:
             self.log.exception("realizer: %s", exc)
         else:
             self._flush_announce()
+        self._log_applied()
         self.request()
 
     def announce(self, phyint: str, af: int, addr) -> None:
@@ -89,6 +91,7 @@ class Realizer:
             except Exception as exc:    # keep serving; the next change retries
                 self.log.exception("realizer: %s", exc)
             self._flush_announce()      # the addresses are on Linux now: before route work
+            self._log_applied()
             try:
                 await self.apply_routes()
             except Exception as exc:
@@ -104,6 +107,7 @@ class Realizer:
     # --- applying -------------------------------------------------------------
     async def reconcile(self) -> None:
         self.apply_addrs()
+        self._log_applied()
         await self.apply_routes()
 
     def apply_addrs(self) -> None:
@@ -124,6 +128,12 @@ class Realizer:
                 self.addrs.discard(key)         # gone, or never there: nothing to retry
             elif err in (0, errno.EEXIST):
                 self.addrs.add(key)
+            self._applied.append((op, ifname, addr, plen, err))
+
+    def _log_applied(self) -> None:
+        """Logged after the announcements went out (a log line is a write: not before the ARP)."""
+        applied, self._applied = self._applied, []
+        for op, ifname, addr, plen, err in applied:
             if err in (0, errno.EEXIST):
                 self.log.info("realizer: %s %s/%d on %s", op, addr, plen, ifname)
             else:                               # an add left out is retried on the next change
