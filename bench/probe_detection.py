@@ -83,6 +83,19 @@ def setup(fdt_ms: int):
     return lab
 
 
+def group_fdt_ms(lab) -> float | None:
+    """The FDT in.mpathd uses for ipmp0 now (ipmpstat -g): it raises it when probe
+    round trips get long (mpd_probe.c, NEXT_FDT_MULTIPLE), e.g. on a loaded CPU."""
+    for line in lab.admin_ok("h1", "ipmpstat -g").splitlines():
+        cols = line.split()
+        if cols[:1] == ["ipmp0"] and len(cols) > 3 and cols[3].endswith("s"):
+            try:
+                return float(cols[3][:-1]) * 1000
+            except ValueError:
+                return None
+    return None
+
+
 def cycles(fdt_ms: int, n: int, rng: random.Random) -> list[dict]:
     lab = setup(fdt_ms)
     rts = None
@@ -102,12 +115,14 @@ def cycles(fdt_ms: int, n: int, rng: random.Random) -> list[dict]:
             lab.loss("h1", "net0", 100)
             t0 = time.perf_counter()
             t_fail, _ = rts.wait_for(labkit.ifinfo(index, failed=True), budget, "RTM_IFINFO net0 +FAILED")
+            fdt_seen = group_fdt_ms(lab)
             t_call2 = time.perf_counter()
             lab.loss("h1", "net0", 0)
             t1 = time.perf_counter()
             t_rep, _ = rts.wait_for(labkit.ifinfo(index, failed=False), 2 * budget, "RTM_IFINFO net0 -FAILED")
             out.append({"detect_s": t_fail - t0, "repair_s": t_rep - t1,
-                        "loss_call_s": t0 - t_call, "unloss_call_s": t1 - t_call2})
+                        "loss_call_s": t0 - t_call, "unloss_call_s": t1 - t_call2,
+                        "group_fdt_ms": fdt_seen})
         return out
     finally:
         if rts is not None:
@@ -130,12 +145,14 @@ def run(fdts=(1000, 10000), cycles_per_fdt=None, out_dir=None) -> dict:
         det = sum(s["detect_s"] for s in smp) / n
         rep = sum(s["repair_s"] for s in smp) / n
         call = max(max(s["loss_call_s"], s["unloss_call_s"]) for s in smp)
+        raised = sum(1 for s in smp if s["group_fdt_ms"] and s["group_fdt_ms"] > fdt)
         for what, got, want in (("detection", det, exp["detect_mean"]), ("repair", rep, exp["repair_mean"])):
             ratio = got / want
             rows.append({"metric": f"FDT {fdt / 1000:g} s: {what} mean / schedule",
                          "target": f"1 +- {TOLERANCE:.0%}",
                          "measured": f"{ms(got)} = {ratio:.3f}",
-                         "floor": f"schedule {ms(want)}; loss call <= {ms(call)}",
+                         "floor": f"schedule {ms(want)}; loss call <= {ms(call)}"
+                                  + (f"; FDT raised in {raised}/{n}" if raised else ""),
                          "ok": abs(ratio - 1) <= TOLERANCE})
         details["fdt"][str(fdt)] = {"samples": smp, "schedule": exp, "detect_mean": det, "repair_mean": rep,
                                     "detect_over_fdt": det / (fdt / 1000)}
