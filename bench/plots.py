@@ -142,6 +142,7 @@ def lab_scale(lab: dict, out: Path) -> Path:
     ax.plot(hosts, [p["bare_s"] for p in pts], marker="s", linestyle="--", label="bare Mininet (s)")
     ax.set_xlabel("hosts")
     ax.set_ylabel("start time (s)")
+    ax.set_ylim(bottom=0)
     if len(hosts) > 1:
         ax.set_xscale("log", base=2)
     mem = [p["pss_per_host_mb"] for p in pts]
