@@ -102,12 +102,15 @@ def outage_of(run: dict) -> dict:
     after = [b - a for a, b in zip(replies, replies[1:]) if b > t_cut]
     last_before = max(r for r in replies if r <= t_cut)
     later = [r for r in replies if r > t_cut]
-    jumps = [s2 - s1 for t2, s1, s2 in zip(replies[1:], seqs, seqs[1:]) if t2 > t_cut]
-    missed = (max(jumps) - 1) if later else COUNT - 1 - max(s for t, s in zip(replies, seqs) if t <= t_cut)
+    jumps = [(s2 - s1, i + 1) for i, (t2, s1, s2) in enumerate(zip(replies[1:], seqs, seqs[1:])) if t2 > t_cut]
+    worst = max(jumps, key=lambda j: (j[0], -j[1])) if jumps else None     # the earliest largest jump
+    missed = (worst[0] - 1) if later else COUNT - 1 - max(s for t, s in zip(replies, seqs) if t <= t_cut)
+    # the reply that ends the outage (not one already in flight at the cut)
+    ends = replies[worst[1]] if later and missed else (min(later) if later else None)
     return {"outage_s": (missed + 1) * INTERVAL, "missed": missed,
             "gap_s": max(after) if later else run["t_end"] - last_before,
             "floor_s": max(before) if before else INTERVAL,
-            "first_reply": min(later) if later else None,
+            "first_reply": ends,
             "received": len(replies), "sent": COUNT, "recovered": bool(later),
             "phase_s": run["phase"]}
 

@@ -11,6 +11,11 @@ time.time(), the clock `ping -D` prints, before parsing anything:
   address taking the new member's MAC (RTM_NEWNEIGH);
 - h2, AF_PACKET ETH_P_ARP on its interface: the gratuitous ARP arriving.
 
+Frames are stamped by the kernel as they pass (SO_TIMESTAMPNS on the packet
+sockets: exact even when this thread wakes late on a loaded CPU); netlink
+has no such stamp, so netlink stages carry this thread's wake-up time, a
+bound from above.
+
 The cut itself is one RTM_NEWLINK request from this process to the switch
 end of the member's veth (what `ip link set PORT down` sends, without
 starting a process), so the cut instant is known to within a system call.
@@ -39,6 +44,8 @@ IFA_ADDRESS, IFA_LOCAL = 1, 2
 NDA_DST, NDA_LLADDR = 1, 2
 RECV_SIZE = 65536
 ETH_P_ALL = 0x0003
+SO_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("=qq")
 
 # the stages, in the order a failover passes them (docs/performance.md)
 STAGES = ("carrier", "failed", "garp_sent", "addr_add", "addr_del", "garp_at_peer", "peer_arp", "first_reply")
@@ -130,6 +137,8 @@ class StageTracer(threading.Thread):
             self.h2.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, netlink.RCVBUF)
             self.h2.bind((0, RTMGRP_NEIGH))
             self.arp = packets.LinkSocket(peer_if, packets.ETH_P_ARP)
+        for ls in (self.arp, *self.h1_arp):
+            ls.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._kinds = {self.h1.fileno(): ("h1", self.h1), self.h2.fileno(): ("h2", self.h2),
                        self.arp.fileno(): ("arp", self.arp.sock),
                        **{s.fileno(): ("h1arp", s.sock) for s in self.h1_arp}}
@@ -144,15 +153,20 @@ class StageTracer(threading.Thread):
             for fd in ready:
                 kind, sock = self._kinds[fd]
                 while True:
+                    stamp = t
                     try:
-                        data = sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+                        data, anc, _flags, _addr = sock.recvmsg(RECV_SIZE, 64, socket.MSG_DONTWAIT)
                     except (BlockingIOError, InterruptedError):
                         break
                     except OSError:      # ENOBUFS: events lost; say so in the stamps
-                        data = b""
+                        data, anc = b"", []
                         kind = kind + "-overrun"
+                    for level, ctype, cdata in anc:
+                        if level == socket.SOL_SOCKET and ctype == SO_TIMESTAMPNS:
+                            sec, nsec = TIMESPEC.unpack_from(cdata)
+                            stamp = sec + nsec / 1e9
                     with self._lock:
-                        self.records.append((t, kind, data))
+                        self.records.append((stamp, kind, data))
                     if not data:
                         break
 

@@ -35,5 +35,6 @@ def test_failover_outage_counts_the_peer_requests_that_got_no_reply():
     got = fo.outage_of(run)
     assert got["missed"] == 2 and abs(got["outage_s"] - 3 * step) < 1e-12
     assert abs(got["gap_s"] - (3 * step + 0.0004)) < 1e-12 and got["recovered"]
+    assert got["first_reply"] == run["replies"][seqs.index(8)]     # the reply that ended it
     whole = dict(run, replies=[s * step for s in range(1, 11)], seqs=list(range(1, 11)))
     assert fo.outage_of(whole)["missed"] == 0 and abs(fo.outage_of(whole)["outage_s"] - step) < 1e-12
