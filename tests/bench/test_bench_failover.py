@@ -2,8 +2,8 @@
 
 No timing is asserted (benchmarks report PASS/MISS; tests never judge speed).
 What is asserted holds at any speed: every stage of a failover was seen in
-its order of cause (carrier before FAILED, the address move before the peer's
-ARP update, the ARP before the first reply after the cut), the peer's pings
+its order of cause (the ARP left before it reached h2, the address move came
+before the peer's ARP update, the ARP before the reply that ended the outage), the peer's pings
 came back (R88: the data address moved and a gratuitous ARP pointed h2 at it),
 the anchor says what it is, and each chart was drawn from the JSON written.
 """
@@ -34,8 +34,12 @@ def test_R88_failover_outage_traces_every_stage_in_causal_order(results):
     assert s["recovered"] and s["received"] >= failover_outage.LEAD
     assert all(st[name] is not None for name in ("carrier", "failed", "addr_add", "addr_del",
                                                  "garp_sent", "garp_at_peer", "peer_arp", "first_reply")), st
-    assert st["addr_add"] <= st["peer_arp"] <= st["first_reply"]
+    # frames carry kernel stamps (exact); netlink stages carry one thread's wake-up times,
+    # which keep the order of what that thread read: compare like with like
     assert st["garp_sent"] <= st["garp_at_peer"]
+    assert st["addr_add"] <= st["peer_arp"]
+    if s["missed"]:                     # the reply that ended the outage needed the new MAC
+        assert st["garp_at_peer"] <= st["first_reply"]
     assert 0 <= s["phase_s"] <= failover_outage.INTERVAL
 
 
