@@ -15,20 +15,14 @@ import pytest
 from bench import failover_outage, miimon, plots, probe_detection
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: Mininet hosts, veths, netlink cuts")
-pytestmark = [needs_root, pytest.mark.timeout(180)]
+MACHINE = {"cpus": 2, "date": "2026-01-01T00:00:00", "loadavg_1min_at_end": 1.0}
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
-    failover_outage.run(cuts=1, out_dir=out)
-    miimon.run(cuts=1, out_dir=out)
-    probe_detection.run(fdts=(350,), cycles_per_fdt=1, out_dir=out)
-    return out
-
-
-def test_R88_failover_outage_traces_every_stage_in_causal_order(results):
-    d = json.loads((results / "failover_outage.json").read_text())["details"]
+@needs_root
+@pytest.mark.timeout(180)
+def test_R88_failover_outage_traces_every_stage_in_causal_order(tmp_path):
+    failover_outage.run(cuts=1, out_dir=tmp_path)
+    d = json.loads((tmp_path / "failover_outage.json").read_text())["details"]
     (s,) = d["samples"]
     st = s["stages_ms"]
     assert s["recovered"] and s["received"] >= failover_outage.LEAD
@@ -43,16 +37,22 @@ def test_R88_failover_outage_traces_every_stage_in_causal_order(results):
     assert 0 <= s["phase_s"] <= failover_outage.INTERVAL
 
 
-def test_miimon_anchor_labels_what_it_ran_and_saw_the_failover(results):
-    d = json.loads((results / "miimon.json").read_text())["details"]
+@needs_root
+@pytest.mark.timeout(180)
+def test_miimon_anchor_labels_what_it_ran_and_saw_the_failover(tmp_path):
+    miimon.run(cuts=1, out_dir=tmp_path)
+    d = json.loads((tmp_path / "miimon.json").read_text())["details"]
     assert d["kind"] in ("bond", "stand-in")
     assert ("stand-in" in d["label"]) == (d["kind"] == "stand-in")
     (s,) = d["samples"]
     assert s["recovered"] and s["detect_s"] is not None and s["detect_s"] >= 0
 
 
-def test_R112_R113_probe_detection_fails_and_repairs_against_a_schedule(results):
-    d = json.loads((results / "probe_detection.json").read_text())["details"]["fdt"]["350"]
+@needs_root
+@pytest.mark.timeout(180)
+def test_R112_R113_probe_detection_fails_and_repairs_against_a_schedule(tmp_path):
+    probe_detection.run(fdts=(350,), cycles_per_fdt=1, out_dir=tmp_path)
+    d = json.loads((tmp_path / "probe_detection.json").read_text())["details"]["fdt"]["350"]
     (s,) = d["samples"]
     assert s["detect_s"] > 0 and s["repair_s"] > 0
     step = probe_detection.probe_interval(350)
@@ -61,14 +61,33 @@ def test_R112_R113_probe_detection_fails_and_repairs_against_a_schedule(results)
     assert 8.5 * step < d["schedule"]["repair_mean"] < 10 * step
 
 
-def test_plots_are_drawn_from_the_results(results, tmp_path):
-    written = plots.write_all(results, tmp_path)
+def fake_results(tmp_path):
+    """Result files in the benchmarks' formats, with a few samples each."""
+    stages = {name: 1.0 + i for i, name in enumerate(failover_outage.stages.STAGES)}
+    smp = [{"outage_s": 0.005 * k, "gap_s": 0.005 * k + 0.0003, "floor_s": 0.0052, "stages_ms": stages}
+           for k in (1, 2, 2)]
+    table = failover_outage.stage_table(smp)
+    files = {
+        "failover_outage": {"samples": smp, "stages": table},
+        "miimon": {"kind": "stand-in", "miimon_ms": 100,
+                   "samples": [{"detect_s": 0.05, "outage_s": 0.06, "gap_s": 0.061}]},
+        "probe_detection": {"fdt": {"1000": {"detect_mean": 0.8, "repair_mean": 1.3,
+                                             "schedule": {"detect_mean": 0.78, "repair_mean": 1.35}}}},
+    }
+    for name, details in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps({"benchmark": name, "machine": MACHINE,
+                                                           "details": details}))
+    return tmp_path
+
+
+def test_plots_are_drawn_from_the_results(tmp_path):
+    written = plots.write_all(fake_results(tmp_path), tmp_path / "png")
     assert {p.name for p in written} == {"detection.png", "outage.png", "stages.png", "probe_schedule.png"}
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written)
 
 
 def test_lab_scale_plot_reads_both_result_formats(tmp_path):
-    machine = {"cpus": 2, "date": "2026-01-01T00:00:00", "loadavg_1min_at_end": 1.0}
+    machine = MACHINE
     old = {"benchmark": "lab_start", "machine": machine,
            "details": {"hosts": 32, "lab_median_s": 1.0, "bare_median_s": 0.5, "agent_mb_mean": {"pss": 8.0}}}
     new = {"benchmark": "lab_start", "machine": machine,
