@@ -32,9 +32,12 @@ def need_root() -> str | None:
     return None
 
 
-def start_pair(fdt_ms: int = 1000):
+def start_pair(fdt_ms: int = 1000, quiet_period: int | None = None):
     """ipmp-pair with h1's net0+net1 in ipmp0 and the data address up."""
-    lab = lab_api.start("ipmp-pair", config={"mpathd": {"failure_detection_time": fdt_ms}})
+    mpathd = {"failure_detection_time": fdt_ms}
+    if quiet_period is not None:
+        mpathd["quiet_period"] = quiet_period
+    lab = lab_api.start("ipmp-pair", config={"mpathd": mpathd})
     try:
         for cmd in SETUP:
             lab.admin_ok("h1", cmd)

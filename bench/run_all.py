@@ -4,7 +4,8 @@
 
 Each benchmark also writes bench/results/NAME.json. A MISS is reported, not
 raised: the exit status is 0 unless a benchmark crashed. The Mininet ones
-report "skipped" without root.
+report "skipped" without root. Then bench.plots draws docs/perf/*.png from
+those results (`--no-plots` leaves the committed charts alone).
 """
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import argparse
 import sys
 import traceback
 
-from bench import carrier_latency, failover_outage, fanout, lab_start
+from bench import carrier_latency, failover_outage, fanout, lab_start, miimon, plots, probe_detection
 
 BENCHMARKS = {
     "fanout": (lambda q: fanout.run(rounds=10 if q else 30, profile=not q)),
     "carrier_latency": (lambda q: carrier_latency.run(cuts=9 if q else 30)),
-    "failover_outage": (lambda q: failover_outage.run(cuts=6 if q else 20)),
+    "failover_outage": (lambda q: failover_outage.run(cuts=6 if q else 50)),
+    "miimon": (lambda q: miimon.run(cuts=5 if q else 20)),
+    "probe_detection": (lambda q: probe_detection.run(fdts=(1000,) if q else (1000, 10000),
+                                                      cycles_per_fdt=2 if q else None)),
     "lab_start": (lambda q: lab_start.run(repeats=1 if q else 3)),
 }
 
@@ -25,6 +29,7 @@ BENCHMARKS = {
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, noisier figures)")
+    ap.add_argument("--no-plots", action="store_true", help="do not redraw docs/perf/*.png")
     ap.add_argument("only", nargs="*", choices=[*BENCHMARKS, []], help="run only these")
     args = ap.parse_args(argv)
     results, crashed = {}, []
@@ -43,6 +48,8 @@ def main(argv=None) -> int:
                 print(f"{name:16s} {row['metric']:38s} {row['measured']:24s} {row['verdict']}")
     for name in crashed:
         print(f"{name:16s} CRASHED (traceback above)")
+    if not args.no_plots:
+        plots.write_all()
     return 1 if crashed else 0
 
 

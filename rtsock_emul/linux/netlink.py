@@ -85,8 +85,8 @@ class LinkWatcher:
                 now = running(flags)
                 if self.state.get(name) != now:
                     self.state[name] = now
+                    self.on_change(name, now)       # the model first: a log line is a write
                     self.log.info("netlink: %s %s", name, "running" if now else "carrier lost")
-                    self.on_change(name, now)
 
     def close(self) -> None:
         if self.sock.fileno() >= 0:

@@ -163,6 +163,8 @@ class LinuxPlatform:
                 self.ctx.loop.remove_reader(sock.fileno())
             sock.close()
         self._socks.clear()
+        if self.realizer is not None:
+            self.realizer.close()
         if self.ipr is not None:
             self.ipr.close()
             self.ipr = None
@@ -193,8 +195,8 @@ class LinuxPlatform:
 
     # --- kernel hooks --------------------------------------------------------------
     def changed(self) -> None:
-        if self.realizer is not None:
-            self.realizer.request()
+        if self.realizer is not None:   # the end of a kernel operation: addresses move now
+            self.realizer.sync()
 
     def dad_probe(self, phyint: str, af: int, addr, probe_no: int) -> None:
         iface = self.ifaces.get(phyint)

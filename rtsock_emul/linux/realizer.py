@@ -3,10 +3,14 @@
 On every `changed()` the realizer diffs `kernel.realized_addresses()` (each
 UP, DAD-complete address on the Linux interface that carries it: a data
 address on its bound member) and the model's gateway routes against what it
-applied, and adds/removes exactly the difference with netlink. Announcements
-queued meanwhile (gratuitous ARP / unsolicited NA after a move) are sent once
-the addresses are in place. Runs as one task at a time; changes that arrive
-while it works trigger one more pass.
+applied, and adds/removes exactly the difference. The address difference
+goes to Linux as one rtnetlink batch (rtnl.py), applied when its send
+returns; announcements queued meanwhile (gratuitous ARP / unsolicited NA
+after a move) are sent right after it, before any route work, so a peer
+learns the new MAC one system call after the move. `sync()`, called at the
+end of each kernel operation that changed the realized state, does that
+at once; routes follow in a task with pyroute2, one pass at a time
+(changes that arrive while it works trigger one more pass).
 """
 from __future__ import annotations
 
@@ -16,16 +20,18 @@ import ipaddress
 
 from rtsock_emul.wire.constants import RTF_GATEWAY
 
-IFA_F_NODAD = 0x02
+from . import rtnl
 
 
 class Realizer:
-    def __init__(self, ctx, ipr, ifaces: dict, log, send_announce):
+    def __init__(self, ctx, ipr, ifaces: dict, log, send_announce, batcher=None):
         self.ctx, self.ipr, self.ifaces, self.log = ctx, ipr, ifaces, log
+        self.batcher = batcher if batcher is not None else rtnl.AddrBatcher()
         self.send_announce = send_announce
         self.addrs: set[tuple] = set()      # (ifname, addr, prefixlen) applied
         self.routes: set[tuple] = set()     # (network, gateway, dev) applied
         self.pending_announce: list[tuple] = []
+        self._applied: list[tuple] = []     # (op, ifname, addr, plen, errno) not yet logged
         self._dirty = False
         self._task: asyncio.Task | None = None
         self.settled = asyncio.Event()
@@ -57,6 +63,19 @@ class Realizer:
         if self._task is None or self._task.done():
             self._task = self.ctx.loop.create_task(self._run())
 
+    def sync(self) -> None:
+        """At the end of a kernel operation (the model is consistent): the address
+        difference and the announcements now, in this call; routes in the task.
+        A failover then reaches Linux and the peers with no event-loop turn."""
+        try:
+            self.apply_addrs()
+        except Exception as exc:        # keep serving; the task's pass retries
+            self.log.exception("realizer: %s", exc)
+        else:
+            self._flush_announce()
+        self._log_applied()
+        self.request()
+
     def announce(self, phyint: str, af: int, addr) -> None:
         self.pending_announce.append((phyint, af, addr))
         self.request()
@@ -65,24 +84,62 @@ class Realizer:
         while self._dirty:
             self._dirty = False
             try:
-                await self.reconcile()
+                self.apply_addrs()
             except Exception as exc:    # keep serving; the next change retries
                 self.log.exception("realizer: %s", exc)
-            announce, self.pending_announce = self.pending_announce, []
-            for item in announce:
-                self.send_announce(*item)
+            self._flush_announce()      # the addresses are on Linux now: before route work
+            self._log_applied()
+            try:
+                await self.apply_routes()
+            except Exception as exc:
+                self.log.exception("realizer: %s", exc)
         self.settled.set()
+
+    def _flush_announce(self) -> None:
+        announce, self.pending_announce = self.pending_announce, []
+        for item in announce:
+            self.send_announce(*item)
 
     # --- applying -------------------------------------------------------------
     async def reconcile(self) -> None:
+        self.apply_addrs()
+        self._log_applied()
+        await self.apply_routes()
+
+    def apply_addrs(self) -> None:
+        """The address difference as one batch, adds before removals (a moved
+        address is never absent from the host)."""
         want = self.wanted_addrs()
-        # add first so a moved address is never absent from the host
-        for ifname, addr, plen in sorted(want - self.addrs, key=str):
-            if await self._addr("add", ifname, addr, plen):
-                self.addrs.add((ifname, addr, plen))
-        for ifname, addr, plen in sorted(self.addrs - want, key=str):
-            await self._addr("del", ifname, addr, plen)
-            self.addrs.discard((ifname, addr, plen))
+        adds = sorted(want - self.addrs, key=str)
+        dels = sorted(self.addrs - want, key=str)
+        ops = [("add", *a) for a in adds] + [("del", *d) for d in dels]
+        if not ops:
+            return
+        self.batcher.drain()
+        results = self.batcher.apply([(op, self.ifaces[ifname].index, addr, plen)
+                                      for op, ifname, addr, plen in ops])
+        for (op, ifname, addr, plen), err in zip(ops, results):
+            key = (ifname, addr, plen)
+            if op == "del":
+                self.addrs.discard(key)         # gone, or never there: nothing to retry
+            elif err in (0, errno.EEXIST):
+                self.addrs.add(key)
+            self._applied.append((op, ifname, addr, plen, err))
+
+    def _log_applied(self) -> None:
+        """Logged after the announcements went out (a log line is a write: not before the ARP)."""
+        applied, self._applied = self._applied, []
+        for op, ifname, addr, plen, err in applied:
+            if err in (0, errno.EEXIST):
+                self.log.info("realizer: %s %s/%d on %s", op, addr, plen, ifname)
+            else:                               # an add left out is retried on the next change
+                self.log.warning("realizer: addr %s %s/%d on %s: %s", op, addr, plen, ifname,
+                                 rtnl.describe(err))
+
+    def close(self) -> None:
+        self.batcher.close()
+
+    async def apply_routes(self) -> None:
         want_routes = self.wanted_routes()
         for item in sorted(self.routes - want_routes, key=str):
             await self._route("del", *item)
@@ -90,23 +147,6 @@ class Realizer:
         for item in sorted(want_routes - self.routes, key=str):
             if await self._route("replace", *item):
                 self.routes.add(item)
-
-    async def _addr(self, op: str, ifname: str, addr, plen: int) -> bool:
-        kw = {"index": self.ifaces[ifname].index, "address": str(addr), "prefixlen": plen}
-        if addr.version == 4:
-            net = ipaddress.ip_network((addr, plen), strict=False)
-            if plen < 31:
-                kw["broadcast"] = str(net.broadcast_address)
-        elif op == "add":
-            kw["flags"] = IFA_F_NODAD
-        try:
-            await self.ipr.addr(op, **kw)
-        except Exception as exc:
-            if op == "del" or getattr(exc, "code", None) != errno.EEXIST:     # already there
-                self.log.warning("realizer: addr %s %s/%d on %s: %s", op, addr, plen, ifname, exc)
-                return op == "del"
-        self.log.info("realizer: %s %s/%d on %s", op, addr, plen, ifname)
-        return True
 
     async def _route(self, op: str, net, gateway, dev) -> bool:
         kw = {"dst": str(net), "gateway": str(gateway)}
