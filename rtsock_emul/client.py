@@ -21,7 +21,15 @@ import socket as _socket
 import time
 
 from rtsock_emul.rtsock.transport import (
-    ENV_AGENT, HELLO, MAX_CONTROL, MAX_MSG, parse_record, record, recv_with_fds, send_with_fd)
+    ENV_AGENT,
+    HELLO,
+    MAX_CONTROL,
+    MAX_MSG,
+    parse_record,
+    record,
+    recv_with_fds,
+    send_with_fd,
+)
 from rtsock_emul.wire import RtMsg, decode, encode  # noqa: F401  (RtMsg re-exported)
 from rtsock_emul.wire.constants import SHUT_RD, SHUT_RDWR, SHUT_WR  # noqa: F401
 

@@ -10,7 +10,6 @@ import weakref
 from ..kernel.errors import KernelError
 from ..wire.constants import AF_INET, IFF_LOOPBACK
 
-
 # ipadm_status2str: IPADM_DLPI_FAILURE (no datalink of that name), IPADM_IF_EXISTS
 DLPI_FAILURE = "Could not open DLPI link"
 IF_EXISTS = "Interface already exists"

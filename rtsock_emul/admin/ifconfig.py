@@ -12,9 +12,19 @@ import ipaddress
 from ..kernel.errors import KernelError
 from ..mpathd import kview
 from ..platform import NoDatalink
-from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_DHCPRUNNING, IFF_IPV4,
-                              IFF_IPV6, IFF_NOARP, IFF_NOFAILOVER, IFF_ROUTER, IFF_STANDBY,
-                              IFF_UP)
+from ..wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_DEPRECATED,
+    IFF_DHCPRUNNING,
+    IFF_IPV4,
+    IFF_IPV6,
+    IFF_NOARP,
+    IFF_NOFAILOVER,
+    IFF_ROUTER,
+    IFF_STANDBY,
+    IFF_UP,
+)
 from . import groupflow
 from .common import DLPI_FAILURE, IF_EXISTS, AdminError, Usage, need_root, strerror, sync_mpathd
 from .ifdisplay import lookup, show

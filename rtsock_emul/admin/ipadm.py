@@ -8,13 +8,33 @@ import ipaddress
 
 from ..kernel.errors import KernelError
 from ..mpathd import kview
-from ..wire.constants import (AF_INET, AF_INET6, IFF_BROADCAST, IFF_DEPRECATED, IFF_DUPLICATE,
-                              IFF_FAILED, IFF_INACTIVE, IFF_IPMP, IFF_IPV4, IFF_IPV6,
-                              IFF_MULTICAST, IFF_NOACCEPT, IFF_NOFAILOVER, IFF_OFFLINE,
-                              IFF_POINTOPOINT, IFF_PRIVATE, IFF_RUNNING, IFF_STANDBY,
-                              IFF_TEMPORARY, IFF_UNNUMBERED, IFF_UP, IFF_VIRTUAL, IFF_VRRP)
-from . import groupflow
 from ..platform import NoDatalink
+from ..wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_BROADCAST,
+    IFF_DEPRECATED,
+    IFF_DUPLICATE,
+    IFF_FAILED,
+    IFF_INACTIVE,
+    IFF_IPMP,
+    IFF_IPV4,
+    IFF_IPV6,
+    IFF_MULTICAST,
+    IFF_NOACCEPT,
+    IFF_NOFAILOVER,
+    IFF_OFFLINE,
+    IFF_POINTOPOINT,
+    IFF_PRIVATE,
+    IFF_RUNNING,
+    IFF_STANDBY,
+    IFF_TEMPORARY,
+    IFF_UNNUMBERED,
+    IFF_UP,
+    IFF_VIRTUAL,
+    IFF_VRRP,
+)
+from . import groupflow
 from .common import DLPI_FAILURE, AdminError, Usage, addrobjs, need_root, parse, strerror, sync_mpathd
 from .ofmt import Field, render, select
 

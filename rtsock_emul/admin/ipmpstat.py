@@ -107,7 +107,7 @@ def events(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     line is the new cursor, then the probes acked or lost after CURSOR, TIME from
     ORIGIN, with the header if HEADER is 1 and there is a row."""
     if len(args) < 3:
-        raise Usage(f"usage: ipmpstat-events <cursor> <origin> <header> <ipmpstat args>")
+        raise Usage("usage: ipmpstat-events <cursor> <origin> <header> <ipmpstat args>")
     cursor, origin, header, rest = args[0], args[1], args[2] == "1", args[3:]
     mode, fields, parsable, warning = _options(rest)
     if mode != "p":

@@ -50,7 +50,7 @@ def stream(admin, args: list[str], out=None, err=None) -> int:
         cursor, origin = ask("start", "0", "0").split()
         header = "1"
         while True:
-            def new_rows():
+            def new_rows(cursor: str = cursor, header: str = header) -> tuple[str, str] | None:
                 first, _, rows = ask(cursor, origin, header).partition("\n")
                 return (first, rows) if rows else None
             try:

@@ -12,7 +12,7 @@ import sys
 import time
 
 from ..wire import constants as C
-from ..wire.render import MONITOR_RTA, MONITOR_RTF, MONITOR_RTV, bprintf, render, routename
+from ..wire.render import MONITOR_RTA, MONITOR_RTF, bprintf, render, routename
 from .routeargs import COMMANDS, Parser, RouteSyntax
 
 USAGE = ("usage: route [ -fnqv ] cmd [[ -<qualifers> ] args ]\n"

@@ -141,7 +141,7 @@ class Parser:
             if not known:
                 key = ""
 
-            def value():
+            def value(tok: str = tok) -> str:
                 nxt = next(words, None)
                 if nxt is None:
                     raise RouteSyntax(f"route: argument required following keyword {tok}\n")

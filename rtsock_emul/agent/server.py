@@ -16,10 +16,20 @@ import stat
 from rtsock_emul.rtsock.request import handle_request
 from rtsock_emul.rtsock.socket import RtSocket, SockoptError
 from rtsock_emul.rtsock.transport import (
-    ADMIN_SUFFIX, HELLO, MAX_CONTROL, MAX_MSG, errno_record, parse_record, peercred,
-    recv_with_fds, recv_with_pid, record)
+    ADMIN_SUFFIX,
+    HELLO,
+    MAX_CONTROL,
+    MAX_MSG,
+    errno_record,
+    parse_record,
+    peercred,
+    record,
+    recv_with_fds,
+    recv_with_pid,
+)
 
 from .outbox import SEND_FLAGS, Outbox
+
 _REQUESTS_PER_WAKEUP = 16  # then yield to other connections
 _ACCEPT_BACKOFF = 0.25     # s a listener rests when no fd at all can be had
 _FD_LOG_EVERY = 10.0       # s between two "out of file descriptors" lines

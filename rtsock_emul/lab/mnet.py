@@ -9,7 +9,6 @@ made.
 from __future__ import annotations
 
 import contextlib
-
 import os
 from pathlib import Path
 

@@ -158,7 +158,7 @@ class Lab:
             if self.mode == "mininet":
                 from . import mnet
                 self.net = mnet.build(self.topology, self.run_id, self.registry, self.run_dir)
-            for name, host in self.topology.hosts.items():
+            for name in self.topology.hosts:
                 self.zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
                                   socket=self.agent_path(name), log=str(self.logs()[name]),
                                   platform="linux" if self.net else "sim",

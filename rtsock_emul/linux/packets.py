@@ -12,7 +12,6 @@ import ipaddress
 import socket
 import struct
 
-
 ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4

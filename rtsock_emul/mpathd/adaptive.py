@@ -16,8 +16,15 @@ from __future__ import annotations
 import logging
 
 from ..wire.constants import AF_INET
-from .config import (EXCEPTION_FACTOR, LOWER_FDT_TRIGGER, MIN_PROBE_TARGETS,
-                     MIN_SETTLING_TIME, NEXT_FDT_MULTIPLE, NUM_PROBE_FAILS, PROBE_STATS_COUNT)
+from .config import (
+    EXCEPTION_FACTOR,
+    LOWER_FDT_TRIGGER,
+    MIN_PROBE_TARGETS,
+    MIN_SETTLING_TIME,
+    NEXT_FDT_MULTIPLE,
+    NUM_PROBE_FAILS,
+    PROBE_STATS_COUNT,
+)
 from .rtt import ns2ms, set_crtt
 from .state import GroupTiming, PiState
 

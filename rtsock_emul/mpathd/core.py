@@ -13,16 +13,25 @@ import logging
 import random as _random
 
 from ..kernel.errors import KernelError
-from ..wire.constants import (AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE, IFF_LOOPBACK,
-                              IFF_OFFLINE, IFF_RUNNING, IFF_STANDBY, RTAW_UNDER_IPMP)
+from ..wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_FAILED,
+    IFF_INACTIVE,
+    IFF_LOOPBACK,
+    IFF_OFFLINE,
+    IFF_RUNNING,
+    IFF_STANDBY,
+    RTAW_UNDER_IPMP,
+)
 from . import kview
-from .config import (LINK_UP_PERMIN, LINK_UP_WINDOW, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS,
-                     MpathdConfig)
 from .adaptive import AdaptiveFdtMixin
 from .admin import AdminMixin
-from .failure import FailureMixin, log_to as _log_to
+from .config import LINK_UP_PERMIN, LINK_UP_WINDOW, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS, MpathdConfig
+from .failure import FailureMixin
+from .failure import log_to as _log_to
 from .probing import ProbingMixin
-from .state import PgState, Phyint, PhyintInst, PiState, PROBE_RECORDS_KEPT
+from .state import PROBE_RECORDS_KEPT, PgState, Phyint, PhyintInst, PiState
 
 log = logging.getLogger("rtsock_emul.mpathd")
 

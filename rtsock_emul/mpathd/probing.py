@@ -16,11 +16,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOFAILOVER,
-                              IFF_NOLOCAL, IFF_NOXMIT, IFF_UP)
+from ..wire.constants import AF_INET, AF_INET6, IFF_DEPRECATED, IFF_NOFAILOVER, IFF_NOLOCAL, IFF_NOXMIT, IFF_UP
 from . import kview
-from .config import (MAX_PROBE_TARGETS, MAX_RANDOM_FACTOR, MIN_RANDOM_FACTOR,
-                     MIN_RECOVERY_TIME)
+from .config import MAX_PROBE_TARGETS, MAX_RANDOM_FACTOR, MIN_RANDOM_FACTOR, MIN_RECOVERY_TIME
 from .prober import PROBE_MULTI, PROBE_RTT, PROBE_UNI, parse_payload, probe_payload
 from .state import PhyintInst, PiState, ProbeRecord, Target
 

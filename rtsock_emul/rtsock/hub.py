@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from rtsock_emul.wire.constants import (
-    AF_UNSPEC, RTAW_UNDER_IPMP, RTSQ_DEFAULT, RTSQ_NORMAL, RTSQ_UNDER_IPMP)
+from rtsock_emul.wire.constants import AF_UNSPEC, RTAW_UNDER_IPMP, RTSQ_DEFAULT, RTSQ_NORMAL, RTSQ_UNDER_IPMP
 
 from .socket import RtSocket
-
 
 # The family of a request echo whose error came before RTA_DST was parsed
 # (R7-R10): the kernel's `af` is uninitialised there. Named choice (the

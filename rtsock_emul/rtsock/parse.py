@@ -11,8 +11,20 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from rtsock_emul.wire.constants import (
-    AF_INET6, AF_LINK, AF_UNSPEC, RTA_AUTHOR, RTA_BRD, RTA_DST, RTA_GATEWAY,
-    RTA_GENMASK, RTA_IFA, RTA_IFP, RTA_NETMASK, RTA_NUMBITS, RTA_SRC)
+    AF_INET6,
+    AF_LINK,
+    AF_UNSPEC,
+    RTA_AUTHOR,
+    RTA_BRD,
+    RTA_DST,
+    RTA_GATEWAY,
+    RTA_GENMASK,
+    RTA_IFA,
+    RTA_IFP,
+    RTA_NETMASK,
+    RTA_NUMBITS,
+    RTA_SRC,
+)
 from rtsock_emul.wire.sockaddrs import SOCKADDR_TYPES, SockaddrUnspec, decode_sockaddr, sockaddr_size
 from rtsock_emul.wire.structs import RT_MSGHDR, SOCKADDR_DL
 

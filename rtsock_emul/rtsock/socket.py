@@ -11,8 +11,20 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rtsock_emul.wire.constants import (
-    AF_INET, AF_INET6, AF_UNSPEC, RT_AWARE, RTAW_DEFAULT, SHUT_RD, SHUT_RDWR, SHUT_WR,
-    SO_PROTOTYPE, SO_RCVBUF, SO_USELOOPBACK, SOL_ROUTE, SOL_SOCKET)
+    AF_INET,
+    AF_INET6,
+    AF_UNSPEC,
+    RT_AWARE,
+    RTAW_DEFAULT,
+    SHUT_RD,
+    SHUT_RDWR,
+    SHUT_WR,
+    SO_PROTOTYPE,
+    SO_RCVBUF,
+    SO_USELOOPBACK,
+    SOL_ROUTE,
+    SOL_SOCKET,
+)
 
 # rts_create accepts these protocols (R1).
 PROTOCOLS = frozenset({AF_UNSPEC, AF_INET, AF_INET6})

@@ -16,7 +16,6 @@ from pathlib import Path
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire.render import to_json
 
-
 PCAP_STOP_TIMEOUT = 3.0
 PCAP_START_TIMEOUT = 5.0
 ARTIFACT_GLOBS = ("*.pcap", "*.log", "streams.jsonl", "timeline.html", "failure.txt")

@@ -1,6 +1,7 @@
 """Compare what a subscriber received with an expectation: exact, ordered, unordered, absent."""
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Any
 
 from rtsock_emul.wire import constants as C
 
@@ -25,24 +26,26 @@ class MsgView:
     mtu: int = None       # ifi_mtu or rmx_mtu
 
 
-def view(msg, raw=None):
+def view(msg: Any, raw: bytes | None = None) -> MsgView:
     """raw: the bytes read, for `len`; without them the message is re-encoded."""
-    for prefix in ("rtm_", "ifm_", "ifam_"):
-        if hasattr(msg, prefix + "type"):
-            get = lambda name, d=0: getattr(msg, prefix + name, d)  # noqa: E731
-            v = MsgView(type=get("type"), index=get("index"), flags=get("flags"),
-                        pid=get("pid"), seq=get("seq"),
-                        errno=C.from_wire_errno(get("errno")),
-                        addrs=dict(getattr(msg, "sockaddrs", {}) or {}))
-            v.msglen = len(raw) if raw else len(msg.encode())
-            if prefix == "rtm_":
-                v.inits, v.mtu = msg.rtm_inits, msg.rtm_rmx.rmx_mtu
-            elif prefix == "ifm_":
-                v.metric, v.mtu = msg.ifm_data.ifi_metric, msg.ifm_data.ifi_mtu
-            else:
-                v.metric = msg.ifam_metric
-            return v
-    raise TypeError(f"not a routing message: {msg!r}")
+    prefix = next((p for p in ("rtm_", "ifm_", "ifam_") if hasattr(msg, p + "type")), None)
+    if prefix is None:
+        raise TypeError(f"not a routing message: {msg!r}")
+
+    def get(name: str) -> int:
+        return getattr(msg, prefix + name, 0)
+    v = MsgView(type=get("type"), index=get("index"), flags=get("flags"),
+                pid=get("pid"), seq=get("seq"),
+                errno=C.from_wire_errno(get("errno")),
+                addrs=dict(getattr(msg, "sockaddrs", {}) or {}))
+    v.msglen = len(raw) if raw else len(msg.encode())
+    if prefix == "rtm_":
+        v.inits, v.mtu = msg.rtm_inits, msg.rtm_rmx.rmx_mtu
+    elif prefix == "ifm_":
+        v.metric, v.mtu = msg.ifm_data.ifi_metric, msg.ifm_data.ifi_mtu
+    else:
+        v.metric = msg.ifam_metric
+    return v
 
 
 def sa_addr(sa):

@@ -11,13 +11,20 @@ other moment. `res.judged` counts, per rule, the messages it judged.
 from collections import Counter
 from dataclasses import dataclass
 
+from rtsock_emul.rtsock.journal import digest
 from rtsock_emul.wire import constants as C
 
-from rtsock_emul.rtsock.journal import digest
-
 from .matcher import sa_addr
-from .oracle_state import (ADDR_TYPES, about_index, addr_route, family, held_back, ifinfo_flags,
-                           join_silence, leave_order)
+from .oracle_state import (
+    ADDR_TYPES,
+    about_index,
+    addr_route,
+    family,
+    held_back,
+    ifinfo_flags,
+    join_silence,
+    leave_order,
+)
 from .truth import TruthFailure
 
 RULES = {

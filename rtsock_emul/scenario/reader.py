@@ -8,9 +8,8 @@ in the agent-side buffer (SO_RCVBUF), as for a process busy elsewhere.
 import os
 import selectors
 import socket
-import threading
-
 import struct
+import threading
 
 from rtsock_emul.wire import WireError, decode, decode_request
 from rtsock_emul.wire.structs import RT_MSGHDR

@@ -3,7 +3,7 @@
 and the tail of the agents' logs."""
 from pathlib import Path
 
-from rtsock_emul.wire.render import render as render_msg, to_json
+from rtsock_emul.wire.render import render as render_msg
 
 from .errors import OracleViolation, StepFailure
 from .rulebook import rule_ref

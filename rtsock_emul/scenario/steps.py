@@ -5,9 +5,19 @@ from pathlib import Path
 
 from . import packets
 from .loader import line_of
-from .schema import (DEFAULT_QUIET, DEFAULT_WITHIN, MODES, SEND_MSG_KEYS, STEP_KEYS, STEP_KINDS,
-                     Step, _PERCENT, _close, parse_expectations)
 from .patterns import PatternError, parse_addr, parse_type
+from .schema import (
+    _PERCENT,
+    DEFAULT_QUIET,
+    DEFAULT_WITHIN,
+    MODES,
+    SEND_MSG_KEYS,
+    STEP_KEYS,
+    STEP_KINDS,
+    Step,
+    _close,
+    parse_expectations,
+)
 
 MAX_REPEAT = 1000
 _HOSTIF = re.compile(r"^(?P<host>[^:\s]+):(?P<ifname>\S+)$")

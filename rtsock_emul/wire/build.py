@@ -8,9 +8,24 @@ route, so RTF_HOST is added (as route(1M) does).
 """
 from ipaddress import ip_interface
 
-from .constants import (AF_INET, RTA_AUTHOR, RTA_BRD, RTA_DST, RTA_GATEWAY, RTA_GENMASK, RTA_IFA,
-                        RTA_IFP, RTA_NETMASK, RTA_SRC, RTF_HOST, RTM_IFINFO, RTM_VERSION,
-                        parse_flags, to_wire_errno, value_of)
+from .constants import (
+    AF_INET,
+    RTA_AUTHOR,
+    RTA_BRD,
+    RTA_DST,
+    RTA_GATEWAY,
+    RTA_GENMASK,
+    RTA_IFA,
+    RTA_IFP,
+    RTA_NETMASK,
+    RTA_SRC,
+    RTF_HOST,
+    RTM_IFINFO,
+    RTM_VERSION,
+    parse_flags,
+    to_wire_errno,
+    value_of,
+)
 from .messages import IfaMsghdr, IfData, IfMsghdr, RtMetrics, RtMsghdr
 from .sockaddrs import SockaddrDl, to_sockaddr
 

@@ -10,9 +10,23 @@ struct pads (Layout.pads), which are ignored as the kernel ignores them.
 import struct
 from dataclasses import dataclass, field
 
-from .constants import (AF_INET, AF_INET6, AF_UNSPEC, IFM_FLAGS_MASK, RTA_ALL, RTA_NAMES,
-                        RTAX_MAX, RTM_ADD, RTM_CHGADDR, RTM_DELADDR, RTM_FREEADDR, RTM_IFINFO,
-                        RTM_NAMES, RTM_NEWADDR, RTM_VERSION)
+from .constants import (
+    AF_INET,
+    AF_INET6,
+    AF_UNSPEC,
+    IFM_FLAGS_MASK,
+    RTA_ALL,
+    RTA_NAMES,
+    RTAX_MAX,
+    RTM_ADD,
+    RTM_CHGADDR,
+    RTM_DELADDR,
+    RTM_FREEADDR,
+    RTM_IFINFO,
+    RTM_NAMES,
+    RTM_NEWADDR,
+    RTM_VERSION,
+)
 from .errors import WireError
 from .sockaddrs import SOCKADDR_TYPES, decode_sockaddr
 from .structs import IF_MSGHDR, IFA_MSGHDR, RT_MSGHDR

@@ -8,8 +8,7 @@ optional " on DATE" of BSD's monitor (with_date=True).
 import time
 from types import MappingProxyType
 
-from .constants import (AF_INET, AF_INET6, AF_LINK, RTA_NAMES, RTM_NAMES,
-                        RTM_VERSION, from_wire_errno)
+from .constants import AF_INET, AF_INET6, AF_LINK, RTA_NAMES, RTM_NAMES, RTM_VERSION, from_wire_errno
 from .messages import FACTORIES, IfaMsghdr, IfMsghdr, encode
 from .sockaddrs import SockaddrDl, SockaddrUnspec
 

@@ -2,8 +2,8 @@
 (overflow counts, admin and control channels, accept under EMFILE)."""
 import asyncio
 import errno
-import logging
 import json
+import logging
 import os
 import resource
 import select

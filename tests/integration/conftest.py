@@ -9,8 +9,19 @@ import pytest
 
 import rtsock_emul.lab as lab_api
 from rtsock_emul.util.wait import wait_until
-from rtsock_emul.wire.constants import (IFF_NAMES, RT_AWARE, RTA_DST, RTA_IFA, RTA_IFP, RTAW_UNDER_IPMP,
-                                        RTM_GET, SOL_ROUTE, flag_names, name_of, RTM_NAMES)
+from rtsock_emul.wire.constants import (
+    IFF_NAMES,
+    RT_AWARE,
+    RTA_DST,
+    RTA_IFA,
+    RTA_IFP,
+    RTAW_UNDER_IPMP,
+    RTM_GET,
+    RTM_NAMES,
+    SOL_ROUTE,
+    flag_names,
+    name_of,
+)
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="Mininet labs need root (network namespaces, veths, nftables)")
@@ -105,7 +116,7 @@ def barrier(lab, host, *recs, timeout=3.0):
         except OSError:
             pass                              # ESRCH still echoes to everyone
     for rec in recs:
-        wait_until(lambda: any(m.type == RTM_GET and m.rtm_seq == seq for m in rec.since()),
+        wait_until(lambda rec=rec: any(m.type == RTM_GET and m.rtm_seq == seq for m in rec.since()),
                    timeout, what=f"barrier RTM_GET seq {seq}")
     return seq
 

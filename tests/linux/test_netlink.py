@@ -1,5 +1,4 @@
 """Carrier from netlink: dissecting RTM_NEWLINK, and a real far-end cut seen by the watcher."""
-import logging
 import struct
 import subprocess
 import sys

@@ -11,10 +11,21 @@ from types import SimpleNamespace
 from rtsock_emul.kernel.clock import ManualClock
 from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.mpathd import FakeProber, Mpathd
-from rtsock_emul.wire.constants import (AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE, IFF_IPMP,
-                                        IFF_MULTICAST, IFF_IPV4, IFF_IPV6, IFF_RUNNING,
-                                        IFF_STANDBY, IFF_UP, IFF_NOFAILOVER, IFF_DEPRECATED,
-                                        RTM_IFINFO)
+from rtsock_emul.wire.constants import (
+    AF_INET,
+    IFF_DEPRECATED,
+    IFF_FAILED,
+    IFF_INACTIVE,
+    IFF_IPMP,
+    IFF_IPV4,
+    IFF_IPV6,
+    IFF_MULTICAST,
+    IFF_NOFAILOVER,
+    IFF_RUNNING,
+    IFF_STANDBY,
+    IFF_UP,
+    RTM_IFINFO,
+)
 
 PHYINT_BITS = IFF_RUNNING | IFF_FAILED | IFF_STANDBY | IFF_INACTIVE | IFF_IPMP | (1 << 31)
 

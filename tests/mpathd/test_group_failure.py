@@ -2,8 +2,7 @@
 quiet period's lost-probe history (R131), with a ManualClock and the fake prober."""
 import ipaddress
 
-from rtsock_emul.mpathd import PgState, PiState
-from rtsock_emul.mpathd import query
+from rtsock_emul.mpathd import PgState, PiState, query
 from rtsock_emul.wire.constants import AF_INET, IFF_FAILED, IFF_INACTIVE
 
 from .fakes import make

@@ -4,8 +4,16 @@ import ipaddress
 import pytest
 
 from rtsock_emul.mpathd import MpathdConfig, MpathdError, PgState, PiState
-from rtsock_emul.wire.constants import (AF_INET, AF_INET6, IFF_FAILED, IFF_INACTIVE,
-                                        IFF_NOFAILOVER, IFF_NOXMIT, IFF_OFFLINE, IFF_UP)
+from rtsock_emul.wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_FAILED,
+    IFF_INACTIVE,
+    IFF_NOFAILOVER,
+    IFF_NOXMIT,
+    IFF_OFFLINE,
+    IFF_UP,
+)
 
 from .fakes import make
 

@@ -2,7 +2,6 @@
 lab's real packets, the streams as JSON lines, the HTML timeline; stale files go."""
 import json
 import os
-import pathlib
 
 import pytest
 
