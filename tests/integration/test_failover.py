@@ -12,9 +12,9 @@ import pytest
 
 from rtsock_emul.util.wait import wait_until
 
-from .conftest import FAST_MPATHD, barrier, events, ipmpstat, needs_root, settle
+from .helpers import FAST_MPATHD, barrier, events, ipmpstat, settle
 
-pytestmark = [needs_root, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths, nftables"), pytest.mark.timeout(60)]
 DATA = "192.0.2.10"
 
 

@@ -10,7 +10,7 @@ from rtsock_emul.lab import LabError
 from rtsock_emul.lab.runtime import host_config
 from rtsock_emul.lab.topology import load
 
-from .conftest import pid_alive
+from .helpers import pid_alive
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ LABS = ROOT / "labs"
 LAB_NAMES = ["01-route-monitor", "02-normal-vs-aware", "03-failover", "04-probe-detection", "05-dad"]
 FILES = ["README.md", "ANSWERS.md", "exercise.scenario.yaml", "solution.scenario.yaml", "hints.yaml"]
 IS_ROOT = os.geteuid() == 0
-needs_root = pytest.mark.skipif(not IS_ROOT, reason="Mininet labs need root (network namespaces, veths, bridges)")
 
 
 def _checker():
@@ -224,7 +223,7 @@ def test_solutions_pass_on_the_sim_platform(tmp_path):
     _passed_cleanly(rc, out, 4)
 
 
-@needs_root
+@pytest.mark.root("Mininet labs: network namespaces, veths, bridges")
 @pytest.mark.root
 def test_solutions_pass_on_mininet(tmp_path):
     rc, out = run_pytest("labs/", "--lab-solutions", "--rtsock-mode=mininet", "-q",
@@ -232,7 +231,7 @@ def test_solutions_pass_on_mininet(tmp_path):
     _passed_cleanly(rc, out, 5)
 
 
-@needs_root
+@pytest.mark.root("Mininet labs: network namespaces, veths, bridges")
 @pytest.mark.root
 def test_a_wrong_answer_fails_with_expected_and_observed(tmp_path):
     """Lab 05 filled in with NEWADDR and ADD swapped: the plugin's report shows both lists."""
