@@ -12,13 +12,14 @@ import argparse
 import sys
 import traceback
 
-from bench import carrier_latency, failover_outage, fanout, lab_start
+from bench import carrier_latency, failover_outage, fanout, lab_start, probe_detection
 
 BENCHMARKS = {
     "fanout": (lambda q: fanout.run(rounds=10 if q else 30, profile=not q)),
     "carrier_latency": (lambda q: carrier_latency.run(cuts=9 if q else 30)),
     "failover_outage": (lambda q: failover_outage.run(cuts=6 if q else 20)),
     "lab_start": (lambda q: lab_start.run(repeats=1 if q else 3)),
+    "probe_detection": (lambda q: probe_detection.run(cuts=3 if q else 10)),
 }
 
 
