@@ -21,7 +21,7 @@ PCAP_START_TIMEOUT = 5.0
 ARTIFACT_GLOBS = ("*.pcap", "*.log", "streams.jsonl", "timeline.html", "failure.txt")
 
 
-def clear(out_dir):
+def clear(out_dir) -> None:
     """Remove a previous run's artifacts, so a stale failure.txt never sits beside a pass."""
     for pattern in ARTIFACT_GLOBS:
         for path in Path(out_dir).glob(pattern):
@@ -38,7 +38,7 @@ def _first_line(stream, timeout):
     return stream.readline().decode(errors="replace")
 
 
-def slug(name):
+def slug(name: str):
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:80] or "scenario"
 
 
@@ -46,7 +46,7 @@ class Capture:
     """tcpdump on the switch end of every host link of a Mininet lab (a bridge device
     shows only what is flooded or addressed to it), registered with the lab's cleanup."""
 
-    def __init__(self, lab, out_dir):
+    def __init__(self, lab, out_dir) -> None:
         self.lab, self.out_dir = lab, Path(out_dir)
         self.procs = []
 
@@ -68,7 +68,7 @@ class Capture:
             if "listening on" not in line:
                 raise RuntimeError(f"tcpdump on {entry.get('dev')} did not start: {line.strip() or 'no output'}")
 
-    def stop(self):
+    def stop(self) -> None:
         for proc, entry, _ in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -134,7 +134,7 @@ LATEST = "latest"
 _runs = itertools.count(1)
 
 
-def new_run_name():
+def new_run_name() -> str:
     """Start time, pid and a count within the process: unique per session on one machine."""
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_runs)}"
 
@@ -151,5 +151,5 @@ def run_dir(base, run):
     return path
 
 
-def report_dir(base, run, scenario_name):
+def report_dir(base, run, scenario_name: str):
     return os.path.join(run_dir(base, run), slug(scenario_name))

@@ -51,7 +51,7 @@ def render_table(table):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     text = render_table(collect())
     if "--write" in argv:

@@ -4,7 +4,7 @@
 class ScenarioError(Exception):
     """A scenario file is wrong: file:line, what is wrong and what would be right."""
 
-    def __init__(self, path, line, what, hint=""):
+    def __init__(self, path, line, what, hint="") -> None:
         self.path, self.line, self.what, self.hint = str(path), line, what, hint
         text = f"{self.path}:{line}: {what}" if line else f"{self.path}: {what}"   # 0: the whole file
         if hint:
@@ -15,7 +15,7 @@ class ScenarioError(Exception):
 class StepFailure(AssertionError):
     """A step did not do what the scenario says; carries what report.py shows."""
 
-    def __init__(self, step, summary, details=(), diffs=()):
+    def __init__(self, step, summary, details=(), diffs=()) -> None:
         self.step, self.summary = step, summary
         self.details = list(details)   # extra text lines
         self.diffs = list(diffs)       # matcher.Diff objects, one per subscriber
@@ -25,7 +25,7 @@ class StepFailure(AssertionError):
 class OracleViolation(AssertionError):
     """A recorded stream breaks a manpage or delivery rule, whatever the scenario says."""
 
-    def __init__(self, violations):
+    def __init__(self, violations) -> None:
         self.violations = list(violations)
         from .rulebook import rule_ref
         super().__init__("; ".join(f"{v.rule} ({rule_ref(v.rule)}): {v.what}" for v in self.violations[:5]))

@@ -35,7 +35,7 @@ _MARKER = re.compile(r"\((\d+)\)")
 _LINE_KEY = re.compile(r"^line\s+(\d+)$")
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser) -> None:
     parser.getgroup("labs", "ipmp-lab teaching labs").addoption(
         "--lab-solutions", action="store_true",
         help="check each lab's solution.scenario.yaml instead of the student's exercise")
@@ -172,7 +172,7 @@ class LabFile(ScenarioFile):
 
 
 class BlanksItem(pytest.Item):
-    def __init__(self, *, report, **kwargs):
+    def __init__(self, *, report, **kwargs) -> None:
         super().__init__(**kwargs)
         self.report = report
 

@@ -48,7 +48,7 @@ class _TooMany(Exception):
 class _Budget:
     """Counts the values built; aliases make one node count each time it is used."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.left = MAX_VALUES
 
     def take(self, node):
@@ -108,7 +108,7 @@ def line_of(container, key, default=0):
     return getattr(container, "line", default)
 
 
-def load_text(text, path="<string>"):
+def load_text(text: str, path="<string>"):
     """Parse YAML text into LMap/LList/scalars; YAML syntax errors become ScenarioError."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -1,7 +1,7 @@
 """Compare what a subscriber received with an expectation: exact, ordered, unordered, absent."""
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from rtsock_emul.wire import constants as C
 
@@ -65,10 +65,10 @@ def mask_plen(sa):
 class IfNames:
     """ifindex -> interface name for one host: from the agent and from RTA_IFP names seen."""
 
-    def __init__(self, table=None):
+    def __init__(self, table=None) -> None:
         self.table = dict(table or {})
 
-    def learn(self, msg):
+    def learn(self, msg) -> None:
         v = view(msg)
         sdl = v.addrs.get(C.RTA_IFP)
         name = getattr(sdl, "name", "")
@@ -79,14 +79,14 @@ class IfNames:
     def name(self, index):
         return self.table.get(index)
 
-    def index(self, name):
+    def index(self, name: str):
         for idx, known in self.table.items():
             if known == name:
                 return idx
         return None
 
 
-def mismatch(pat, msg, names, raw=None):
+def mismatch(pat, msg, names: Sequence[str], raw=None):
     """None if msg matches pat, else a short reason naming the first field that differs."""
     v = view(msg, raw)
     if v.type != pat.type:
@@ -114,7 +114,7 @@ def mismatch(pat, msg, names, raw=None):
 _ADDR_SLOTS = {"gateway": C.RTA_GATEWAY, "author": C.RTA_AUTHOR, "brd": C.RTA_BRD}
 
 
-def _names(table, word):
+def _names(table, word: str):
     return ",".join(n.split("_", 1)[1] if n.startswith("RT") else n for n in C.flag_names(table, word)) or "none"
 
 
@@ -122,7 +122,7 @@ def _bits(mask):
     return [1 << i for i in range(mask.bit_length()) if mask >> i & 1]
 
 
-def _field_mismatch(key, want, v, names):
+def _field_mismatch(key, want, v, names: Sequence[str]):
     if key in ("dst", "ifa"):
         bit = C.RTA_DST if key == "dst" else C.RTA_IFA
         addr, plen = want
@@ -190,7 +190,7 @@ def _messages(records):
     return [r for r in records if r.msg is not None]
 
 
-def satisfied(exp, records, names):
+def satisfied(exp, records, names: Sequence[str]):
     """True once waiting longer cannot help (the quiet window follows)."""
     msgs = _messages(records)
     if exp.mode == "exact":
@@ -198,7 +198,7 @@ def satisfied(exp, records, names):
     return compare(Expectation(exp.sub, exp.mode, exp.messages), records, names) is None
 
 
-def compare(exp, records, names):
+def compare(exp, records, names: Sequence[str]):
     """None if records meet exp, else a Diff with the first difference."""
     bad = [r for r in records if r.msg is None and not r.overflow]
     if bad:
@@ -216,7 +216,7 @@ def compare(exp, records, names):
     return diff
 
 
-def _exact(exp, msgs, names):
+def _exact(exp, msgs, names: Sequence[str]):
     for i in range(max(len(exp.messages), len(msgs))):
         if i >= len(msgs):
             return Diff(exp, msgs, f"missing: {exp.messages[i]}", exp_index=i, obs_index=i)
@@ -229,7 +229,7 @@ def _exact(exp, msgs, names):
     return None
 
 
-def _ordered(exp, msgs, names):
+def _ordered(exp, msgs, names: Sequence[str]):
     pos = 0
     for j, pat in enumerate(exp.messages):
         while pos < len(msgs) and mismatch(pat, msgs[pos].msg, names, msgs[pos].raw):
@@ -240,11 +240,11 @@ def _ordered(exp, msgs, names):
     return None
 
 
-def _unordered(exp, msgs, names):
+def _unordered(exp, msgs, names: Sequence[str]):
     fits = [[i for i, r in enumerate(msgs) if mismatch(p, r.msg, names, r.raw) is None] for p in exp.messages]
     owner = {}
 
-    def place(j, seen):
+    def place(j, seen) -> bool:
         for i in fits[j]:
             if i not in seen:
                 seen.add(i)

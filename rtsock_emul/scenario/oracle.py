@@ -93,7 +93,7 @@ def is_echo(msg, sent=frozenset()):
 
 
 class _Ctx:
-    def __init__(self, res):
+    def __init__(self, res) -> None:
         self.res, self.sc = res, res.scenario
         self.out = []
         self.judged = Counter()
@@ -103,13 +103,13 @@ class _Ctx:
     def is_echo(self, msg):
         return is_echo(msg, self.sent)
 
-    def add(self, rule, sub, what, rec=None):
+    def add(self, rule, sub, what, rec=None) -> None:
         self.out.append(Violation(rule, sub, what, rec))
 
-    def judge(self, rule, n=1):
+    def judge(self, rule, n=1) -> None:
         self.judged[rule] += n
 
-    def journal(self, host):
+    def journal(self, host: str):
         j = self.res.journals.get(host)
         if j is None or j.start is None:
             raise TruthFailure(host, "the run has no delivery journal of this host")
@@ -139,7 +139,7 @@ def check(res):
     return ctx.out
 
 
-def place(ctx, name, sub):
+def place(ctx, name: str, sub):
     """Tie each message `name` read to the journal entry the hub queued it as: the
     k-th message read is the k-th entry delivered to its socket. A read whose bytes
     differ from the entry is an R42 finding; more reads than deliveries is a
@@ -164,7 +164,7 @@ def place(ctx, name, sub):
     return placed
 
 
-def _per_stream(ctx, sub, placed):
+def _per_stream(ctx, sub, placed) -> None:
     recs = ctx.res.streams.snapshot(sub.name)
     if sub.shutdown in (C.SHUT_RD, C.SHUT_RDWR):
         ctx.judge("M15", len(recs) or 1)
@@ -200,7 +200,7 @@ def _per_stream(ctx, sub, placed):
     join_silence(ctx, sub, kernel, ctx.journal(sub.host))
 
 
-def _format(ctx, sub, r, m, state):
+def _format(ctx, sub, r, m, state) -> None:
     if m.type == C.RTM_IFINFO:
         ctx.judge("R44")
         ctx.judge("R43")
@@ -233,7 +233,7 @@ def _format(ctx, sub, r, m, state):
                                      f"but the address belongs to {sdl.name}", r)
 
 
-def _membership(ctx, sub, r, m, e):
+def _membership(ctx, sub, r, m, e) -> None:
     """M16 and R46, against the membership when the message was queued."""
     state = e.state
     idx = about_index(m)
@@ -259,7 +259,7 @@ def _membership(ctx, sub, r, m, e):
                                          f"expected {want} ({want_name})", r)
 
 
-def _pairs(ctx, sub, r, m, nxt):
+def _pairs(ctx, sub, r, m, nxt) -> None:
     if m.type == C.RTM_NEWADDR:
         ctx.judge("R55")
         ifa = sa_addr(m.sockaddrs.get(C.RTA_IFA))
@@ -272,7 +272,7 @@ def _pairs(ctx, sub, r, m, nxt):
             ctx.add("R55", sub.name, f"RTM_DELETE {dst} is followed by {nxt.type_name}, not RTM_DELADDR {dst}", r)
 
 
-def _echoes(ctx):
+def _echoes(ctx) -> None:
     subs, res = ctx.sc.subscribers, ctx.res
     overflowed = {n for n in subs if any(r.overflow for r in res.streams.snapshot(n))}
     for send in res.sends:
@@ -326,7 +326,7 @@ def _state_at_request(ctx, send):
     return mine[k].state
 
 
-def selection(ctx, host):
+def selection(ctx, host: str) -> None:
     """R38, R40, M19 per queued kernel message, from whom the delivery predicate chose
     (delivered, dropped for a full buffer or refused after shutdown alike), after all
     subscribers of the host were open and set up. R40 judges messages about

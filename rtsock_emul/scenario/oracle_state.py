@@ -31,7 +31,7 @@ def about_index(msg):
     return None
 
 
-def changes(journal, name):
+def changes(journal, name: str):
     """[(seq, IPMP interface before, after)] for each change of name's membership."""
     out, prev = [], journal.base.under.get(name)
     for e in journal.entries:
@@ -41,7 +41,7 @@ def changes(journal, name):
     return out
 
 
-def held_back(ctx, sub, r, m, e):
+def held_back(ctx, sub, r, m, e) -> None:
     """M23: RTM_NEWADDR is not queued while its address is still in DAD."""
     if m.type != C.RTM_NEWADDR or m.PREFIX != "ifam_":
         return
@@ -52,7 +52,7 @@ def held_back(ctx, sub, r, m, e):
                                  f"(DAD running; journal entry {e.seq})", r)
 
 
-def ifinfo_flags(ctx, sub, r, m, e):
+def ifinfo_flags(ctx, sub, r, m, e) -> None:
     """R45: an IFINFO's phyint bits are the interface's phyint flags when it was queued."""
     if m.PREFIX != "ifm_":
         return
@@ -88,7 +88,7 @@ def joins(journal, since=0):
     return out
 
 
-def join_silence(ctx, sub, placed, journal):
+def join_silence(ctx, sub, placed, journal) -> None:
     """M17: X's join is announced to a normal socket by RTM_DELADDRs and an RTM_IFINFO
     per ill saying X is down; between that IFINFO and the join, no RTM_NEWADDR about X
     of that family. Judged once per join seen after the subscriber opened, over the
@@ -114,7 +114,7 @@ def join_silence(ctx, sub, placed, journal):
                                          f"and before {name} joined {group} (entry {seq})", r)
 
 
-def leave_order(ctx, sub, placed, journal):
+def leave_order(ctx, sub, placed, journal) -> None:
     """M18: after X leaves its group, a normal socket hears RTM_IFINFO X with UP before
     any RTM_NEWADDR about X."""
     if sub.aware:

@@ -43,11 +43,11 @@ class Spacing:
     def high(self):
         return self.nominal * (1 + self.tolerance)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.nominal * 1000:g}ms±{self.tolerance * 100:g}%"
 
 
-def parse_spacing(text):
+def parse_spacing(text: str):
     m = _SPACING.match(str(text))
     if not m:
         raise ValueError(text)
@@ -128,7 +128,7 @@ def _verdict(args, got):
     return None
 
 
-def run_step(st, pcap_path, since, host, ifname, bpf, count, at_least, spacing, within, quiet):
+def run_step(st, pcap_path, since, host: str, ifname: str, bpf, count: int, at_least, spacing, within, quiet: bool):
     """Wait for the packets, hold `quiet`, judge; returns the time the window ends."""
     args = {"count": count, "at_least": at_least, "spacing": spacing}
     what = f"{count}{'+' if at_least else ''} packet(s) matching {bpf!r} on {host}:{ifname}"

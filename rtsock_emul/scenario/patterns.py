@@ -28,7 +28,7 @@ _IFNAME = re.compile(r"^[a-z][a-z0-9_]*[0-9]+(:[0-9]+)?$")
 class PatternError(ValueError):
     """A pattern cannot be parsed; .hint says what would be right."""
 
-    def __init__(self, what, hint=""):
+    def __init__(self, what, hint="") -> None:
         self.what, self.hint = what, hint
         super().__init__(what)
 
@@ -46,11 +46,11 @@ class Pattern:
     def flag_prefix(self):
         return "IFF_" if self.type in IF_TYPES else "RTF_"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.text
 
 
-def parse_type(text):
+def parse_type(text: str):
     try:
         return C.value_of("RTM_", str(text))
     except ValueError:
@@ -58,7 +58,7 @@ def parse_type(text):
                            "one of " + ", ".join(C.RTM_NAMES.values())) from None
 
 
-def parse_addr(text, what="address"):
+def parse_addr(text: str, what="address"):
     """'192.0.2.1' or '192.0.2.0/24' -> (ip_address, plen or None)."""
     text = str(text).strip()
     if text == "default":
@@ -85,7 +85,7 @@ def parse_errno(value):
     return name
 
 
-def _flag(prefix, name):
+def _flag(prefix: str, name: str):
     try:
         return C.value_of(prefix, name)
     except ValueError as exc:
@@ -135,7 +135,7 @@ def _check_header(pat, key):
                            f"{key} is not carried by {_NO_FIELD[key]}")
 
 
-def _bit_set(value, prefix, key):
+def _bit_set(value, prefix: str, key):
     """`DST,GATEWAY`, a list of names, a number, or `0`/`none` -> the whole word."""
     items = value if isinstance(value, list) else str(value).replace(",", " ").replace("|", " ").split()
     word = 0
@@ -197,7 +197,7 @@ def parse_pattern(spec):
                        "e.g. `RTM_IFINFO net0 +FAILED` or {type: RTM_ADD, dst: 192.0.2.0/24}")
 
 
-def _parse_string(text):
+def _parse_string(text: str):
     tokens = text.split()
     if not tokens:
         raise PatternError("empty pattern", "start with a message type such as RTM_IFINFO")

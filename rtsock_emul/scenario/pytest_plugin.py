@@ -21,7 +21,7 @@ SUFFIX = ".scenario.yaml"
 pytest_plugins = ["rtsock_emul.scenario.cpuload"]     # --cpu-load N
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser) -> None:
     group = parser.getgroup("rtsock", "ipmp-lab scenarios")
     group.addoption("--rtsock-mode", choices=("auto", "mininet", "sim"), default="auto",
                     help="auto: Mininet when root, else the sim platform where the scenario allows it")
@@ -36,7 +36,7 @@ def pytest_addoption(parser):
 _SESSION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-def pytest_configure(config):
+def pytest_configure(config) -> None:
     for rule in all_rule_ids():
         config.addinivalue_line("markers", f"{rule}: the scenario covers rule {rule} (docs/rules.md#{rule.lower()})")
     # SIGTERM (CI cancel, `timeout`) and SIGHUP (closed terminal) end the session like Ctrl-C:
@@ -50,12 +50,12 @@ def pytest_configure(config):
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
+def pytest_configure_node(node) -> None:
     """xdist: each worker writes into the controller's run folder."""
     node.workerinput["rtsock_run"] = node.config.rtsock_run
 
 
-def pytest_unconfigure(config):
+def pytest_unconfigure(config) -> None:
     for signum, handler in getattr(config, "_rtsock_old_handlers", {}).items():
         signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
@@ -63,12 +63,12 @@ def pytest_unconfigure(config):
 _interrupted: list = []    # signal numbers (0 for Ctrl-C) of sessions being interrupted
 
 
-def pytest_keyboard_interrupt(excinfo):
+def pytest_keyboard_interrupt(excinfo) -> None:
     _interrupted.append(getattr(excinfo.value, "signum", 0))
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session):
+def pytest_sessionfinish(session) -> None:
     """An interrupted session stops any lab still live (before the leftover check) and, when
     SIGTERM or SIGHUP ended it, exits 128+signal as the shell reports a process killed by it."""
     if not _interrupted:
@@ -133,7 +133,7 @@ def _display(path):
 class ScenarioFailed(Exception):
     """The scenario failed; the text is the whole report, `summary` its one line."""
 
-    def __init__(self, text, summary):
+    def __init__(self, text: str, summary) -> None:
         super().__init__(text)
         self.summary = summary
 
@@ -143,16 +143,16 @@ class ReportRepr(TerminalRepr):
     <failure> body; `reprcrash.message` (the summary) is junit's message attribute and
     the short summary line's."""
 
-    def __init__(self, text, path, lineno, summary):
+    def __init__(self, text: str, path, lineno, summary) -> None:
         self.text = text
         self.reprcrash = ReprFileLocation(str(path), lineno, summary)
 
-    def toterminal(self, tw):
+    def toterminal(self, tw) -> None:
         for line in self.text.splitlines():
             tw.line(line)
 
 
-def choose_mode(option, scenario, is_root):
+def choose_mode(option, scenario, is_root: bool):
     """(mode, None) or (None, reason to skip)."""
     if option == "mininet" or (option == "auto" and is_root):
         if not is_root:
@@ -169,7 +169,7 @@ def choose_mode(option, scenario, is_root):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, scenario, **kwargs):
+    def __init__(self, *, scenario, **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
 
@@ -199,7 +199,7 @@ class ScenarioItem(pytest.Item):
         if res.failure is not None:
             raise ScenarioFailed(format_failure(res), failure_summary(res))
 
-    def _interactive(self, fn):
+    def _interactive(self, fn) -> None:
         """Run fn with pytest's capture suspended, so the user's terminal is the lab's."""
         capman = self.config.pluginmanager.getplugin("capturemanager")
         if capman:
@@ -210,14 +210,14 @@ class ScenarioItem(pytest.Item):
             if capman:
                 capman.resume_global_capture()
 
-    def _cli(self, lab, exc):
+    def _cli(self, lab, exc) -> None:
         if getattr(lab, "net", None) is None:
             return
         from rtsock_emul.lab.cli import interact
         print(f"\n{exc}\n--cli-on-error: the lab is as the failing step left it; `exit` to go on")
         self._interactive(lambda: interact(lab))
 
-    def _pause(self, lab):
+    def _pause(self, lab) -> None:
         """--keep-lab: the lab stays up after the scenario until the user is done with it
         (Mininet: the lab CLI until `exit`; sim: until Enter); then it is stopped."""
         agents = ", ".join(f"{h}: RTSOCK_AGENT={lab.agent_path(h)}" for h in lab.hosts)
@@ -240,7 +240,7 @@ class ScenarioItem(pytest.Item):
         return self.path, self.scenario.line - 1, f"scenario: {self.scenario.name}"
 
 
-def _read_line(prompt):
+def _read_line(prompt: str) -> None:
     try:
         input(prompt)
     except EOFError:    # no terminal (CI): nothing to wait for

@@ -33,7 +33,7 @@ def _render(rec):
         return f"{rec.msg!r} (render failed: {exc})"
 
 
-def _indent(text, prefix):
+def _indent(text: str, prefix: str):
     return [prefix + line for line in text.splitlines()]
 
 

@@ -27,7 +27,7 @@ def anchor(rule):
     return str(rule).lower()
 
 
-def rule_ref(rule):
+def rule_ref(rule) -> str:
     """Where a person reads rule `rule`, relative to the repository root."""
     return f"{DOC_PATH}#{anchor(rule)}"
 
@@ -38,7 +38,7 @@ def load():
         return {str(k): v for k, v in yaml.safe_load(fh).items()}
 
 
-def ids_in(text):
+def ids_in(text: str):
     """Every rule id written in text; ranges such as R99-R101 or R123–R126 count each id."""
     found = {"".join(m.groups()) for m in RULE_ID.finditer(text)}
     for m in RULE_RANGE.finditer(text):
@@ -111,7 +111,7 @@ def render(book=None, scenarios=None, tests=None, checked=None):
     return "\n".join(out)
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     text = render()
     if "--write" in argv:

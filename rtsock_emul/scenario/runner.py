@@ -12,6 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
@@ -62,7 +63,7 @@ class RunResult:
 
 class Runner:
     def __init__(self, scenario, mode="sim", *, lab_start=None, reports_dir=None, keep_lab=False,
-                 on_error=None, capture=None):
+                 on_error=None, capture=None) -> None:
         self.sc, self.mode = scenario, mode
         self.lab_start = lab_start
         self.reports_dir, self.keep_lab, self.on_error = reports_dir, keep_lab, on_error
@@ -124,7 +125,7 @@ class Runner:
                     self.lab.stop()
         return res
 
-    def _finish(self, reader, cap):
+    def _finish(self, reader, cap) -> None:
         """Stop reading, judge the streams, write the artifacts (the lab is still up)."""
         from . import artifacts, oracle
         res = self.result
@@ -151,7 +152,7 @@ class Runner:
         if self.reports_dir and res.streams is not None:
             res.artifacts = artifacts.write(res, self.reports_dir)
 
-    def _settle(self):
+    def _settle(self) -> None:
         """Wait until no address is in DAD (`ipadm show-addr` STATE tentative), so that the
         first expect sees only what the steps cause; without that verb, until the hosts'
         routing sockets stay quiet for SETTLE_QUIET seconds."""
@@ -190,7 +191,7 @@ class Runner:
             sock.shutdown(sub.shutdown)
         return sock
 
-    def _note_overflows(self, names):
+    def _note_overflows(self, names: Sequence[str]) -> None:
         """Record an ENOBUFS for each subscriber whose next read would report one: the
         agent's overflow notices arrive on the control channel, which only this
         thread touches (the reader reads the data connection)."""
@@ -225,7 +226,7 @@ class Runner:
                 journal.marks[mark] = journal.next
             self._learn_names(host, journal)
 
-    def _learn_names(self, host, journal):
+    def _learn_names(self, host: str, journal) -> None:
         names = self.result.names.setdefault(host, matcher.IfNames())
         for state in journal.states():
             names.table.update(state.index)
@@ -234,10 +235,10 @@ class Runner:
         return self.result.names.setdefault(self.sc.subscribers[sub].host, matcher.IfNames())
 
     # --- steps ------------------------------------------------------------------------
-    def _step(self, st):
+    def _step(self, st) -> None:
         getattr(self, "_do_" + st.kind)(st, **st.args)
 
-    def _do_run(self, st, host, command, error, output):
+    def _do_run(self, st, host: str, command, error, output):
         rc, out, err = self.lab.admin(host, command)
         text = (out + err).strip()
         if error is None and rc != 0:
@@ -253,23 +254,23 @@ class Runner:
         if missing:
             raise StepFailure(st, f"{host}: output of `{command}` lacks {missing}", [text])
 
-    def _do_link(self, st, host, ifname, up):
+    def _do_link(self, st, host: str, ifname: str, up) -> None:
         self.lab.link(host, ifname, up)
 
-    def _do_loss(self, st, links):
+    def _do_loss(self, st, links) -> None:
         for host, ifname, pct in links:
             self.lab.loss(host, ifname, pct)
 
-    def _do_delay(self, st, links):
+    def _do_delay(self, st, links) -> None:
         for host, ifname, ms in links:
             self.lab.delay(host, ifname, ms)
 
-    def _do_ping(self, st, src, dst, count, interval, max_loss):
+    def _do_ping(self, st, src, dst, count: int, interval, max_loss):
         res = self.lab.ping(src, dst, count, interval)
         if res.lost > max_loss:
             raise StepFailure(st, f"ping {src} -> {dst}: lost {res.lost} of {res.sent}, at most {max_loss} allowed")
 
-    def _do_packets(self, st, host, ifname, **args):
+    def _do_packets(self, st, host: str, ifname: str, **args) -> None:
         from . import packets
         cursors = self.__dict__.setdefault("_pcap_cursors", {})
         cap = getattr(self, "capture_run", None)
@@ -278,7 +279,7 @@ class Runner:
         since = cursors.get(key, time.time() - self.result.streams.now())   # else: the steps' start
         cursors[key] = packets.run_step(st, path and Path(path), since, host, ifname, **args)
 
-    def _do_wait_for(self, st, host, command, contains, timeout):
+    def _do_wait_for(self, st, host: str, command, contains, timeout):
         regex = re.compile(r"\s+".join(r".*?".join(re.escape(p) for p in part.split("..."))
                                        for part in contains.split()))
         last = {}
@@ -291,7 +292,7 @@ class Runner:
         except WaitTimeout as exc:
             raise StepFailure(st, f"{exc} ({load_average()})", ["last output:", last.get("out", "")]) from None
 
-    def _do_start(self, st, name, host, command, preload, ready, timeout, cwd):
+    def _do_start(self, st, name: str, host: str, command, preload, ready, timeout, cwd):
         from rtsock_emul.lab.errors import LabError
         try:
             prog = self.lab.spawn(host, ["sh", "-c", command], preload=preload, cwd=cwd)
@@ -301,7 +302,7 @@ class Runner:
         except LabError as exc:
             raise StepFailure(st, f"start {name}: {exc}") from None
 
-    def _do_stdout(self, st, name, patterns, timeout):
+    def _do_stdout(self, st, name: str, patterns: Sequence[str], timeout):
         """Each pattern matches a later line than the previous one (of this program)."""
         from rtsock_emul.lab.errors import LabError
         entry = self.programs[name]
@@ -323,7 +324,7 @@ class Runner:
         if got != want:
             raise StepFailure(st, f"write on {by} returned {got}, expected {want}")
 
-    def _do_send(self, st, by, msg, errno, msg_line, repeat=1):
+    def _do_send(self, st, by, msg, errno, msg_line, repeat=1) -> None:
         spec = dict(msg)
         if "seq" not in spec:
             self._seq += repeat
@@ -345,7 +346,7 @@ class Runner:
                          ifp=ifp_name, family=wire_msg.family())
         self._write(st, by, wire_msg, errno, rec)
 
-    def _do_send_raw(self, st, by, data, errno):
+    def _do_send_raw(self, st, by, data, errno) -> None:
         seq = int.from_bytes(data[20:24], "little") if len(data) >= 24 else None
         rtype = data[3] if len(data) > 3 else None
         rec = SendRecord(by, st.index, self.result.streams.now(), seq, rtype, "", raw=True)
@@ -369,7 +370,7 @@ class Runner:
             return SockaddrDl(sdl_index=index, name=str(ifp.get("name", ""))), self.names_for(by).name(index)
         return SockaddrDl(sdl_index=self._ifindex(host, str(ifp), st), name=str(ifp)), str(ifp)
 
-    def _ifindex(self, host, name, st):
+    def _ifindex(self, host: str, name: str, st):
         names = self.result.names.setdefault(host, matcher.IfNames())
         if names.index(name) is None:
             journal = truth.fetch(self.lab.admin, host, truth.HostJournal(host), self.result.logs.get(host))
@@ -379,7 +380,7 @@ class Runner:
             raise StepFailure(st, f"{host} has no interface {name!r} (known: {sorted(names.table.values())})")
         return idx
 
-    def _do_expect(self, st, expectations, within, quiet):
+    def _do_expect(self, st, expectations, within, quiet: bool) -> None:
         subs = [e.sub for e in expectations]
         held = [n for n in subs if self.sc.subscribers[n].hold]
         self._note_overflows(subs)       # before a held socket's queue is read, as read() would
@@ -391,7 +392,7 @@ class Runner:
             for name in held:
                 self.reader.hold(name)
 
-    def _expect(self, st, expectations, within, quiet):
+    def _expect(self, st, expectations, within, quiet: bool):
         streams = self.result.streams
         cursors = self.__dict__.setdefault("_cursors", {})
         names = {e.sub: self.names_for(e.sub) for e in expectations}
@@ -432,7 +433,7 @@ def _read_logs(logs):
     return out
 
 
-def _close_quietly(sock):
+def _close_quietly(sock) -> None:
     try:
         sock.close()
     except OSError:

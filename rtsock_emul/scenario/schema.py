@@ -101,7 +101,7 @@ def parse_duration(value):
 
 
 class _Checker:
-    def __init__(self, path):
+    def __init__(self, path) -> None:
         self.path = path
 
     def fail(self, line, what, hint=""):
@@ -137,7 +137,7 @@ class _Checker:
         except PatternError as exc:
             self.fail(line, f"bad pattern {spec!r}: {exc.what}", exc.hint)
 
-    def constant(self, value, prefix, line, what, table=None):
+    def constant(self, value, prefix: str, line, what, table=None):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if table and str(value).upper() in table:

@@ -81,7 +81,7 @@ def _run(ck, sc, raw, line):
     return {"host": host, "command": cmd, "error": error, "output": list(output)}
 
 
-def _host_if(ck, sc, text, line, what):
+def _host_if(ck, sc, text: str, line, what):
     m = _HOSTIF.match(str(text).strip())
     if not m:
         ck.fail(line, f"{what} needs HOST:IF, not {text!r}", "e.g. h1:net0")
@@ -167,7 +167,7 @@ def _send(ck, sc, raw, line):
     return {"by": by, "msg": dict(msg), "errno": errno, "msg_line": msg.line, "repeat": repeat}
 
 
-def _check_ifp(ck, ifp, line):
+def _check_ifp(ck, ifp, line) -> None:
     hint = "an interface name, an ifindex, AF_UNSPEC, or {index: NAME|N, name: TEXT} (R15: the name is ignored)"
     if isinstance(ifp, dict):
         ck.mapping(ifp, line, "ifp", ("index", "name"), hint)
@@ -263,7 +263,7 @@ def _start(ck, sc, raw, line):
             "timeout": timeout, "cwd": str(Path(sc.path).resolve().parent)}
 
 
-def _regex(ck, text, line):
+def _regex(ck, text: str, line):
     if not isinstance(text, str):
         ck.fail(line, f"a pattern of standard output must be text, not {text!r}")
     try:

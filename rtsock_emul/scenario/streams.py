@@ -2,6 +2,7 @@
 import threading
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Record:
 class Streams:
     """Per-subscriber lists of Records; readers append, the runner waits on new ones."""
 
-    def __init__(self, names, t0=None):
+    def __init__(self, names: Sequence[str], t0=None) -> None:
         self.t0 = time.monotonic() if t0 is None else t0
         self.cond = threading.Condition()
         self.by_sub = {name: [] for name in names}
@@ -45,7 +46,7 @@ class Streams:
         with self.cond:
             return len(self.by_sub[sub])
 
-    def wait(self, predicate, timeout):
+    def wait(self, predicate, timeout) -> bool:
         """Wait until predicate() is true or timeout passes; re-checked on every new Record."""
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -56,7 +57,7 @@ class Streams:
                 self.cond.wait(left)
             return True
 
-    def hold(self, seconds):
+    def hold(self, seconds) -> None:
         """Keep recording for a quiet window (an observation window, not a synchronisation)."""
         deadline = time.monotonic() + seconds
         with self.cond:

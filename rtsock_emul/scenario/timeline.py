@@ -12,6 +12,7 @@ row of the table below.
 """
 import html
 import json
+from typing import Sequence
 
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.render import render as render_msg
@@ -30,7 +31,7 @@ def _short_type(msg):
     return C.name_of(C.RTM_NAMES, view(msg).type).removeprefix("RTM_")
 
 
-def _iface_flags(state, name, af):
+def _iface_flags(state, name: str, af):
     """The flags in the host's journal when the subscribers opened: what the first message changed."""
     if state is None or (name, af) not in state.flags:
         return None
@@ -48,7 +49,7 @@ def _flag_change(before, after):
 class _Labeller:
     """Short labels for one subscriber's messages; remembers each interface's flags."""
 
-    def __init__(self, names, base_state):
+    def __init__(self, names: Sequence[str], base_state) -> None:
         self.names, self.base = names, base_state
         self.flags = {}
 
@@ -136,7 +137,7 @@ def data(res):
             "rules": [[v.rule, v.sub, v.what, v.text, rule_ref(v.rule)] for v in res.violations]}
 
 
-def page(res):
+def page(res) -> str:
     d = data(res)
     return (f"<!doctype html><html lang=en><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width'><title>{html.escape(d['title'])}</title>"

@@ -18,7 +18,7 @@ LOG_TAIL = 10
 class TruthFailure(AssertionError):
     """The state the oracle needs could not be obtained: the scenario fails."""
 
-    def __init__(self, host, what, log_tail=()):
+    def __init__(self, host: str, what, log_tail=()) -> None:
         self.host, self.what, self.log_tail = host, what, list(log_tail)
         super().__init__(f"ground truth of {host} unavailable: {what}")
 
@@ -59,7 +59,7 @@ class State:
     def name(self, index):
         return self.index.get(index)
 
-    def ifindex(self, name):
+    def ifindex(self, name: str):
         return next((i for i, n in self.index.items() if n == name), None)
 
 
@@ -82,7 +82,7 @@ class Entry:
     dropped: tuple = ()
     shut: tuple = ()
 
-    def selected(self, ident):
+    def selected(self, ident) -> bool:
         """The delivery predicate chose this socket (whether or not its buffer had room)."""
         return ident in self.to or ident in self.dropped or ident in self.shut
 
@@ -129,7 +129,7 @@ def _entry(raw, state):
                  tuple(raw.get("to", ())), tuple(raw.get("dropped", ())), tuple(raw.get("shut", ())))
 
 
-def fetch(admin, host, journal, log_path=None):
+def fetch(admin, host: str, journal, log_path=None):
     """Read `host`'s journal from journal.next on (from now on the first call)."""
     since = "now" if journal.start is None else str(journal.next)
     try:
