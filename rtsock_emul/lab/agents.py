@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Sequence
 
 from .errors import LabError
 
@@ -28,7 +29,7 @@ def _hold_stop_signals():
 class Zygote:
     """A running `python -m rtsock_emul.lab.zygote` and its agents."""
 
-    def __init__(self, registry, run_dir: Path):
+    def __init__(self, registry, run_dir: Path) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         self.proc = None
@@ -71,7 +72,7 @@ class Zygote:
         except BrokenPipeError:
             raise LabError(f"the agent zygote exited ({self.proc.poll()}); see {self.run_dir}/zygote.log") from None
 
-    def wait_ready(self, hosts, timeout: float = READY_TIMEOUT, logs=None) -> None:
+    def wait_ready(self, hosts: Sequence[str], timeout: float = READY_TIMEOUT, logs=None) -> None:
         """Read zygote events until every host's agent is READY (event-driven)."""
         want = set(hosts)
         deadline = time.monotonic() + timeout
@@ -101,7 +102,7 @@ class Zygote:
                 tail = "\n  " + "\n  ".join(Path(logs[h]).read_text().splitlines()[-12:])
         raise LabError("; ".join(lines) + f"; see {self._log_hint(dead, logs)}" + tail)
 
-    def _log_hint(self, hosts, logs):
+    def _log_hint(self, hosts: Sequence[str], logs):
         return ", ".join(str(logs[h]) for h in hosts if logs and h in logs) or str(self.run_dir / "zygote.log")
 
     def _read_events(self) -> None:

@@ -33,7 +33,7 @@ def _lab_cli_class():
     class LabCLI(CLI):
         prompt = "ipmp-lab> "
 
-        def __init__(self, mn, lab, **kw):
+        def __init__(self, mn, lab, **kw) -> None:
             self.lab = lab
             super().__init__(mn, **kw)
 

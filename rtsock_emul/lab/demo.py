@@ -26,7 +26,7 @@ PING_COUNT, PING_INTERVAL = 300, 0.01
 class Printer:
     """Prints each subscriber's messages as they arrive, one lane label each."""
 
-    def __init__(self, out):
+    def __init__(self, out) -> None:
         self.out, self.lock = out, threading.Lock()
         self.counts: dict[str, int] = {}
 
@@ -35,7 +35,7 @@ class Printer:
             print(text, file=self.out, flush=True)
 
     def follow(self, name: str, sock: client.RoutingSocket, stop: threading.Event) -> threading.Thread:
-        def run():
+        def run() -> None:
             while not stop.is_set():
                 try:
                     data = sock.read(timeout=0.2)
@@ -98,7 +98,7 @@ def run_demo(topology: str = "ipmp-pair", out=sys.stdout) -> int:
             banner(printer, f"h2 pings {DATA_ADDR} every {PING_INTERVAL * 1000:.0f} ms while h1:net0 loses carrier")
             result = {}
 
-            def pinger_run():
+            def pinger_run() -> None:
                 try:
                     result["ping"] = lab.ping("h2", DATA_ADDR, PING_COUNT, PING_INTERVAL)
                 except LabError as exc:

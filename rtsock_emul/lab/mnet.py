@@ -57,11 +57,11 @@ def _unrecorded_killed(node):
 class LabHost(Host):
     """A Mininet host whose shell pid is in the cleanup registry."""
 
-    def __init__(self, name, registry=None, **params):
+    def __init__(self, name: str, registry=None, **params) -> None:
         self._registry = registry
         super().__init__(name, **params)
 
-    def startShell(self, mnopts=None):
+    def startShell(self, mnopts=None) -> None:
         with _unrecorded_killed(self):
             super().startShell(mnopts)
             if self._registry is not None:
@@ -71,11 +71,11 @@ class LabHost(Host):
 class LabBridge(Switch):
     """A Linux bridge named `dev` (prefixed); the Mininet node keeps the topology name (s1)."""
 
-    def __init__(self, name, dev=None, registry=None, **params):
+    def __init__(self, name: str, dev=None, registry=None, **params) -> None:
         self.dev, self._registry = dev, registry
         super().__init__(name, dpid="%016x" % 1, **params)
 
-    def startShell(self, mnopts=None):
+    def startShell(self, mnopts=None) -> None:
         with _unrecorded_killed(self):
             super().startShell(mnopts)
             if self._registry is not None:
@@ -97,11 +97,11 @@ class LabBridge(Switch):
         if "ok" not in out:
             raise LabError(f"cannot attach ports to bridge {self.dev}: {out.strip()}")
 
-    def stop(self, deleteIntfs=True):
+    def stop(self, deleteIntfs=True) -> None:
         self.cmd(f"ip link del dev {self.dev}")
         super().stop(deleteIntfs)
 
-    def connected(self):
+    def connected(self) -> bool:
         return True
 
 

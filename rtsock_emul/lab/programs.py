@@ -42,14 +42,14 @@ class Program:
     """A started program: its standard output is collected line by line (stderr
     merged into it), so that `wait_line` can look for a pattern."""
 
-    def __init__(self, host: str, argv: list[str], popen: subprocess.Popen):
+    def __init__(self, host: str, argv: list[str], popen: subprocess.Popen) -> None:
         self.host, self.argv, self.popen = host, list(argv), popen
         self.lines: list[str] = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
-    def _read(self):
+    def _read(self) -> None:
         for line in self.popen.stdout:
             with self._lock:
                 self.lines.append(line.rstrip("\n"))

@@ -34,7 +34,7 @@ class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where the main thread is: it unwinds like Ctrl-C, so every
     `finally` stops its lab, and pytest ends the whole session instead of failing one test."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int) -> None:
         self.signum = signum
         super().__init__(f"{signal.Signals(signum).name}: stopping after tearing down every lab")
 
@@ -103,7 +103,7 @@ def _check_config(config) -> dict:
     return dict(config)
 
 
-def host_config(topology, host, config: dict, sim: bool = False) -> dict:
+def host_config(topology, host: str, config: dict, sim: bool = False) -> dict:
     """The agent config of one host: lab config + the host's mpathd/options + its
     interfaces (in sim mode with `targets`: the other hosts' addresses on that switch)."""
     cfg = json.loads(json.dumps(config or {}))
@@ -126,7 +126,7 @@ def host_config(topology, host, config: dict, sim: bool = False) -> dict:
 
 
 class Lab:
-    def __init__(self, topology, mode: str, config: dict | None, run_id: str | None):
+    def __init__(self, topology, mode: str, config: dict | None, run_id: str | None) -> None:
         if mode not in MODES:
             raise LabError(f"mode {mode!r}: use one of {', '.join(MODES)}")
         self.topology = load(topology)
@@ -214,7 +214,7 @@ class Lab:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.stop()
 
     # --- queries ------------------------------------------------------------

@@ -127,7 +127,7 @@ def _display(path: Path) -> str:
 class _PlainNode:
     """Adapts a plain Python value to the yaml node shape (no line numbers)."""
 
-    def __init__(self, value):
+    def __init__(self, value) -> None:
         self.value, self.start_mark = value, None
 
     @classmethod
@@ -152,12 +152,12 @@ class _PlainScalar(_PlainNode):
 
 
 class _Loader:
-    def __init__(self, where: str):
+    def __init__(self, where: str) -> None:
         self.where = where
         self._yaml = yaml.SafeLoader("")  # only to construct scalars with their tags
 
     # --- node helpers ------------------------------------------------------
-    def err(self, node, text):
+    def err(self, node, text: str):
         mark = getattr(node, "start_mark", None)
         return TopologyError(f"{self.where}:{mark.line + 1}" if mark else self.where, text)
 
@@ -215,7 +215,7 @@ class _Loader:
             raise self.err(top["hosts"], "hosts: a topology needs at least one host")
         return Topology(name, desc, tuple(switches), hosts, self.where)
 
-    def node_name(self, node, kind, name, suffix):
+    def node_name(self, node, kind, name: str, suffix: str):
         if not naming.NODE_NAME.match(name):
             raise self.err(node, f"{kind} name {name!r}: use letters, digits and _ (starting with a letter)")
         over = naming.too_long(suffix)
@@ -224,7 +224,7 @@ class _Loader:
                                  f"{naming.PREFIX_LEN + len(suffix)} bytes, {over} over Linux's "
                                  f"{naming.MAX_IFNAME}; shorten the {kind} name")
 
-    def host(self, hname, knode, hnode, switches) -> Host:
+    def host(self, hname: str, knode, hnode, switches) -> Host:
         self.node_name(knode, "host", hname, hname)
         fields = self.keys(self.mapping(hnode, f"host {hname}"), HOST_KEYS, f"host {hname}", hnode)
         host = Host(hname)
@@ -240,7 +240,7 @@ class _Loader:
             host.routes = tuple(self.route(hname, r) for r in self.sequence(fields["routes"], f"host {hname} routes"))
         return host
 
-    def interface(self, hname, ifname, knode, node, switches) -> Interface:
+    def interface(self, hname: str, ifname: str, knode, node, switches) -> Interface:
         what = f"host {hname} interface {ifname}"
         if not re.match(r"^[a-z][a-z0-9_]*\d$", ifname) or len(ifname) > naming.MAX_IFNAME:
             raise self.err(knode, f"{what}: an interface name is letters then a unit number, at most "
@@ -300,7 +300,7 @@ class _Loader:
             out[key] = value
         return out
 
-    def route(self, hname, node) -> Route:
+    def route(self, hname: str, node) -> Route:
         text = str(self.scalar(node, "a route"))
         m = _ROUTE.match(text.strip())
         try:
