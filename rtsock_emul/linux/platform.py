@@ -49,7 +49,7 @@ def _sysctl(key: str, value: str, log) -> None:
 
 
 class LinuxPlatform:
-    def __init__(self, config: dict, log):
+    def __init__(self, config: dict, log) -> None:
         self.config, self.log = config, log
         self.ctx = None
         self.ifaces: dict[str, Iface] = {}

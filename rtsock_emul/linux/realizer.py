@@ -20,7 +20,7 @@ VERSION = {AF_INET: 4, AF_INET6: 6}
 
 
 class Realizer:
-    def __init__(self, ctx, ipr, ifaces: dict, log, send_announce):
+    def __init__(self, ctx, ipr, ifaces: dict, log, send_announce) -> None:
         self.ctx, self.ipr, self.ifaces, self.log = ctx, ipr, ifaces, log
         self.send_announce = send_announce
         self.addrs: set[tuple] = set()      # (ifname, addr, prefixlen) applied
