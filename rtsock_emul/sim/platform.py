@@ -67,7 +67,7 @@ class SimProber(FakeProber):
     """in.mpathd's probes on simulated wires: targets answer while the link is up,
     minus `loss` percent."""
 
-    def __init__(self, platform: "SimPlatform", clock, seed: int = 0):
+    def __init__(self, platform: "SimPlatform", clock, seed: int = 0) -> None:
         super().__init__(clock, _REPLY_DELAY)
         self.sent = deque(maxlen=_EVENTS_KEPT)  # recent probes only: the agent runs for long
         self.platform = platform
@@ -79,7 +79,7 @@ class SimProber(FakeProber):
             return False
         return link.loss <= 0 or (link.loss < 100 and self._random.random() * 100 >= link.loss)
 
-    def _reply(self, ifname, af, target, seq):
+    def _reply(self, ifname: str, af, target, seq) -> None:
         if self._passes(ifname):
             super()._reply(ifname, af, target, seq)
 
@@ -87,7 +87,7 @@ class SimProber(FakeProber):
 class SimPlatform:
     """Platform protocol (rtsock_emul/platform.py) with no system calls."""
 
-    def __init__(self, config: dict, log):
+    def __init__(self, config: dict, log) -> None:
         self.config, self.log = config, log
         self.links = {link.name: link for link in _links(config)}
         self.ctx = None

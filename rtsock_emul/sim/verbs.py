@@ -22,14 +22,14 @@ class _Usage(Exception):
     pass
 
 
-def _link(platform, name):
+def _link(platform, name: str):
     try:
         return platform.links[name]
     except KeyError:
         raise _Usage(f"no sim interface {name!r}; have {', '.join(platform.links) or 'none'}") from None
 
 
-def _verb_link(platform, args):
+def _verb_link(platform, args) -> str:
     if len(args) != 2 or args[1] not in ("up", "down"):
         raise _Usage("sim link IF up|down")
     link = _link(platform, args[0])
@@ -39,7 +39,7 @@ def _verb_link(platform, args):
     return ""
 
 
-def _verb_loss(platform, args):
+def _verb_loss(platform, args) -> str:
     if len(args) != 2:
         raise _Usage("sim loss IF PERCENT")
     try:
@@ -52,7 +52,7 @@ def _verb_loss(platform, args):
     return ""
 
 
-def _verb_conflict(platform, args):
+def _verb_conflict(platform, args) -> str:
     if len(args) not in (2, 3):
         raise _Usage("sim conflict IF ADDR [MAC]")
     link = _link(platform, args[0])
@@ -61,7 +61,7 @@ def _verb_conflict(platform, args):
     return ""
 
 
-def _verb_noconflict(platform, args):
+def _verb_noconflict(platform, args) -> str:
     if len(args) != 2:
         raise _Usage("sim noconflict IF ADDR")
     _link(platform, args[0]).conflicts.pop(ipaddress.ip_address(args[1]), None)
@@ -77,7 +77,7 @@ def _verb_show(platform, args):
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _verb_settle(platform, args):
+def _verb_settle(platform, args) -> str:
     pending = [f"{ipif.name} {ipif.addr}" for ipif in platform.ctx.kernel.lifs()
                if ipif.up and not ipif.ready]
     if pending:
