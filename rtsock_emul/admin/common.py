@@ -18,13 +18,13 @@ IF_EXISTS = "Interface already exists"
 class AdminError(Exception):
     """A verb failed: `text` goes to stderr as is, `rc` is the exit status."""
 
-    def __init__(self, text: str, rc: int = 1):
+    def __init__(self, text: str, rc: int = 1) -> None:
         super().__init__(text)
         self.text, self.rc = text if text.endswith("\n") else text + "\n", rc
 
 
 class Usage(AdminError):
-    def __init__(self, text: str):
+    def __init__(self, text: str) -> None:
         super().__init__(text, rc=2)
 
 
@@ -52,7 +52,7 @@ def parse(prog: str, args: list[str], shortopts: str, usage: str, longopts=()):
 class AddrObjs:
     """ipadm address objects: "net0/v4" -> (lifname, af)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.table: dict[str, tuple[str, int]] = {}
 
     def find(self, lifname: str, af: int) -> str:

@@ -69,7 +69,7 @@ ARG_WORDS = {"group": "group name", "addif": "address", "removeif": "address", "
 
 
 class _Run:
-    def __init__(self, ctx, lifname: str, af: int | None):
+    def __init__(self, ctx, lifname: str, af: int | None) -> None:
         self.ctx, self.k = ctx, ctx.kernel
         self.lifname, self.af_given = lifname, af
         self.ifname = lifname.split(":")[0]
@@ -81,7 +81,7 @@ class _Run:
             return self.af_given
         return AF_INET
 
-    def flags(self, setb, clearb, word):
+    def flags(self, setb, clearb, word: str):
         try:
             new = self.k.set_flags(self.lifname, self.af, set=setb, clear=clearb)
             if isinstance(new, str):

@@ -35,7 +35,7 @@ def flag_names(flags: int) -> str:
     return ",".join(name for bit, name in FLAG_TABLE if flags & bit)
 
 
-def _ill(kernel, ifname, af):
+def _ill(kernel, ifname: str, af):
     fn = getattr(kernel, "ill", None)
     try:
         return fn(ifname, af) if fn else None

@@ -34,7 +34,7 @@ def fatal(text: str) -> AdminError:
     return AdminError(f"{PROG}: fatal: {text}")
 
 
-def _lifs(ctx, ifname):
+def _lifs(ctx, ifname: str):
     return [r for r in kview.lifs(ctx.kernel) if r.ifname == ifname]
 
 

@@ -134,7 +134,7 @@ def _persist(ctx) -> dict:
     return extra.setdefault("ipadm_persist", {"if": {}, "addr": {}})
 
 
-def _create_if(ctx, ifname, af, what):
+def _create_if(ctx, ifname: str, af, what):
     """i_ipadm_create_if for one family: a datalink that is not there is
     IPADM_DLPI_FAILURE."""
     try:
@@ -196,7 +196,7 @@ def create_ipmp(ctx, args):
     _add(ctx, ipmpif, _ifs_arg(opts))
 
 
-def _update_check(ctx, ipmpif, ifname, adding: bool) -> str:
+def _update_check(ctx, ipmpif, ifname: str, adding: bool) -> str:
     """i_ipadm_update_ipmp's checks: "" or the libipadm status text."""
     if not kview.families(ctx.kernel, ipmpif) or not kview.families(ctx.kernel, ifname):
         return OP_DISABLE_OBJ                 # not an IP interface (ipadm_if_enabled)
@@ -256,7 +256,7 @@ def delete_ipmp(ctx, args):
     delete_ip(ctx, [ipmpif])
 
 
-def _parse_addr(text):
+def _parse_addr(text: str):
     try:
         if "/" in text:
             net = ipaddress.ip_interface(text)
@@ -305,7 +305,7 @@ def create_addr(ctx, args):
     objs.table[obj] = (lifname, af)
 
 
-def _place(ctx, ifname, af, addr, plen) -> str:
+def _place(ctx, ifname: str, af, addr, plen) -> str:
     """ipif 0 if it is an unset, down stub; otherwise a new logical interface."""
     ipif0 = kview.lif(ctx.kernel, ifname, af)
     if ipif0 is not None and ipif0.addr.is_unspecified and not ipif0.up:
@@ -349,7 +349,7 @@ def up_addr(ctx, args, up=True):
         raise _fail(f"Could not mark the address {'up' if up else 'down'}", exc) from None
 
 
-def _if_state(ctx, ifname, flags) -> str:
+def _if_state(ctx, ifname: str, flags) -> str:
     """i_ipadm_get_all_if_info: failed (not RUNNING, or FAILED) / offline / down / ok."""
     if not flags & IFF_RUNNING or flags & IFF_FAILED:
         return "failed"

@@ -26,7 +26,7 @@ def wants_stream(args: list[str]) -> bool:
 class _Stop(BaseException):
     """Ends the stream from inside the polled probe (wait_until retries Exceptions)."""
 
-    def __init__(self, rc: int):
+    def __init__(self, rc: int) -> None:
         super().__init__(rc)
         self.rc = rc
 

@@ -25,7 +25,7 @@ USAGE = ("usage: kernel miss <dst> | redirect <dst> <gateway> <author> | "
 NO_CONDEMNED = "no condemned routes\n"
 
 
-def _route_key(text):
+def _route_key(text: str):
     try:
         net = ipaddress.ip_network(text, strict=False)
     except ValueError:
@@ -40,7 +40,7 @@ def _find(routes, af, net):
     return None
 
 
-def _hold(kernel, text):
+def _hold(kernel, text: str) -> str:
     af, net = _route_key(text)
     route = _find(kernel.routes(af), af, net)
     if route is None:
@@ -49,7 +49,7 @@ def _hold(kernel, text):
     return f"{net} refcnt {route.refcnt}\n"
 
 
-def _release(kernel, text):
+def _release(kernel, text: str):
     af, net = _route_key(text)
     held = [r for r in kernel.routes(af) + kernel.condemned_routes() if r.refcnt > 0]
     route = _find(held, af, net)
@@ -67,7 +67,7 @@ def _condemned(kernel):
     return "".join(rows) or NO_CONDEMNED
 
 
-def _claim(kernel, ifname, addr, mac):
+def _claim(kernel, ifname: str, addr, mac) -> str:
     try:
         ip = ipaddress.ip_address(addr)
         raw = bytes.fromhex(mac.replace(":", ""))

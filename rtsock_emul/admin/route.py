@@ -62,7 +62,7 @@ def _status(err: int) -> int:
 class Route:
     """One route(8) run: options, the agent path, `admin` for interface queries, output streams."""
 
-    def __init__(self, path, admin, out=None, err=None):
+    def __init__(self, path, admin, out=None, err=None) -> None:
         self.path, self.admin = path, admin
         self.out = out or sys.stdout
         self.err = err or sys.stderr

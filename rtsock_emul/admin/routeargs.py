@@ -127,7 +127,7 @@ def makenetandmask(net: int, subnetmask) -> tuple[int, int]:
 class Parser:
     """args_to_rtcmd over argv (the words after the command)."""
 
-    def __init__(self, subnetmask):
+    def __init__(self, subnetmask) -> None:
         self.subnetmask = subnetmask
 
     def parse(self, cmd: str, argv: list[str]) -> RtCmd:
