@@ -40,14 +40,14 @@ def _encode(msg) -> bytes:
     return encode(msg)
 
 
-def _call_now(fn, *args):
+def _call_now(fn, *args) -> None:
     fn(*args)
 
 
 class RtsHub:
     """Routing sockets of one host. `encode(msg) -> bytes` is called at most once per message."""
 
-    def __init__(self, *, encode: Callable[[object], bytes] = _encode, defer=_call_now, log=None):
+    def __init__(self, *, encode: Callable[[object], bytes] = _encode, defer=_call_now, log=None) -> None:
         self._encode = encode
         self._defer = defer
         self._log = log

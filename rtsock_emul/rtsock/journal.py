@@ -82,7 +82,7 @@ class Journal:
     differs from the last one, `state()` is written as a state entry. Without
     `key`, `state()` itself is compared."""
 
-    def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic):
+    def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic) -> None:
         self._state, self._key, self._clock = state, key or state, clock
         self.entries: deque = deque(maxlen=maxlen)
         self.next_seq = 0

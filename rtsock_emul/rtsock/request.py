@@ -29,7 +29,7 @@ class RtsErrno(int):
         self.name = name or (C.ERRNO_NAMES.get(value, E.errorcode.get(value, str(value))) if value else "0")
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"RtsErrno({self.name})"
 
 
@@ -39,7 +39,7 @@ OK = RtsErrno(0)
 class Reject(Exception):
     """A request check failed: errno name (illumos vocabulary) and why, for the log."""
 
-    def __init__(self, name: str, why: str = ""):
+    def __init__(self, name: str, why: str = "") -> None:
         super().__init__(f"{name}: {why}")
         self.err = RtsErrno(getattr(E, name), name)
         self.why = why
@@ -191,7 +191,7 @@ def _get(kernel, sock, hdr, a, ifindex):
 _PER_TYPE = {C.RTM_ADD: _add, C.RTM_DELETE: _delete, C.RTM_CHANGE: _change, C.RTM_GET: _get}
 
 
-def _echo(hub, sock, data, hdr, af, err, reply):
+def _echo(hub, sock, data, hdr, af, err, reply) -> None:
     """Step 9: queue the echo (RTSQ_ALL, R30) or the RTM_GET reply (R81).
 
     Echoes of errors found before the family is known (R7, R8, R9, R10) go only
