@@ -36,13 +36,13 @@ class Finding(dict):
 class Subscriber(threading.Thread):
     """Reads one routing socket until stopped; remembers the newest probe seq seen."""
 
-    def __init__(self, sock):
+    def __init__(self, sock) -> None:
         super().__init__(daemon=True)
         self.sock, self.received, self.overflows, self.probe_seen = sock, 0, 0, 0
         self.error = None
         self.stopping = threading.Event()
 
-    def run(self):
+    def run(self) -> None:
         pid = os.getpid()
         while not self.stopping.is_set():
             try:
@@ -64,7 +64,7 @@ class Subscriber(threading.Thread):
 
 
 class FuzzSession:
-    def __init__(self, agent, *, subscribers: int = 4, unprivileged: str | None = "nobody"):
+    def __init__(self, agent, *, subscribers: int = 4, unprivileged: str | None = "nobody") -> None:
         self.agent = agent
         self.inputs = collections.Counter()     # channel -> inputs sent
         self.errnos = collections.Counter()     # "request EINVAL", "control 0", "admin rc 2"
@@ -95,7 +95,7 @@ class FuzzSession:
         conn.settimeout(REPLY_TIMEOUT)
         return conn
 
-    def _find(self, channel, data, got, allowed=None):
+    def _find(self, channel, data, got, allowed=None) -> None:
         self.findings.append(Finding(channel=channel, input=bytes(data).hex(), got=got,
                                      allowed=sorted(allowed) if allowed else None))
 

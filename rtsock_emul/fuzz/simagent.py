@@ -24,7 +24,7 @@ CONFIG = {
 class SimAgent:
     """`python -m rtsock_emul.agent --platform sim` in a directory any uid may reach."""
 
-    def __init__(self, config: dict | None = None):
+    def __init__(self, config: dict | None = None) -> None:
         self.config = CONFIG if config is None else config
         self.dir = self.path = self.log = None
         self.proc = None
@@ -60,7 +60,7 @@ class SimAgent:
                     return int(line.split()[1])
         raise RuntimeError(f"no VmRSS for pid {self.pid}")
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         if self.proc is not None:
             end(self.proc)
             self.proc.stdout.close()
