@@ -23,6 +23,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Sequence
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
@@ -62,7 +63,7 @@ def build_scenario(subscribers: int, fdt_ms: int):
 class Chaos:
     """The random steps until the deadline, then the steps that undo what is left."""
 
-    def __init__(self, rng: random.Random, deadline: float, runner):
+    def __init__(self, rng: random.Random, deadline: float, runner) -> None:
         self.rng, self.deadline, self.runner = rng, deadline, runner
         self.down: set = set()            # (host, ifname) with carrier off
         self.lossy: set = set()
@@ -86,7 +87,7 @@ class Chaos:
             yield Step(kind, args, n, n, n)
 
     @staticmethod
-    def cmd(command, host="h1"):
+    def cmd(command, host: str="h1"):
         return {"host": host, "command": command, "error": None, "output": []}
 
     def pick(self):
@@ -117,7 +118,7 @@ class Chaos:
         verb = "remove-ipmp" if self.joined else "add-ipmp"
         return "run-join", self.cmd(f"ipadm {verb} -i {JOINER} {GROUP}")
 
-    def commit(self, command):
+    def commit(self, command) -> None:
         """Track what a successful command changed (failures change nothing)."""
         words = command.split()
         if words[:2] == ["ipadm", "create-addr"]:
@@ -155,18 +156,18 @@ def _runner_class():
         rcs: Counter
         baseline: dict
 
-        def _do_run(self, st, host, command, error, output):
+        def _do_run(self, st, host: str, command, error, output) -> None:
             rc, out, err = self.lab.admin(host, command)
             self.last_rc = rc
             self.rcs[(command.split()[1] if command.split()[0] != "route" else f"route {command.split()[2]}",
                       "ok" if rc == 0 else (err.strip().splitlines() or ["rc %d" % rc])[-1][-60:])] += 1
 
-        def _settle(self):
+        def _settle(self) -> None:
             super()._settle()
             if not hasattr(self, "baseline"):
                 self.baseline = stable_resources(self.lab)
 
-        def _step(self, st):
+        def _step(self, st) -> None:
             """Each change, then DAD finished wherever the carrier is on: the oracle judges
             a message against the state around the step it was read in."""
             super()._step(st)
@@ -176,7 +177,7 @@ def _runner_class():
                 except WaitTimeout:
                     self.unsettled += 1
 
-        def _dad_done(self):
+        def _dad_done(self) -> bool:
             for host in ("h1", "h2"):
                 out = self.lab.admin(host, "ipadm show-addr")[1]
                 for row in (line.split() for line in out.splitlines()[1:]):
@@ -202,7 +203,7 @@ def resources(lab) -> dict:
     return out
 
 
-def _socket_kinds(pid) -> dict:
+def _socket_kinds(pid: int) -> dict:
     """socket inode -> kind, from the tables of the agent's network namespace."""
     kinds = {}
     for kind, col in (("unix", 6), ("netlink", 8), ("raw", 9), ("raw6", 9), ("udp", 9), ("udp6", 9),
@@ -239,7 +240,7 @@ def _readlink(path):
         return ""
 
 
-def model_addresses(lab, host) -> set:
+def model_addresses(lab, host: str) -> set:
     """(Linux device, address/prefix) the model wants on Linux: UP addresses on their own
     interface, IPMP data addresses on the member `ipmpstat -an` says they are bound to."""
     rc, out, err = lab.admin(host, "ipadm show-addr")
@@ -262,7 +263,7 @@ def model_addresses(lab, host) -> set:
     return want
 
 
-def linux_addresses(lab, host) -> set:
+def linux_addresses(lab, host: str) -> set:
     text = lab.net[host].cmd("ip -o addr show scope global")
     found = set()
     for line in text.splitlines():
@@ -272,7 +273,7 @@ def linux_addresses(lab, host) -> set:
     return found
 
 
-def route_mismatches(lab, host, dsts) -> list:
+def route_mismatches(lab, host: str, dsts) -> list:
     """Host routes the soak ever touched: in the model (route get answers with that
     destination) exactly when Linux has them."""
     bad = []
@@ -286,7 +287,7 @@ def route_mismatches(lab, host, dsts) -> list:
     return bad
 
 
-def state_mismatches(lab, hosts, dsts) -> list:
+def state_mismatches(lab, hosts: Sequence[str], dsts) -> list:
     out = []
     for host in hosts:
         want, have = model_addresses(lab, host), linux_addresses(lab, host)
@@ -314,7 +315,7 @@ def _settled(probe, what):
     """The probe's last list once it is empty, or its last non-empty list at the timeout."""
     last = {}
 
-    def check():
+    def check() -> bool:
         last["v"] = probe()
         return not last["v"]
     try:
