@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from .errors import LabError
 
@@ -19,7 +19,7 @@ READY_TIMEOUT = 20.0        # seconds for every agent of a lab to print READY
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _hold_stop_signals():
+def _hold_stop_signals() -> set[signal.Signals] | None:
     """Block SIGINT/SIGTERM/SIGHUP (main thread only); the previous mask, or None."""
     if threading.current_thread() is threading.main_thread():
         return signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
@@ -93,7 +93,7 @@ class Zygote:
         finally:
             sel.close()
 
-    def _fail(self, dead, logs):
+    def _fail(self, dead: list[str], logs: dict | None) -> NoReturn:
         lines = [f"agent of {h} exited with status {self.exited[h]} before READY" for h in dead]
         lines += self.errors + [f"zygote: {n}" for n in self.notes]
         tail = ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from mininet.link import Link
@@ -41,7 +42,7 @@ BRIDGE_NF = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-c
 
 
 @contextlib.contextmanager
-def _unrecorded_killed(node):
+def _unrecorded_killed(node: Host) -> Iterator[None]:
     """A shell started but interrupted (Ctrl-C, SIGTERM) before the registry recorded it
     is killed here: the lab's teardown only knows what the registry holds."""
     try:
@@ -81,7 +82,7 @@ class LabBridge(Switch):
             if self._registry is not None:
                 self._registry.process(self.pid, "host", switch=self.name)
 
-    def start(self, _controllers):
+    def start(self, _controllers: list) -> None:
         self._registry.add("bridge", name=self.dev)
         out = self.cmd(f"ip link add name {self.dev} type bridge forward_delay 0 ageing_time 30000 "
                        f"mcast_snooping 0 && echo ok")

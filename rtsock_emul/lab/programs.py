@@ -68,7 +68,7 @@ class Program:
         comes within `timeout` seconds or the program ends first."""
         regex = re.compile(pattern)
 
-        def probe():
+        def probe() -> int | None:
             lines = self.output()
             for i in range(start, len(lines)):
                 if regex.search(lines[i]):

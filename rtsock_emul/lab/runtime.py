@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from . import faults, naming, programs
 from .agents import READY_TIMEOUT, Zygote
@@ -44,12 +46,12 @@ def _stop_all() -> None:
         lab.stop()
 
 
-def _on_sigterm(signum, frame):
+def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
     """Outside pytest: exit 128+signum after the finally blocks and atexit stop the labs."""
     raise SystemExit(128 + signum)
 
 
-def raise_interrupted(signum, frame):
+def raise_interrupted(signum: int, frame: FrameType | None) -> NoReturn:
     """The pytest session's handler (the scenario plugin installs it)."""
     raise Interrupted(signum)
 
@@ -211,7 +213,7 @@ class Lab:
                   f"retry with python -m rtsock_emul.lab.cleanup {self.run_dir}", file=sys.stderr)
         return problems
 
-    def __enter__(self):
+    def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -325,7 +327,7 @@ class Lab:
         return faults.ping(self.net[src_host].pid, dst_addr, count, interval, src_host=src_host)
 
 
-def _block_signals():
+def _block_signals() -> set[signal.Signals] | None:
     if threading.current_thread() is threading.main_thread():
         return signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
     return None

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -82,7 +84,7 @@ class Topology:
     hosts: dict                      # name -> Host
     source: str = "<mapping>"
 
-    def links(self):
+    def links(self) -> Iterator[tuple[str, Interface]]:
         """Every (host, Interface), in file order."""
         for host in self.hosts.values():
             yield from ((host.name, i) for i in host.interfaces.values())
@@ -131,7 +133,7 @@ class _PlainNode:
         self.value, self.start_mark = value, None
 
     @classmethod
-    def wrap(cls, value):
+    def wrap(cls, value: object) -> _PlainMapping | _PlainSequence | _PlainScalar:
         if isinstance(value, dict):
             return _PlainMapping([(cls.wrap(k), cls.wrap(v)) for k, v in value.items()])
         if isinstance(value, (list, tuple)):
@@ -161,7 +163,7 @@ class _Loader:
         mark = getattr(node, "start_mark", None)
         return TopologyError(f"{self.where}:{mark.line + 1}" if mark else self.where, text)
 
-    def mapping(self, node, what):
+    def mapping(self, node: Any, what: str) -> list[tuple[str, Any, Any]]:
         if isinstance(node, (yaml.MappingNode, _PlainMapping)):
             pairs, seen = [], set()
             for knode, vnode in node.value:
@@ -173,19 +175,19 @@ class _Loader:
             return pairs
         raise self.err(node, f"{what} must be a mapping")
 
-    def sequence(self, node, what):
+    def sequence(self, node: Any, what: str) -> list:
         if isinstance(node, (yaml.SequenceNode, _PlainSequence)):
             return list(node.value)
         raise self.err(node, f"{what} must be a list")
 
-    def scalar(self, node, what):
+    def scalar(self, node: Any, what: str) -> Any:
         if isinstance(node, _PlainScalar):
             return node.value
         if isinstance(node, yaml.ScalarNode):
             return self._yaml.construct_object(node)
         raise self.err(node, f"{what} must be a single value")
 
-    def keys(self, pairs, allowed, what, node):
+    def keys(self, pairs: list[tuple[str, Any, Any]], allowed: set[str], what: str, node: Any) -> dict[str, Any]:
         for key, knode, _ in pairs:
             if key not in allowed:
                 raise self.err(knode, f"{what}: unknown key {key} (keys are: {', '.join(sorted(allowed))})")
