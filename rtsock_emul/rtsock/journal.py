@@ -20,6 +20,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rtsock_emul.kernel import Kernel
 
 DEFAULT_MAXLEN = 20000
 PAGE = 100             # entries per `kernel journal` reply: well under one admin datagram (~50 KB)
@@ -69,7 +74,7 @@ def state_of(kernel) -> dict:
             "tentative": sorted(tentative)}
 
 
-def kernel_state(kernel):
+def kernel_state(kernel: Kernel) -> tuple[Callable[[], object], Callable[[], dict]]:
     """The (key, state) pair a Journal needs: state_key to notice a change cheaply,
     state_of to write it."""
     return lambda: state_key(kernel), lambda: state_of(kernel)

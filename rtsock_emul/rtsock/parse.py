@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 from rtsock_emul.wire.constants import (
     AF_INET6,
@@ -62,7 +63,7 @@ def header(data: bytes) -> dict:
     return RT_MSGHDR.unpack(data)
 
 
-def _address(sa, af):
+def _address(sa: Any, af: int) -> tuple[Any, str | None]:
     """The in6_addr-style value of one sockaddr, or a reason to abort."""
     if isinstance(sa, SockaddrUnspec):
         # Parsed as a 16-byte sockaddr_in (rts_getaddrs): sin_addr is bytes 2..6 of sa_data.

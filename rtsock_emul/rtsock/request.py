@@ -7,7 +7,9 @@ RTM_GET reply) through the hub, and returns the errno the write reports (M13).
 from __future__ import annotations
 
 import errno as E
+from collections.abc import Callable
 from ipaddress import ip_address
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.wire import constants as C
@@ -19,6 +21,9 @@ from .hub import UNKNOWN_AF
 from .parse import HDR_SIZE, getaddrs, header
 from .reply import build_get_reply
 from .socket import RtSocket
+
+if TYPE_CHECKING:
+    from rtsock_emul.kernel import Kernel
 
 
 class RtsErrno(int):
@@ -86,7 +91,7 @@ def handle_request(kernel, hub, sock: RtSocket, data: bytes, pid: int | None = N
     return err
 
 
-def _dispatch(kernel, sock, hdr, addrs):
+def _dispatch(kernel: Kernel, sock: RtSocket, hdr: dict, addrs: Any) -> bytes | None:
     """The later checks of ip_rts_request_common: mask, RTA_IFP, then the per-type rules. Returns the GET reply."""
     rtm_type, flags = hdr["rtm_type"], hdr["rtm_flags"]
     af = addrs.af
@@ -101,7 +106,7 @@ def _dispatch(kernel, sock, hdr, addrs):
     return handler(kernel, sock, hdr, addrs, ifindex)
 
 
-def _check_ifp(kernel, rtm_type, af, ifindex):
+def _check_ifp(kernel: Kernel, rtm_type: int, af: int, ifindex: int) -> int:
     """R16, R75-R77: the ill named by RTA_IFP's sdl_index, translated for IPMP."""
     ill = kernel.ill_of_index(ifindex, af)
     if ill is None:
@@ -123,7 +128,7 @@ def _check_ifp(kernel, rtm_type, af, ifindex):
 _ERRNO95 = {"route_add": "ENOTSUP"}
 
 
-def _kernel_call(fn, *args, **kw):
+def _kernel_call(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     """A kernel route operation; KernelError becomes a Reject with its errno name."""
     try:
         return fn(*args, **kw)
@@ -141,14 +146,14 @@ _RMX_FIELDS = {C.RTV_MTU: "rmx_mtu", C.RTV_HOPCOUNT: "rmx_hopcount", C.RTV_EXPIR
                C.RTV_SSTHRESH: "rmx_ssthresh", C.RTV_RTT: "rmx_rtt", C.RTV_RTTVAR: "rmx_rttvar"}
 
 
-def _metrics(hdr):
+def _metrics(hdr: dict) -> dict[int, int]:
     """{RTV_ bit: wire value} for the bits set in rtm_inits."""
     rmx = hdr["rtm_rmx"]
     rmx = rmx if isinstance(rmx, dict) else vars(rmx)
     return {bit: rmx[name] for bit, name in _RMX_FIELDS.items() if hdr["rtm_inits"] & bit}
 
 
-def _add(kernel, sock, hdr, a, ifindex):
+def _add(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> None:
     flags = hdr["rtm_flags"]
     if a.gateway is None:
         raise Reject("EINVAL", "RTM_ADD without RTA_GATEWAY (R18)")
@@ -164,7 +169,7 @@ def _add(kernel, sock, hdr, a, ifindex):
                  ifindex=ifindex or None, src=a.src, metrics=_metrics(hdr))
 
 
-def _delete(kernel, sock, hdr, a, ifindex):
+def _delete(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> None:
     if a.gateway is None:
         raise Reject("EINVAL", "RTM_DELETE without RTA_GATEWAY (R19)")
     if hdr["rtm_flags"] & C.RTF_SETSRC:
@@ -173,14 +178,14 @@ def _delete(kernel, sock, hdr, a, ifindex):
                  ifindex=ifindex or None)
 
 
-def _change(kernel, sock, hdr, a, ifindex):
+def _change(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> None:
     if a.src is not None and not hdr["rtm_flags"] & C.RTF_SETSRC:
         raise Reject("EOPNOTSUPP", "RTM_CHANGE with RTA_SRC but no RTF_SETSRC (R25)")
     _kernel_call(kernel.route_change, a.af, a.dst, a.netmask, a.gateway, hdr["rtm_flags"],
                  ifindex=ifindex or None, src=a.src, metrics=_metrics(hdr))
 
 
-def _get(kernel, sock, hdr, a, ifindex):
+def _get(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> bytes:
     if a.src is not None:
         raise Reject("EOPNOTSUPP", "RTM_GET with RTA_SRC (R25)")
     route = _kernel_call(kernel.route_get, a.af, a.dst, a.netmask, a.gateway,

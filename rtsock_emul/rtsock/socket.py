@@ -64,7 +64,7 @@ class RtSocket:
     dropped: int = 0
     overflowed: bool = field(default=False)  # dropped since the last successful send
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.privileged is None:
             self.privileged = self.uid == 0
         if self.proto not in PROTOCOLS:
