@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import TYPE_CHECKING
 
 from rtsock_emul.platform import plumbed
 
 from .platform import parse_mac
+
+if TYPE_CHECKING:
+    from .platform import SimPlatform
 
 # a literal, not the docstring: agents run under python -OO, which drops docstrings
 USAGE = """    sim link IF up|down            carrier (R63, R64)
@@ -68,7 +72,7 @@ def _verb_noconflict(platform, args) -> str:
     return ""
 
 
-def _verb_show(platform, args):
+def _verb_show(platform: SimPlatform, args: list[str]) -> str:
     lines = []
     for link in platform.links.values():
         conflicts = " ".join(str(a) for a in link.conflicts) or "-"
@@ -94,7 +98,7 @@ VERBS = {"settle": _verb_settle, "link": _verb_link, "loss": _verb_loss, "confli
 _READ_ONLY = {"show", "settle"}
 
 
-def run_sim_verb(platform, argv, uid):
+def run_sim_verb(platform: SimPlatform, argv: list[str], uid: int) -> tuple[int, str, str]:
     """(rc, out, err) of one `sim` verb."""
     if not argv or argv[0] not in VERBS:
         return 2, "", f"usage:\n{USAGE}"
