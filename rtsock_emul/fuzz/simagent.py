@@ -29,7 +29,7 @@ class SimAgent:
         self.dir = self.path = self.log = None
         self.proc = None
 
-    def __enter__(self):
+    def __enter__(self) -> SimAgent:
         self.dir = tempfile.mkdtemp(prefix="rtsock-fuzz-")
         os.chmod(self.dir, 0o755)  # an unprivileged uid connects too (R9)
         self.path = os.path.join(self.dir, "agent.sock")
