@@ -22,11 +22,16 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
+
+if TYPE_CHECKING:
+    from rtsock_emul.lab.runtime import Lab
+    from rtsock_emul.scenario.schema import Step
 
 TOPOLOGY = "ipmp-triple"
 GROUP, MEMBERS, JOINER = "ipmp0", ("net0", "net1"), "net2"
@@ -72,7 +77,7 @@ class Chaos:
         self.joined = False
         self.kinds = Counter()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Step]:
         from rtsock_emul.scenario.schema import Step
         n = 0
         while time.monotonic() < self.deadline:
@@ -90,7 +95,7 @@ class Chaos:
     def cmd(command, host: str="h1"):
         return {"host": host, "command": command, "error": None, "output": []}
 
-    def pick(self):
+    def pick(self) -> tuple[str, dict]:
         r = self.rng
         choice = r.choice(("link", "link", "loss", "addr", "addr", "route", "route", "join"))
         if choice == "link":
@@ -130,7 +135,7 @@ class Chaos:
         elif words[1] in ("add-ipmp", "remove-ipmp"):
             self.joined = words[1] == "add-ipmp"
 
-    def undo(self):
+    def undo(self) -> Iterator[tuple[str, dict]]:
         for host, ifname in sorted(self.down):
             yield "link", {"host": host, "ifname": ifname, "up": True}
         for host, ifname in sorted(self.lossy):
@@ -143,7 +148,7 @@ class Chaos:
             yield "run", self.cmd(f"route -n delete -host {dst} {PEER}")
 
 
-def _runner_class():
+def _runner_class() -> type:
     from rtsock_emul.scenario.runner import Runner
 
     class SoakRunner(Runner):
@@ -224,7 +229,7 @@ def stable_resources(lab) -> dict:
     the client may still be open on the agent's side for a moment)."""
     last = {}
 
-    def same():
+    def same() -> bool:
         now, prev = resources(lab), last.get("v")
         last["v"] = now
         strip = lambda r: {h: (v["fds"], v["sockets"]) for h, v in r.items()}  # noqa: E731
@@ -233,7 +238,7 @@ def stable_resources(lab) -> dict:
     return last["v"]
 
 
-def _readlink(path):
+def _readlink(path: str) -> str:
     try:
         return os.readlink(path)
     except OSError:
@@ -311,7 +316,7 @@ def resource_growth(base, now) -> list:
     return bad
 
 
-def _settled(probe, what):
+def _settled(probe: Callable[[], list], what: str) -> list:
     """The probe's last list once it is empty, or its last non-empty list at the timeout."""
     last = {}
 
@@ -364,7 +369,7 @@ def soak(seconds: float, subscribers: int = 50, seed: int | None = None, fdt_ms:
     return summary
 
 
-def _started(lab, chaos, seconds):
+def _started(lab: Lab, chaos: Chaos, seconds: float) -> Lab:
     chaos.deadline = time.monotonic() + seconds     # the clock starts once the lab is up
     return lab
 
