@@ -6,9 +6,14 @@ import errno as _errno
 import getopt
 import os
 import weakref
+from typing import Any
 
 from ..kernel.errors import KernelError
 from ..wire.constants import AF_INET, IFF_LOOPBACK
+
+# The agent's context (AgentContext, agent/__init__.py) as the verbs see it: the agent is a
+# layer above, so the verbs name it by this alias.
+Ctx = Any
 
 # ipadm_status2str: IPADM_DLPI_FAILURE (no datalink of that name), IPADM_IF_EXISTS
 DLPI_FAILURE = "Could not open DLPI link"

@@ -35,7 +35,7 @@ from ..wire.constants import (
     IFF_VRRP,
 )
 from . import groupflow
-from .common import DLPI_FAILURE, AdminError, Usage, addrobjs, need_root, parse, strerror, sync_mpathd
+from .common import DLPI_FAILURE, AdminError, Ctx, Usage, addrobjs, need_root, parse, strerror, sync_mpathd
 from .ofmt import Field, render, select
 
 PROG = "ipadm"
@@ -153,13 +153,13 @@ def _ifs_arg(opts) -> list[str]:
     return out
 
 
-def _one(rest, usage_line):
+def _one(rest: list[str], usage_line: str) -> str:
     if len(rest) != 1:
         raise Usage(f"{PROG}: {usage_line}\n{USAGE}")
     return rest[0]
 
 
-def create_ip(ctx, args):
+def create_ip(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "t", USAGE, ["temporary"])
     ifname = _one(rest, "interface name required")
     have = kview.families(ctx.kernel, ifname)
@@ -170,7 +170,7 @@ def create_ip(ctx, args):
             _create_if(ctx, ifname, af, f"cannot create interface {ifname}")
 
 
-def delete_ip(ctx, args):
+def delete_ip(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "", USAGE)
     ifname = _one(rest, "interface name required")
     afs = kview.families(ctx.kernel, ifname)
@@ -186,7 +186,7 @@ def delete_ip(ctx, args):
         del objs.table[name]
 
 
-def create_ipmp(ctx, args):
+def create_ipmp(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "ti:", USAGE, ["temporary"])
     ipmpif = _one(rest, "IPMP interface name required")
     try:
@@ -210,7 +210,7 @@ def _update_check(ctx, ipmpif, ifname: str, adding: bool) -> str:
     return ""
 
 
-def _add(ctx, ipmpif, members):
+def _add(ctx: Ctx, ipmpif: str, members: list[str]) -> None:
     group = kview.group(ctx.kernel, ipmpif)
     for ifname in members:
         refused = _update_check(ctx, ipmpif, ifname, adding=True)
@@ -223,7 +223,7 @@ def _add(ctx, ipmpif, members):
             raise _fail(f"cannot add {ifname} to {ipmpif}", exc) from None
 
 
-def add_ipmp(ctx, args):
+def add_ipmp(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "ti:", USAGE, ["temporary"])
     ipmpif = _one(rest, "IPMP interface name required")
     members = _ifs_arg(opts)
@@ -232,7 +232,7 @@ def add_ipmp(ctx, args):
     _add(ctx, ipmpif, members)
 
 
-def remove_ipmp(ctx, args):
+def remove_ipmp(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "ti:", USAGE, ["temporary"])
     ipmpif = _one(rest, "IPMP interface name required")
     for ifname in _ifs_arg(opts):
@@ -245,7 +245,7 @@ def remove_ipmp(ctx, args):
             raise _fail(f"cannot remove {ifname} from {ipmpif}", exc) from None
 
 
-def delete_ipmp(ctx, args):
+def delete_ipmp(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "", USAGE)
     ipmpif = _one(rest, "IPMP interface name required")
     if not kview.is_ipmp(ctx.kernel, ipmpif):
@@ -267,7 +267,7 @@ def _parse_addr(text: str):
         raise AdminError(f"{PROG}: Error in setting local address: Invalid address") from None
 
 
-def create_addr(ctx, args):
+def create_addr(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "tT:da:", USAGE, ["temporary"])
     o = dict(opts)
     if "-T" not in o or len(rest) != 1:
@@ -314,7 +314,7 @@ def _place(ctx, ifname: str, af, addr, plen) -> str:
     return ctx.kernel.addif(ifname, af, addr, plen)
 
 
-def _obj(ctx, args, verb):
+def _obj(ctx: Ctx, args: list[str], verb: str) -> tuple[str, tuple[str, int]]:
     opts, rest = parse(PROG, args, "t", USAGE, ["temporary"])
     obj = _one(rest, "address object required")
     found = addrobjs(ctx).table.get(obj)
@@ -323,7 +323,7 @@ def _obj(ctx, args, verb):
     return obj, found
 
 
-def delete_addr(ctx, args):
+def delete_addr(ctx: Ctx, args: list[str]) -> None:
     obj, (lifname, af) = _obj(ctx, args, "could not delete address")
     try:
         if ":" in lifname:
@@ -336,7 +336,7 @@ def delete_addr(ctx, args):
     del addrobjs(ctx).table[obj]
 
 
-def up_addr(ctx, args, up=True):
+def up_addr(ctx: Ctx, args: list[str], up: bool = True) -> None:
     obj, (lifname, af) = _obj(ctx, args, f"Could not mark the address {'up' if up else 'down'}")
     try:
         if up:
@@ -364,7 +364,7 @@ def _bits(have, table) -> str:
     return "".join(c if flag in have else "-" for flag, c in table)
 
 
-def show_if(ctx, args):
+def show_if(ctx: Ctx, args: list[str]) -> tuple[str, str]:
     """do_show_if / print_si_cb."""
     opts, rest = parse(PROG, args, "o:p", USAGE, ["output=", "parsable"])
     o = dict(opts)
@@ -402,7 +402,7 @@ def _addr_state(ctx, row) -> str:
     return "ok"
 
 
-def show_addr(ctx, args):
+def show_addr(ctx: Ctx, args: list[str]) -> tuple[str, str]:
     """do_show_addr / print_sa_cb: `show-addr [addrobj | interface/]`."""
     opts, rest = parse(PROG, args, "o:p", USAGE, ["output=", "parsable"])
     o = dict(opts)
@@ -442,7 +442,7 @@ def show_addr(ctx, args):
     return render(fields, rows, parsable), warn
 
 
-def set_ifprop(ctx, args, reset=False):
+def set_ifprop(ctx: Ctx, args: list[str], reset: bool = False) -> None:
     """set-ifprop/reset-ifprop: only `standby` (-m ip), the IPMP property
     i_ipadm_get_all_if_info reads; it sets IFF_STANDBY as ifconfig's standby does."""
     verb = "reset-ifprop" if reset else "set-ifprop"
@@ -516,7 +516,7 @@ SUBCOMMANDS = {
 READ_ONLY = {"show-if": show_if, "show-addr": show_addr}
 
 
-def run(ctx, args, uid):
+def run(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     sub, rest = (args[0], args[1:]) if args else ("show-addr", [])   # bare ipadm: show-addr
     if sub in READ_ONLY:
         out, warn = READ_ONLY[sub](ctx, rest)

@@ -8,9 +8,14 @@ it prints the probes in.mpathd still remembers, TIME from in.mpathd's start.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..mpathd import query
-from .common import AdminError, Usage, parse
+from .common import AdminError, Ctx, Usage, parse
 from .ofmt import Field, render, select
+
+if TYPE_CHECKING:
+    from ..mpathd import Mpathd
 
 PROG = "ipmpstat"
 USAGE = ("usage: ipmpstat [-n] [-o <field> [-P]] -a|-g|-i|-p|-t\n\n"
@@ -59,7 +64,7 @@ DIFFERENCES = [
 ]
 
 
-def _options(args):
+def _options(args: list[str]) -> tuple[str, list, bool, str]:
     opts, rest = parse(PROG, args, "nLPo:agipt", USAGE)
     mode, spec, parsable = None, None, False
     for opt, val in opts:
@@ -78,7 +83,7 @@ def _options(args):
     return mode, fields, parsable, warning
 
 
-def _mpathd(ctx, mode, uid):
+def _mpathd(ctx: Ctx, mode: str, uid: int) -> Mpathd:
     md = getattr(ctx, "mpathd", None)
     if md is None:
         raise AdminError(f"{PROG}: cannot contact in.mpathd(1M) -- is IPMP in use?")

@@ -35,7 +35,7 @@ def stream(admin, args: list[str], out=None, err=None) -> int:
     """admin(argv) -> (rc, out, err); OSError when the agent is gone."""
     out, err = out or sys.stdout, err or sys.stderr
 
-    def ask(cursor, origin, header):
+    def ask(cursor: str, origin: str, header: str) -> str:
         try:
             rc, text, warn = admin(["ipmpstat-events", cursor, origin, header, *args])
         except OSError:

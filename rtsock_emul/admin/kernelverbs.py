@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable
+from ipaddress import IPv4Network, IPv6Network
+from typing import TYPE_CHECKING
 
 from ..kernel.errors import KernelError
 from ..wire import constants as C
 from ..wire.constants import AF_INET, AF_INET6
-from .common import AdminError, Usage, need_root, strerror
+from .common import AdminError, Ctx, Usage, need_root, strerror
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+    from ..kernel.routes import Route
 
 PROG = "kernel"
 USAGE = ("usage: kernel miss <dst> | redirect <dst> <gateway> <author> | "
@@ -33,7 +40,7 @@ def _route_key(text: str):
     return (AF_INET if net.version == 4 else AF_INET6), net
 
 
-def _find(routes, af, net):
+def _find(routes: Iterable[Route], af: int, net: IPv4Network | IPv6Network) -> Route | None:
     for r in routes:
         if r.af == af and r.dst == net.network_address and r.prefixlen == net.prefixlen:
             return r
@@ -59,8 +66,8 @@ def _release(kernel, text: str):
     return f"{net} refcnt {route.refcnt}" + (" freed\n" if route.condemned and route.refcnt <= 0 else "\n")
 
 
-def _condemned(kernel):
-    def flags(route):
+def _condemned(kernel: Kernel) -> str:
+    def flags(route: Route) -> str:
         return ",".join(C.flag_names(C.RTF_NAMES, route.flags, "RTF_")) or "none"
     rows = [f"{r.dst}/{r.prefixlen} gateway {r.gateway} refcnt {r.refcnt} flags <{flags(r)}>\n"
             for r in kernel.condemned_routes()]
@@ -79,7 +86,7 @@ def _claim(kernel, ifname: str, addr, mac) -> str:
     return f"{what or 'not ours'}\n"
 
 
-def _journal(ctx, since="now"):
+def _journal(ctx: Ctx, since: str = "now") -> str:
     journal = getattr(ctx.hub, "journal", None)
     if journal is None:
         raise AdminError(f"{PROG} journal: this agent keeps no delivery journal")
@@ -105,7 +112,7 @@ VERBS = {
 }
 
 
-def run(ctx, args, uid):
+def run(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     if not args or args[0] not in VERBS.keys() | CTX_VERBS.keys():
         raise Usage(USAGE)
     call, counts = VERBS[args[0]] if args[0] in VERBS else CTX_VERBS[args[0]]

@@ -221,7 +221,7 @@ class Parser:
         else:
             self._in(rc, which, s, atype)
 
-    def _in(self, rc, which, s, atype):
+    def _in(self, rc: RtCmd, which: int, s: str, atype: str) -> None:
         text = s
         if which == C.RTA_DST:
             plen = _prefixlen(s, 32)
@@ -242,7 +242,7 @@ class Parser:
         if which == C.RTA_DST and plen != NO_PREFIX:
             rc.addrs[C.RTA_NETMASK] = ipaddress.IPv4Network((0, plen)).netmask
 
-    def _in6(self, rc, which, s):
+    def _in6(self, rc: RtCmd, which: int, s: str) -> None:
         if which == C.RTA_NETMASK:
             raise RouteSyntax("route: -netmask not supported for IPv6: "
                               "use <prefix>/<prefix-length> instead\n")
