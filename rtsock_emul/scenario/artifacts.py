@@ -3,6 +3,8 @@
 Each pytest session is one run with its own folder, so two sessions from one checkout (or
 xdist workers, which share their session's run) never write into each other's;
 reports/latest points at the newest run."""
+from __future__ import annotations
+
 import itertools
 import json
 import os
@@ -12,9 +14,14 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire.render import to_json
+
+if TYPE_CHECKING:
+    from .runner import RunResult
+    from .streams import Record
 
 PCAP_STOP_TIMEOUT = 3.0
 PCAP_START_TIMEOUT = 5.0
@@ -28,7 +35,7 @@ def clear(out_dir) -> None:
             path.unlink()
 
 
-def _first_line(stream, timeout):
+def _first_line(stream: IO[bytes], timeout: float) -> str:
     """The first line of a child's stream, waiting at most `timeout` seconds (a selector, no sleep)."""
     import selectors
     with selectors.DefaultSelector() as sel:
@@ -50,7 +57,7 @@ class Capture:
         self.lab, self.out_dir = lab, Path(out_dir)
         self.procs = []
 
-    def start(self):
+    def start(self) -> None:
         from rtsock_emul.lab import naming
         if shutil.which("tcpdump") is None or getattr(self.lab, "net", None) is None:
             return
@@ -81,11 +88,11 @@ class Capture:
             proc.stderr.close()     # only now: tcpdump writes its counts there as it exits
             self.lab.registry.forget(entry)
 
-    def paths(self):
+    def paths(self) -> list[str]:
         return [str(p) for _, _, p in self.procs if p.exists()]
 
 
-def write(res, reports_dir):
+def write(res: RunResult, reports_dir: str | Path) -> list[str]:
     """Write the artifacts of a RunResult; returns {kind: path}."""
     out = Path(reports_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,7 +115,7 @@ def write(res, reports_dir):
     return paths
 
 
-def oracle_summary(res):
+def oracle_summary(res: RunResult) -> dict:
     """The oracle's last line of streams.jsonl: messages judged per rule (0: judged
     nothing), violations, and why it could not judge, if so."""
     return {"judged": dict(sorted((res.judged or {}).items())),
@@ -116,7 +123,7 @@ def oracle_summary(res):
             "truth_failure": str(res.truth_failure) if res.truth_failure is not None else None}
 
 
-def _record_json(rec):
+def _record_json(rec: Record) -> dict:
     item = {"t": round(rec.t, 6), "subscriber": rec.sub, "step": rec.step, "hex": rec.raw.hex()}
     if rec.msg is not None:
         item["msg"] = to_json(rec.msg)
@@ -125,7 +132,7 @@ def _record_json(rec):
     return item
 
 
-def timeline_html(res):
+def timeline_html(res: RunResult) -> str:
     from .timeline import page
     return page(res)
 
@@ -139,7 +146,7 @@ def new_run_name() -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_runs)}"
 
 
-def run_dir(base, run):
+def run_dir(base: str | Path, run: str) -> Path:
     """base/run, created, with base/latest pointing at it (replaced atomically)."""
     path = Path(base) / run
     path.mkdir(parents=True, exist_ok=True)

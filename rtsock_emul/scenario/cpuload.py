@@ -5,6 +5,8 @@ Each worker is a child of the pytest process that spins until its deadline
 (`--cpu-load-seconds`), or until that parent is gone. The session stops them
 by pid when it ends, also after Ctrl-C, and never by name.
 """
+from __future__ import annotations
+
 import os
 import subprocess
 import sys
@@ -40,13 +42,13 @@ class BusyWorkers:
         self.n, self.seconds = n, seconds
         self.procs = []
 
-    def start(self):
+    def start(self) -> BusyWorkers:
         for _ in range(self.n):
             self.procs.append(subprocess.Popen([sys.executable, "-c", _BUSY, str(self.seconds)],
                                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
         return self
 
-    def pids(self):
+    def pids(self) -> list[int]:
         return [p.pid for p in self.procs]
 
     def stop(self) -> None:

@@ -17,9 +17,10 @@ is collected.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -153,7 +154,7 @@ class LabIncomplete(Exception):
 class LabFile(ScenarioFile):
     """One lab's exercise or solution: a blanks check, or the scenario itself."""
 
-    def collect(self):
+    def collect(self) -> Iterator[pytest.Item]:
         folder = self.path.resolve().parent
         kind = "solution" if self.path.name == SOLUTION else "exercise"
         name = f"lab-{folder.name}" + ("-solution" if kind == "solution" else "")
@@ -176,13 +177,13 @@ class BlanksItem(pytest.Item):
         super().__init__(**kwargs)
         self.report = report
 
-    def runtest(self):
+    def runtest(self) -> None:
         raise LabIncomplete(self.report)
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, LabIncomplete):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
-    def reportinfo(self):
+    def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"lab {self.path.parent.name}: blanks left"

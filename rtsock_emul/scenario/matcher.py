@@ -1,11 +1,16 @@
 """Compare what a subscriber received with an expectation: exact, ordered, unordered, absent."""
+from __future__ import annotations
+
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rtsock_emul.wire import constants as C
 
 from .patterns import IF_TYPES
+
+if TYPE_CHECKING:
+    from .streams import Record
 
 MODES = ("exact", "ordered", "unordered")
 
@@ -48,13 +53,13 @@ def view(msg: Any, raw: bytes | None = None) -> MsgView:
     return v
 
 
-def sa_addr(sa):
+def sa_addr(sa: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The IP address of a sockaddr object, or None (AF_UNSPEC, AF_LINK, missing)."""
     addr = getattr(sa, "addr", None)
     return addr if isinstance(addr, (ipaddress.IPv4Address, ipaddress.IPv6Address)) else None
 
 
-def mask_plen(sa):
+def mask_plen(sa: Any) -> int | None:
     addr = sa_addr(sa)
     if addr is None:
         return 0 if sa is not None else None
@@ -76,7 +81,7 @@ class IfNames:
             if name and v.index and v.index not in self.table:
                 self.table[v.index] = name.split(":")[0]
 
-    def name(self, index):
+    def name(self, index: int) -> str | None:
         return self.table.get(index)
 
     def index(self, name: str):
@@ -118,7 +123,7 @@ def _names(table, word: str):
     return ",".join(n.split("_", 1)[1] if n.startswith("RT") else n for n in C.flag_names(table, word)) or "none"
 
 
-def _bits(mask):
+def _bits(mask: int) -> list[int]:
     return [1 << i for i in range(mask.bit_length()) if mask >> i & 1]
 
 
@@ -186,7 +191,7 @@ class Diff:
     obs_index: int = None       # first observed record that is wrong/extra/forbidden
 
 
-def _messages(records):
+def _messages(records: list[Record]) -> list[Record]:
     return [r for r in records if r.msg is not None]
 
 

@@ -8,8 +8,11 @@ flags, addresses in DAD), so reading order, scheduler delays and step
 boundaries change no verdict, and a join or leave in flight is judged like any
 other moment. `res.judged` counts, per rule, the messages it judged.
 """
+from __future__ import annotations
+
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.rtsock.journal import digest
 from rtsock_emul.wire import constants as C
@@ -26,6 +29,10 @@ from .oracle_state import (
     leave_order,
 )
 from .truth import TruthFailure
+
+if TYPE_CHECKING:
+    from .runner import RunResult, SendRecord
+    from .truth import State
 
 RULES = {
     "M10": "Every message sent to the kernel is returned, and copies go to every interested listener.",
@@ -79,11 +86,11 @@ class Violation:
     record: object = None
 
     @property
-    def text(self):
+    def text(self) -> str:
         return RULES.get(self.rule, "")
 
 
-def is_echo(msg, sent=frozenset()):
+def is_echo(msg: Any, sent: frozenset | set = frozenset()) -> bool:
     """A request's echo or RTM_GET reply: an rt_msghdr (whatever its rtm_type: the echo
     of an RTM_NEWADDR request is the caller's rt_msghdr) with the sender's pid, or the
     (type, seq) of a request of this run (`sent`)."""
@@ -100,7 +107,7 @@ class _Ctx:
         self.sent = frozenset((s.type, s.seq) for s in res.sends if s.seq)   # per run
         self.placed = {}          # subscriber -> [(Record, truth.Entry)] in reading order
 
-    def is_echo(self, msg):
+    def is_echo(self, msg: Any) -> bool:
         return is_echo(msg, self.sent)
 
     def add(self, rule, sub, what, rec=None) -> None:
@@ -116,7 +123,7 @@ class _Ctx:
         return j
 
 
-def check(res):
+def check(res: RunResult) -> list[Violation]:
     """Every Violation found in res (a runner.RunResult); res.judged gets how many
     messages each rule judged. Raises truth.TruthFailure when a read message
     cannot be placed in its host's journal."""
@@ -312,7 +319,7 @@ def _echoes(ctx) -> None:
                                          f"{send.ifp} succeeded")
 
 
-def _state_at_request(ctx, send):
+def _state_at_request(ctx: _Ctx, send: SendRecord) -> State | None:
     """The state when the kernel handled `send`: at its echo's journal entry (queued
     whether or not anyone reads it)."""
     sub = ctx.sc.subscribers[send.sub]
@@ -377,7 +384,7 @@ def selection(ctx, host: str) -> None:
                                          f"that {got} was chosen for")
 
 
-def _about_name(ctx, e):
+def _about_name(ctx: _Ctx, e: Any) -> str | None:
     """The interface a journal entry is about (about_index's rule on its header), or None."""
     if e.type in (C.RTM_IFINFO,) + ADDR_TYPES or (
             e.type in (C.RTM_ADD, C.RTM_DELETE) and e.pid == 0 and e.addrs == C.RTA_DST | C.RTA_NETMASK):

@@ -1,16 +1,23 @@
 """Oracle checks that compare a message with the kernel state when it was queued
 (truth.Entry.state from the delivery journal): M17, M18, M23, R45; and the
 message classifiers the oracle shares (family, addr_route, about_index)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from rtsock_emul.wire import constants as C
 
 from .matcher import sa_addr, view
+
+if TYPE_CHECKING:
+    from .truth import HostJournal, State
 
 ADDR_TYPES = (C.RTM_NEWADDR, C.RTM_DELADDR, C.RTM_CHGADDR, C.RTM_FREEADDR)
 # phyint flags (R45 check): the same on every ill of an interface and shown by ifconfig
 PHYINT_BITS = C.IFF_RUNNING | C.IFF_FAILED | C.IFF_STANDBY | C.IFF_INACTIVE | C.IFF_OFFLINE
 
 
-def family(msg):
+def family(msg: Any) -> int:
     """The delivery af of a message: IFINFO's from IFF_IPV4/IPV6, else its sockaddrs'."""
     if msg.PREFIX == "ifm_":
         flags = msg.ifm_flags
@@ -18,13 +25,13 @@ def family(msg):
     return msg.family()
 
 
-def addr_route(msg):
+def addr_route(msg: Any) -> bool:
     """An address-derived RTM_ADD/RTM_DELETE (kernel, DST|NETMASK only)."""
     return (msg.type in (C.RTM_ADD, C.RTM_DELETE) and msg.rtm_pid == 0
             and set(msg.sockaddrs) == {C.RTA_DST, C.RTA_NETMASK})
 
 
-def about_index(msg):
+def about_index(msg: Any) -> int | None:
     """The ifindex a message is about, or None (request echoes, MISS, REDIRECT, ...)."""
     if msg.PREFIX in ("ifm_", "ifam_") or addr_route(msg):
         return view(msg).index
@@ -67,16 +74,16 @@ def ifinfo_flags(ctx, sub, r, m, e) -> None:
                                  f"<{_names(want)}> when the kernel queued it (journal entry {e.seq})", r)
 
 
-def _names(bits):
+def _names(bits: int) -> str:
     return ",".join(C.flag_names(C.IFF_NAMES, bits, "IFF_"))
 
 
-def _about(m, state):
+def _about(m: Any, state: State) -> str | None:
     idx = about_index(m)
     return state.name(idx) if idx is not None else None
 
 
-def joins(journal, since=0):
+def joins(journal: HostJournal, since: int = 0) -> list:
     """[(seq, name, IPMP interface)] for each interface that joined a group at seq >= since."""
     out, prev = [], journal.base.under
     for e in journal.entries:

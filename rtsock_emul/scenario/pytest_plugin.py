@@ -3,11 +3,15 @@
     pytest scenarios/ -k member-failure -m R39 --rtsock-mode=sim
     pytest -p rtsock_emul.scenario.pytest_plugin SOME/DIR     # scenario files kept anywhere
 """
+from __future__ import annotations
+
 import os
 import shutil
 import signal
 import threading
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _pytest._code.code import ReprFileLocation, TerminalRepr
@@ -86,7 +90,7 @@ _REPORT_KEY = "ipmp_lab_report"     # a failure report's parts, across pytest-xd
 # old-style wrappers: an older pytest that loads this plugin (before the root conftest
 # re-runs it inside .venv) must still be able to read it
 @pytest.hookimpl(hookwrapper=True)
-def pytest_report_to_serializable(config, report):
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Generator[None, Any, Any]:
     outcome = yield
     data, longrepr = outcome.get_result(), getattr(report, "longrepr", None)
     if isinstance(data, dict) and isinstance(longrepr, ReportRepr):
@@ -95,21 +99,21 @@ def pytest_report_to_serializable(config, report):
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_report_from_serializable(config, data):
+def pytest_report_from_serializable(config: pytest.Config, data: dict) -> Generator[None, Any, Any]:
     outcome = yield
     report = outcome.get_result()
     if report is not None and isinstance(data, dict) and _REPORT_KEY in data:
         report.longrepr = ReportRepr(*data[_REPORT_KEY])
 
 
-def pytest_collect_file(parent, file_path):
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> ScenarioFile | None:
     if file_path.name.endswith(SUFFIX):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
 class ScenarioFile(pytest.File):
-    def collect(self):
+    def collect(self) -> Iterator[pytest.Item]:
         sc = parse_scenario(load_file(self.path), _display(self.path))
         item = ScenarioItem.from_parent(self, name=self.path.name[:-len(SUFFIX)], scenario=sc)
         for rule in sc.covers:
@@ -117,13 +121,13 @@ class ScenarioFile(pytest.File):
         item.extra_keyword_matches.add(sc.name)
         yield item
 
-    def repr_failure(self, excinfo):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
         if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
 
-def _display(path):
+def _display(path: str | Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
@@ -173,7 +177,7 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
 
-    def runtest(self):
+    def runtest(self) -> None:
         from .artifacts import report_dir
         from .report import failure_summary, format_failure
         from .runner import Runner
@@ -229,14 +233,14 @@ class ScenarioItem(pytest.Item):
         else:
             self._interactive(lambda: _read_line("press Enter to stop it: "))
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioFailed):
             return ReportRepr(str(excinfo.value), self.path, self.scenario.line, excinfo.value.summary)
         if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
-    def reportinfo(self):
+    def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"scenario: {self.scenario.name}"
 
 

@@ -5,11 +5,14 @@ client's control channel stays with the thread that writes requests.
 A held subscriber (`hold: true`) is not read until `release`: its messages stay
 in the agent-side buffer (SO_RCVBUF), as for a process busy elsewhere.
 """
+from __future__ import annotations
+
 import os
 import selectors
 import socket
 import struct
 import threading
+from typing import Any
 
 from rtsock_emul.wire import WireError, decode, decode_request
 from rtsock_emul.wire.structs import RT_MSGHDR
@@ -125,7 +128,7 @@ class Reader:
         os.close(self._wake_w)
 
 
-def echo_of_request(data):
+def echo_of_request(data: bytes) -> Any:
     """The echo of a malformed request is the sender's own bytes (R29) with rtm_pid
     set (R28): read it as the kernel read the request (an rt_msghdr whatever its
     type, rtm_msglen taken as the length read), or None if it is not an echo."""

@@ -5,10 +5,14 @@ a rule, and the oracle's rule table.
     python -m rtsock_emul.scenario.rulebook            # print it
     python -m rtsock_emul.scenario.rulebook --write    # update docs/rules.md
 """
+from __future__ import annotations
+
 import ast
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,7 +27,7 @@ RULE_ID = re.compile(r"\b([MR])(\d{1,3})([a-z]?)\b")
 RULE_RANGE = re.compile(r"\b([MR])(\d{1,3})\s*[-–]\s*\1?(\d{1,3})\b")
 
 
-def anchor(rule):
+def anchor(rule: str) -> str:
     return str(rule).lower()
 
 
@@ -32,7 +36,7 @@ def rule_ref(rule) -> str:
     return f"{DOC_PATH}#{anchor(rule)}"
 
 
-def load():
+def load() -> dict[str, Any]:
     """rule id -> {text, manpage | source}, in rules.yaml order."""
     with open(DATA, encoding="utf-8") as fh:
         return {str(k): v for k, v in yaml.safe_load(fh).items()}
@@ -48,7 +52,7 @@ def ids_in(text: str):
     return found
 
 
-def _test_places(path, base=ROOT):
+def _test_places(path: Path, base: Path = ROOT) -> Iterator[tuple[str, str]]:
     """(place, text) per test function of a test module, and the module docstring's place."""
     src = path.read_text(encoding="utf-8")
     tree = ast.parse(src)
@@ -62,7 +66,7 @@ def _test_places(path, base=ROOT):
                 lines[first - 1:node.end_lineno])
 
 
-def collect_tests(root=TESTS, base=ROOT):
+def collect_tests(root: Path = TESTS, base: Path = ROOT) -> dict[str, list[str]]:
     """rule id -> [test places] (a test function, or a whole module when its docstring names it)."""
     table = {}
     for path in sorted(Path(root).rglob("test_*.py")):
@@ -74,12 +78,13 @@ def collect_tests(root=TESTS, base=ROOT):
     return table
 
 
-def oracle_rules():
+def oracle_rules() -> set[str]:
     from .oracle import RULES
     return set(RULES)
 
 
-def render(book=None, scenarios=None, tests=None, checked=None):
+def render(book: dict | None = None, scenarios: dict | None = None, tests: dict | None = None,
+           checked: set | None = None) -> str:
     book = load() if book is None else book
     scenarios = collect() if scenarios is None else scenarios
     tests = collect_tests() if tests is None else tests

@@ -6,13 +6,15 @@ timestamp; `expect` waits on new records (never sleeps) and then holds a quiet
 window. Ground truth for the oracle is each host agent's delivery journal
 (truth.py), read when the subscribers open, after every step and at the end.
 """
+from __future__ import annotations
+
 import errno as errno_mod
 import os
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
@@ -20,7 +22,9 @@ from rtsock_emul.wire import constants as C
 from . import matcher, truth
 from .cpuload import load_average
 from .errors import OracleViolation, StepFailure
+from .matcher import Expectation
 from .reader import Reader
+from .schema import Step, Subscriber
 from .streams import Streams
 
 AUTO_SEQ_BASE = 10000
@@ -75,7 +79,7 @@ class Runner:
         self._seq = AUTO_SEQ_BASE
 
     # --- the whole run ----------------------------------------------------------
-    def run(self):
+    def run(self) -> RunResult:
         from . import artifacts
         res = self.result
         start = self.lab_start
@@ -171,7 +175,7 @@ class Runner:
                         break
 
     # --- subscribers --------------------------------------------------------------
-    def _open(self, sub):
+    def _open(self, sub: Subscriber) -> Any:
         sock = self.lab.open_socket(sub.host, protocol=sub.protocol, user=sub.user)
         checks = self.result.open_checks
         if sub.useloopback is not None:
@@ -209,7 +213,7 @@ class Runner:
                 self.result.streams.add(name, error="ENOBUFS")
 
     # --- ground truth ---------------------------------------------------------------
-    def _truth(self, mark=None, raise_=False):
+    def _truth(self, mark: Any = None, raise_: bool = False) -> None:
         """Read the new part of every subscriber host's journal. A failure is kept
         (the first one) and fails the scenario; raise_ raises it at once."""
         res = self.result
@@ -231,7 +235,7 @@ class Runner:
         for state in journal.states():
             names.table.update(state.index)
 
-    def names_for(self, sub):
+    def names_for(self, sub: str) -> Any:
         return self.result.names.setdefault(self.sc.subscribers[sub].host, matcher.IfNames())
 
     # --- steps ------------------------------------------------------------------------
@@ -284,7 +288,7 @@ class Runner:
                                        for part in contains.split()))
         last = {}
 
-        def probe():
+        def probe() -> Any:
             last["out"] = self.lab.admin(host, command)[1]
             return regex.search(last["out"])
         try:
@@ -313,7 +317,7 @@ class Runner:
         except LabError as exc:
             raise StepFailure(st, f"stdout of {name}: {exc}") from None
 
-    def _write(self, st, by, data, want, rec):
+    def _write(self, st: Step, by: str, data: bytes, want: Any, rec: SendRecord) -> None:
         try:
             self.socks[by].write(data)
             got = "0"
@@ -332,7 +336,7 @@ class Runner:
         for i in range(repeat):
             self._send_one(st, by, {**spec, "seq": int(spec["seq"]) + i}, errno)
 
-    def _send_one(self, st, by, spec, errno):
+    def _send_one(self, st: Step, by: str, spec: dict, errno: Any) -> None:
         from rtsock_emul.wire.build import RtMsg
         ifp = spec.pop("ifp", None)
         ifp_sa, ifp_name = self._ifp(st, by, ifp)
@@ -352,7 +356,7 @@ class Runner:
         rec = SendRecord(by, st.index, self.result.streams.now(), seq, rtype, "", raw=True)
         self._write(st, by, data, errno, rec)
 
-    def _ifp(self, st, by, ifp):
+    def _ifp(self, st: Step, by: str, ifp: Any) -> tuple[Any, str | None]:
         """RTA_IFP of a send: NAME or N -> sdl (index, name); {index, name} -> an sdl whose
         name need not match (R15); AF_UNSPEC -> an AF_UNSPEC sockaddr. Returns
         (sockaddr or None, the interface the request names, for the oracle)."""
@@ -397,10 +401,10 @@ class Runner:
         cursors = self.__dict__.setdefault("_cursors", {})
         names = {e.sub: self.names_for(e.sub) for e in expectations}
 
-        def pending(e):
+        def pending(e: Expectation) -> list:
             return streams.snapshot(e.sub, cursors.get(e.sub, 0))
 
-        def all_satisfied():
+        def all_satisfied() -> bool:
             return all(matcher.satisfied(e, pending(e), names[e.sub]) for e in expectations)
         met = streams.wait(all_satisfied, within)
         streams.hold(quiet)
@@ -422,7 +426,7 @@ class Runner:
             raise StepFailure(st, summary, diffs=diffs)
 
 
-def _read_logs(logs):
+def _read_logs(logs: dict[str, Any]) -> dict[str, str]:
     out = {}
     for host, path in logs.items():
         try:
@@ -440,5 +444,5 @@ def _close_quietly(sock) -> None:
         pass
 
 
-def elapsed_since(t0):
+def elapsed_since(t0: float) -> float:
     return time.monotonic() - t0

@@ -2,15 +2,19 @@
 
 docs/scenario-language.md is the language reference, and tests check that every key below appears there.
 """
+from __future__ import annotations
+
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from rtsock_emul.wire import constants as C
 
 from .errors import ScenarioError
 from .loader import LList, LMap, line_of
 from .matcher import MODES, Expectation
-from .patterns import PatternError, parse_errno, parse_pattern
+from .patterns import Pattern, PatternError, parse_errno, parse_pattern
 
 TOP_KEYS = ("name", "description", "covers", "topology", "mpathd", "config", "setup",
             "subscribers", "steps")
@@ -51,7 +55,7 @@ class Subscriber:
     line: int = 0
 
     @property
-    def aware(self):
+    def aware(self) -> bool:
         return bool((self.rt_aware or 0) & C.RTAW_UNDER_IPMP)
 
 
@@ -63,7 +67,7 @@ class Step:
     end_line: int
     index: int = 0          # 1-based among steps; 0 for setup steps
 
-    def describe(self):
+    def describe(self) -> str:
         return f"step {self.index} ({self.kind})" if self.index else f"setup ({self.kind})"
 
 
@@ -82,15 +86,15 @@ class Scenario:
     line: int = 1
 
     @property
-    def needs_mininet(self):
+    def needs_mininet(self) -> bool:
         return any(s.kind in MININET_ONLY for s in self.setup + self.steps)
 
     @property
-    def hosts(self):
+    def hosts(self) -> list[str]:
         return list(self.topology.hosts)
 
 
-def parse_duration(value):
+def parse_duration(value: Any) -> float:
     """2s, 500ms, 1.5 (seconds) -> seconds; ValueError otherwise."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
         return float(value)
@@ -104,10 +108,10 @@ class _Checker:
     def __init__(self, path) -> None:
         self.path = path
 
-    def fail(self, line, what, hint=""):
+    def fail(self, line: int, what: str, hint: str = "") -> NoReturn:
         raise ScenarioError(self.path, line, what, hint)
 
-    def mapping(self, value, line, what, allowed=None, hint=""):
+    def mapping(self, value: Any, line: int, what: str, allowed: Iterable[str] | None = None, hint: str = "") -> Any:
         if not isinstance(value, dict):
             self.fail(getattr(value, "line", line), f"{what} must be a mapping, not {_kind(value)}", hint)
         if allowed is not None:
@@ -117,13 +121,13 @@ class _Checker:
                               "known keys: " + ", ".join(allowed) + _close(key, allowed))
         return value
 
-    def duration(self, value, line, what):
+    def duration(self, value: Any, line: int, what: str) -> float:
         try:
             return parse_duration(value)
         except ValueError:
             self.fail(line, f"bad duration {value!r} for {what}", "write e.g. 2s, 500ms or 1.5")
 
-    def errno(self, value, line, allow_true=False):
+    def errno(self, value: Any, line: int, allow_true: bool = False) -> str | bool:
         if allow_true and value is True:
             return True
         try:
@@ -131,7 +135,7 @@ class _Checker:
         except PatternError as exc:
             self.fail(line, exc.what, exc.hint + (" (or true for any failure)" if allow_true else ""))
 
-    def pattern(self, spec, line):
+    def pattern(self, spec: Any, line: int) -> Pattern:
         try:
             return parse_pattern(spec)
         except PatternError as exc:
@@ -148,18 +152,18 @@ class _Checker:
             self.fail(line, f"bad {what} {value!r}", str(exc).split("; ", 1)[-1])
 
 
-def _kind(value):
+def _kind(value: Any) -> str:
     return {dict: "a mapping", LMap: "a mapping", list: "a list", LList: "a list",
             str: "text"}.get(type(value), type(value).__name__)
 
 
-def _close(key, allowed):
+def _close(key: str, allowed: Iterable[str]) -> str:
     import difflib
     near = difflib.get_close_matches(str(key), allowed, n=1)
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
-def parse_scenario(data, path, topology_loader=None):
+def parse_scenario(data: Any, path: str, topology_loader: Callable[[str], Any] | None = None) -> Scenario:
     """A validated Scenario from loader output; ScenarioError on the first problem."""
     from . import steps as step_parsers
     ck = _Checker(path)
@@ -191,7 +195,7 @@ def parse_scenario(data, path, topology_loader=None):
     return sc
 
 
-def _topology(ck, data, topology_loader):
+def _topology(ck: _Checker, data: LMap, topology_loader: Callable[[str], Any] | None) -> Any:
     from rtsock_emul.lab import topology as topo_mod
     from rtsock_emul.lab.errors import TopologyError
     load = topology_loader or topo_mod.load
@@ -206,7 +210,7 @@ def _topology(ck, data, topology_loader):
         ck.fail(line, f"topology{where}: {exc.text if exc.where == str(spec) else exc}", "name a file under topologies/ or fix the inline topology")
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -214,7 +218,7 @@ def _plain(value):
     return value
 
 
-def _covers(ck, data):
+def _covers(ck: _Checker, data: LMap) -> list[str]:
     covers = data.get("covers", [])
     line = line_of(data, "covers")
     if not isinstance(covers, list):
@@ -226,7 +230,7 @@ def _covers(ck, data):
     return list(covers)
 
 
-def _config(ck, data):
+def _config(ck: _Checker, data: LMap) -> dict:
     """The lab config: `config:` as given, `mpathd:` under config["mpathd"] (lab.host_config)."""
     config = {}
     if "config" in data:
@@ -240,7 +244,7 @@ def _config(ck, data):
     return config
 
 
-def _subscribers(ck, data, sc):
+def _subscribers(ck: _Checker, data: LMap, sc: Scenario) -> dict[str, Subscriber]:
     subs = data.get("subscribers", {})
     ck.mapping(subs, line_of(data, "subscribers"), "subscribers")
     out = {}
@@ -282,7 +286,7 @@ def _subscribers(ck, data, sc):
     return out
 
 
-def parse_expectations(ck, sc, value, line, mode="exact"):
+def parse_expectations(ck: _Checker, sc: Scenario, value: Any, line: int, mode: str = "exact") -> list[Expectation]:
     """The subscriber part of an expect step -> [Expectation]."""
     out = []
     for sub, spec in value.items():

@@ -1,7 +1,11 @@
 """Parse one step of `setup:` or `steps:` (the step kinds of docs/scenario-language.md)."""
+from __future__ import annotations
+
 import ipaddress
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import packets
 from .loader import line_of
@@ -14,7 +18,9 @@ from .schema import (
     SEND_MSG_KEYS,
     STEP_KEYS,
     STEP_KINDS,
+    Scenario,
     Step,
+    _Checker,
     _close,
     parse_expectations,
 )
@@ -23,7 +29,7 @@ MAX_REPEAT = 1000
 _HOSTIF = re.compile(r"^(?P<host>[^:\s]+):(?P<ifname>\S+)$")
 
 
-def parse_step(ck, sc, raw, container, i, index):
+def parse_step(ck: _Checker, sc: Scenario, raw: Any, container: Any, i: int, index: int) -> Step:
     line = line_of(container, i)
     if not isinstance(raw, dict) or not raw:
         ck.fail(line, "a step must be a mapping such as `h1: ipadm show-if` or `expect: {...}`")
@@ -42,7 +48,7 @@ def parse_step(ck, sc, raw, container, i, index):
     return Step(kind="run" if kind == "host" else kind, args=args, line=line, end_line=end, index=index)
 
 
-def _host_command(ck, sc, mapping, line, what):
+def _host_command(ck: _Checker, sc: Scenario, mapping: Any, line: int, what: str) -> tuple[str, str]:
     hosts = [k for k in mapping if k in sc.topology.hosts]
     others = [k for k in mapping if k not in sc.topology.hosts]
     if len(hosts) != 1 or others:
@@ -57,7 +63,7 @@ def _host_command(ck, sc, mapping, line, what):
     return host, cmd
 
 
-def _host(ck, sc, raw, line):
+def _host(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     host = next(iter(raw))
     if len(raw) != 1:
         extra = list(raw)[1]
@@ -69,7 +75,7 @@ def _host(ck, sc, raw, line):
     return {"host": host, "command": cmd, "error": None, "output": []}
 
 
-def _run(ck, sc, raw, line):
+def _run(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["run"], line, "run", None, "write run: {h1: \"ipadm ...\"}")
     host, cmd = _host_command(ck, sc, spec, line, "run")
     error = ck.errno(raw["error"], line_of(raw, "error"), allow_true=True) if "error" in raw else None
@@ -95,7 +101,7 @@ def _host_if(ck, sc, text: str, line, what):
     return host, ifname
 
 
-def _link(ck, sc, raw, line):
+def _link(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     parts = str(raw["link"]).split()
     if len(parts) != 2 or parts[1] not in ("up", "down"):
         ck.fail(line, f"link needs `HOST:IF down|up`, not {raw['link']!r}", "e.g. link: h1:net0 down")
@@ -103,8 +109,8 @@ def _link(ck, sc, raw, line):
     return {"host": host, "ifname": ifname, "up": parts[1] == "up"}
 
 
-def _faults(kind, parse, hint):
-    def parser(ck, sc, raw, line):
+def _faults(kind: str, parse: Callable[[Any], float], hint: str) -> Callable[[_Checker, Scenario, Any, int], dict]:
+    def parser(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
         spec = ck.mapping(raw[kind], line, kind, None, hint)
         out = []
         for key, value in spec.items():
@@ -118,19 +124,19 @@ def _faults(kind, parse, hint):
     return parser
 
 
-def _percent(value):
+def _percent(value: Any) -> float:
     m = _PERCENT.match(str(value))
     if not m or float(m.group(1)) > 100:
         raise ValueError(value)
     return float(m.group(1))
 
 
-def _ms(value):
+def _ms(value: Any) -> float:
     from .schema import parse_duration
     return parse_duration(value) * 1000
 
 
-def _by(ck, sc, raw, line):
+def _by(ck: _Checker, sc: Scenario, raw: Any, line: int) -> str:
     if "by" not in raw:
         ck.fail(line, "a send needs by: SUBSCRIBER", "subscribers: " + ", ".join(sc.subscribers))
     by = raw["by"]
@@ -140,7 +146,7 @@ def _by(ck, sc, raw, line):
     return by
 
 
-def _send(ck, sc, raw, line):
+def _send(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = raw["send"]
     if "msg" in raw or "by" in raw:   # flat form: send: {...} given as keys of the step
         ck.fail(line, "write send: {by: SUB, msg: {...}, errno: ...}")
@@ -178,7 +184,7 @@ def _check_ifp(ck, ifp, line) -> None:
         ck.fail(line, f"bad ifp {ifp!r}", hint)
 
 
-def _send_raw(ck, sc, raw, line):
+def _send_raw(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["send_raw"], line, "send_raw", ("by", "hex", "errno"))
     by = _by(ck, sc, spec, line)
     text = re.sub(r"\s+", "", str(spec.get("hex", "")))
@@ -191,7 +197,7 @@ def _send_raw(ck, sc, raw, line):
     return {"by": by, "data": data, "errno": errno}
 
 
-def _ping(ck, sc, raw, line):
+def _ping(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["ping"], line, "ping", STEP_KEYS["ping"])
     for key in ("from", "to"):
         if key not in spec:
@@ -211,7 +217,7 @@ def _ping(ck, sc, raw, line):
             "max_loss": max_loss}
 
 
-def _wait_for(ck, sc, raw, line):
+def _wait_for(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["wait_for"], line, "wait_for")
     rest = {k: v for k, v in spec.items() if k not in ("contains", "timeout")}
     host, cmd = _host_command(ck, sc, rest, line, "wait_for")
@@ -221,7 +227,7 @@ def _wait_for(ck, sc, raw, line):
     return {"host": host, "command": cmd, "contains": spec["contains"], "timeout": timeout}
 
 
-def _expect(ck, sc, raw, line):
+def _expect(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["expect"], line, "expect", None, "expect: {SUB: [PATTERN, ...]}")
     opts = {}
     for key in STEP_KEYS["expect"]:   # match/within/quiet: beside expect or inside it
@@ -241,7 +247,7 @@ def _expect(ck, sc, raw, line):
     return {"expectations": exps, "within": within, "quiet": quiet}
 
 
-def _start(ck, sc, raw, line):
+def _start(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     """A user's program in a host, with the preload shim (docs/preload.md)."""
     spec = ck.mapping(raw["start"], line, "start", None, "write start: {h1: \"./watch\"}, name: watch")
     host, cmd = _host_command(ck, sc, spec, line, "start")
@@ -273,7 +279,7 @@ def _regex(ck, text: str, line):
     return text
 
 
-def _stdout(ck, sc, raw, line):
+def _stdout(ck: _Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["stdout"], line, "stdout", None, "write stdout: {watch: \"RTM_IFINFO net0 .*FAILED\"}")
     if len(spec) != 1:
         ck.fail(line, "stdout names exactly one program", "one stdout step per program")

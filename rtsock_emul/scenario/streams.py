@@ -1,8 +1,10 @@
 """What subscribers received: one Record per read, kept per subscriber with a condition."""
+from __future__ import annotations
+
 import threading
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 
 @dataclass
@@ -15,7 +17,7 @@ class Record:
     step: int = 0            # index of the step running when it was read (0 = before steps)
 
     @property
-    def overflow(self):
+    def overflow(self) -> bool:
         return self.error == "ENOBUFS"
 
 
@@ -28,21 +30,21 @@ class Streams:
         self.by_sub = {name: [] for name in names}
         self.step = 0
 
-    def now(self):
+    def now(self) -> float:
         return time.monotonic() - self.t0
 
-    def add(self, sub, raw=b"", msg=None, error=""):
+    def add(self, sub: str, raw: bytes = b"", msg: Any = None, error: str = "") -> Record:
         with self.cond:
             rec = Record(self.now(), sub, raw, msg, error, self.step)
             self.by_sub[sub].append(rec)
             self.cond.notify_all()
             return rec
 
-    def snapshot(self, sub, start=0):
+    def snapshot(self, sub: str, start: int = 0) -> list[Record]:
         with self.cond:
             return list(self.by_sub[sub][start:])
 
-    def count(self, sub):
+    def count(self, sub: str) -> int:
         with self.cond:
             return len(self.by_sub[sub])
 
@@ -64,6 +66,6 @@ class Streams:
             while (left := deadline - time.monotonic()) > 0:
                 self.cond.wait(left)
 
-    def all_records(self):
+    def all_records(self) -> list[Record]:
         with self.cond:
             return sorted((r for recs in self.by_sub.values() for r in recs), key=lambda r: r.t)

@@ -10,9 +10,11 @@ browser (labels are packed into rows by their measured width, so none overlap an
 two messages read in the same millisecond get two marks). Every message is also a
 row of the table below.
 """
+from __future__ import annotations
+
 import html
 import json
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.render import render as render_msg
@@ -21,13 +23,18 @@ from .errors import StepFailure
 from .matcher import IF_TYPES, sa_addr, view
 from .rulebook import rule_ref
 
+if TYPE_CHECKING:
+    from .runner import RunResult
+    from .schema import Subscriber
+    from .streams import Record
+
 COLOURS = {"IFINFO": "#3465a4", "NEWADDR": "#4e9a06", "DELADDR": "#ce5c00", "CHGADDR": "#c4a000",
            "FREEADDR": "#8f5902", "ADD": "#06989a", "DELETE": "#a40000", "CHANGE": "#75507b",
            "GET": "#555753", "MISS": "#888a85", "REDIRECT": "#ad7fa8", "LOSING": "#e9b96e"}
 OTHER = "#babdb6"
 
 
-def _short_type(msg):
+def _short_type(msg: Any) -> str:
     return C.name_of(C.RTM_NAMES, view(msg).type).removeprefix("RTM_")
 
 
@@ -38,7 +45,7 @@ def _iface_flags(state, name: str, af):
     return state.flags[(name, af)] & C.IFM_FLAGS_MASK
 
 
-def _flag_change(before, after):
+def _flag_change(before: int, after: int) -> str:
     if before is None:
         return ""
     set_ = C.flag_names(C.IFF_NAMES, after & ~before, "IFF_")
@@ -53,7 +60,7 @@ class _Labeller:
         self.names, self.base = names, base_state
         self.flags = {}
 
-    def __call__(self, rec):
+    def __call__(self, rec: Record) -> tuple[str, str]:
         if rec.overflow:
             return "ENOBUFS", "read() -> ENOBUFS"
         if rec.msg is None:
@@ -80,7 +87,7 @@ class _Labeller:
         return " ".join(p for p in parts if p), kind
 
 
-def _about(sub):
+def _about(sub: Subscriber) -> str:
     """The subscriber's socket in words: host, protocol, RT_AWARE, shutdown."""
     words = [sub.host]
     if sub.protocol:
@@ -92,7 +99,7 @@ def _about(sub):
     return " ".join(words)
 
 
-def _failure_marks(res):
+def _failure_marks(res: RunResult) -> tuple[int | None, str, list]:
     """(failed step index or None, summary, {id(record): why} for first differences)."""
     exc, diffs = res.failure, {}
     if not isinstance(exc, StepFailure):
@@ -103,7 +110,7 @@ def _failure_marks(res):
     return exc.step.index, exc.summary, diffs
 
 
-def data(res):
+def data(res: RunResult) -> dict:
     """Everything the page draws, as plain JSON-able data."""
     sc = res.scenario
     failed_step, failed_why, diffs = _failure_marks(res)
@@ -154,7 +161,7 @@ def page(res) -> str:
             f"<script>const D={_json(d)};{_JS}</script></body></html>")
 
 
-def _json(d):
+def _json(d: Any) -> str:
     return json.dumps(d).replace("</", "<\\/")
 
 

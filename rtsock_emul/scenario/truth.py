@@ -8,6 +8,8 @@ that moment. Nothing here guesses: a host whose journal cannot be read, or
 that forgot entries the run needs, raises TruthFailure with the host, what
 failed and the agent's last log lines.
 """
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass, field
 
@@ -22,7 +24,7 @@ class TruthFailure(AssertionError):
         self.host, self.what, self.log_tail = host, what, list(log_tail)
         super().__init__(f"ground truth of {host} unavailable: {what}")
 
-    def lines(self):
+    def lines(self) -> list[str]:
         out = [f"the rule oracle cannot judge {self.host}'s subscribers: {self.what}"]
         if self.log_tail:
             out.append(f"  last {len(self.log_tail)} line(s) of {self.host}'s agent log:")
@@ -30,7 +32,7 @@ class TruthFailure(AssertionError):
         return out
 
 
-def _tail(log_path, n=LOG_TAIL):
+def _tail(log_path: str | None, n: int = LOG_TAIL) -> list[str]:
     try:
         with open(log_path, errors="replace") as fh:
             return fh.read().splitlines()[-n:]
@@ -48,7 +50,7 @@ class State:
     tentative: frozenset = frozenset()              # address texts, DAD not finished
 
     @classmethod
-    def from_json(cls, d):
+    def from_json(cls, d: dict) -> State:
         flags = {}
         for key, value in d.get("flags", {}).items():
             name, af = key.rsplit(" ", 1)
@@ -56,7 +58,7 @@ class State:
         return cls({int(k): v for k, v in d.get("index", {}).items()}, dict(d.get("under", {})),
                    frozenset(d.get("ipmp", ())), flags, frozenset(d.get("tentative", ())))
 
-    def name(self, index):
+    def name(self, index: int) -> str | None:
         return self.index.get(index)
 
     def ifindex(self, name: str):
@@ -98,13 +100,13 @@ class HostJournal:
     marks: dict = field(default_factory=dict)   # label -> seq at that fetch (e.g. "open")
     last: State = None
 
-    def messages(self):
+    def messages(self) -> list[Entry]:
         return [e for e in self.entries if e.kind == "msg"]
 
-    def states(self):
+    def states(self) -> list[State]:
         return [self.base] + [e.state for e in self.entries if e.kind == "state"]
 
-    def add_page(self, page):
+    def add_page(self, page: dict) -> bool:
         if self.start is None:
             self.start = self.next = page["next"]
             self.base = self.last = State.from_json(page["state"])
@@ -122,7 +124,7 @@ class HostJournal:
         return page["next"] >= page["end"]
 
 
-def _entry(raw, state):
+def _entry(raw: dict, state: State | None) -> Entry:
     return Entry(raw["seq"], raw["t"], raw["kind"], state, raw.get("type"), raw.get("af"),
                  raw.get("rtsq", 0), raw.get("index", 0), raw.get("addrs", 0), raw.get("pid", 0),
                  raw.get("digest", ""), raw.get("len", 0), raw.get("origin"),
