@@ -55,7 +55,7 @@ class Capture:
 
     def __init__(self, lab, out_dir) -> None:
         self.lab, self.out_dir = lab, Path(out_dir)
-        self.procs = []
+        self.procs: list[tuple[subprocess.Popen, dict, Path]] = []
 
     def start(self) -> None:
         from rtsock_emul.lab import naming
@@ -71,7 +71,7 @@ class Capture:
             entry = self.lab.registry.process(proc.pid, kind="pcap", dev=dev)
             self.procs.append((proc, entry, path))
         for proc, entry, _ in self.procs:   # capture only counts once tcpdump listens
-            line = _first_line(proc.stderr, PCAP_START_TIMEOUT)
+            line = _first_line(proc.stderr, PCAP_START_TIMEOUT) if proc.stderr else ""
             if "listening on" not in line:
                 raise RuntimeError(f"tcpdump on {entry.get('dev')} did not start: {line.strip() or 'no output'}")
 
@@ -79,26 +79,28 @@ class Capture:
         for proc, entry, _ in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
+                def exited(p: subprocess.Popen = proc) -> bool:
+                    return p.poll() is not None
                 try:
-                    wait_until(lambda p=proc: p.poll() is not None, PCAP_STOP_TIMEOUT,
-                               what=f"tcpdump {proc.pid} to exit")
+                    wait_until(exited, PCAP_STOP_TIMEOUT, what=f"tcpdump {proc.pid} to exit")
                 except WaitTimeout:
                     proc.kill()
                     proc.wait()
-            proc.stderr.close()     # only now: tcpdump writes its counts there as it exits
+            if proc.stderr:
+                proc.stderr.close()     # only now: tcpdump writes its counts there as it exits
             self.lab.registry.forget(entry)
 
     def paths(self) -> list[str]:
         return [str(p) for _, _, p in self.procs if p.exists()]
 
 
-def write(res: RunResult, reports_dir: str | Path) -> list[str]:
+def write(res: RunResult, reports_dir: str | Path) -> dict[str, str]:
     """Write the artifacts of a RunResult; returns {kind: path}."""
     out = Path(reports_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"streams": str(out / "streams.jsonl"), "timeline": str(out / "timeline.html")}
     with open(paths["streams"], "w", encoding="utf-8") as fh:
-        for rec in res.streams.all_records():
+        for rec in res.streams.all_records() if res.streams else []:
             fh.write(json.dumps(_record_json(rec), sort_keys=True) + "\n")
         fh.write(json.dumps({"oracle": oracle_summary(res)}, sort_keys=True) + "\n")
     Path(paths["timeline"]).write_text(timeline_html(res), encoding="utf-8")

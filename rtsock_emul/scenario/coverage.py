@@ -14,7 +14,7 @@ DOC = ROOT / "docs" / "rule-coverage.md"
 STREAM_RULES = [f"M{i}" for i in range(10, 25)]   # the M rules a recorded stream can show
 
 
-def all_rule_ids() -> set[str]:
+def all_rule_ids() -> list[str]:
     """M1..M29, R1..R135 and R56a: the ids of docs/rules.md."""
     ids = [f"M{i}" for i in range(1, 30)] + [f"R{i}" for i in range(1, 136)]
     ids.insert(ids.index("R57"), "R56a")
@@ -24,7 +24,7 @@ def all_rule_ids() -> set[str]:
 def collect(root: Path = SCENARIOS) -> dict[str, list[str]]:
     """rule id -> [scenario path relative to the repo], from every scenario's covers."""
     from .loader import load_file
-    table = {}
+    table: dict[str, list[str]] = {}
     for path in sorted(Path(root).rglob("*.scenario.yaml")):
         data = load_file(path)
         rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

@@ -40,7 +40,7 @@ class BusyWorkers:
         if n < 0:
             raise ValueError(f"--cpu-load {n}: need 0 or more workers")
         self.n, self.seconds = n, seconds
-        self.procs = []
+        self.procs: list[subprocess.Popen] = []
 
     def start(self) -> BusyWorkers:
         for _ in range(self.n):

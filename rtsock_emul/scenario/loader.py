@@ -83,16 +83,16 @@ def _build(node: yaml.Node, path: str, budget: _Budget) -> Any:
             out.key_lines[key] = _line(knode)
         return out
     if isinstance(node, yaml.SequenceNode):
-        out = LList(_build(n, path, budget) for n in node.value)
-        out.line, out.end_line = _line(node), _end_line(node)
-        out.item_lines = [_line(n) for n in node.value]
-        return out
+        items = LList(_build(n, path, budget) for n in node.value)
+        items.line, items.end_line = _line(node), _end_line(node)
+        items.item_lines = [_line(n) for n in node.value]
+        return items
     if node.tag == "tag:yaml.org,2002:str":
         return node.value
     return _SCALARS.construct_object(node, deep=True)
 
 
-def yaml_error_place(exc: yaml.YAMLError) -> tuple[int, str]:
+def yaml_error_place(exc: Any) -> tuple[int, str]:
     """(line, text) of a PyYAML error: where it was noticed, and where the construct it was
     reading began (an unclosed bracket is noticed lines later)."""
     mark = exc.problem_mark or exc.context_mark

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.wire import constants as C
 
@@ -26,9 +26,9 @@ class MsgView:
     errno: str = "0"
     addrs: dict = field(default_factory=dict)   # RTA_ bit -> sockaddr object
     msglen: int = 0       # bytes read (the *_msglen the reader saw)
-    inits: int = None     # rtm_inits (rt_msghdr only)
-    metric: int = None    # ifam_metric or ifi_metric
-    mtu: int = None       # ifi_mtu or rmx_mtu
+    inits: int | None = None     # rtm_inits (rt_msghdr only)
+    metric: int | None = None    # ifam_metric or ifi_metric
+    mtu: int | None = None       # ifi_mtu or rmx_mtu
 
 
 def view(msg: Any, raw: bytes | None = None) -> MsgView:
@@ -91,7 +91,7 @@ class IfNames:
         return None
 
 
-def mismatch(pat, msg, names: Sequence[str], raw=None):
+def mismatch(pat, msg, names: IfNames, raw=None):
     """None if msg matches pat, else a short reason naming the first field that differs."""
     v = view(msg, raw)
     if v.type != pat.type:
@@ -127,7 +127,7 @@ def _bits(mask: int) -> list[int]:
     return [1 << i for i in range(mask.bit_length()) if mask >> i & 1]
 
 
-def _field_mismatch(key, want, v, names: Sequence[str]):
+def _field_mismatch(key, want, v, names: IfNames):
     if key in ("dst", "ifa"):
         bit = C.RTA_DST if key == "dst" else C.RTA_IFA
         addr, plen = want
@@ -151,8 +151,8 @@ def _field_mismatch(key, want, v, names: Sequence[str]):
         return None if got == want else f"{key} is {got}, expected {want}"
     if key == "netmask":
         mask = v.addrs.get(C.RTA_NETMASK)
-        got = mask_plen(mask) if isinstance(want, int) else sa_addr(mask)
-        return None if got == want else f"netmask is {got}, expected {want}"
+        got_mask = mask_plen(mask) if isinstance(want, int) else sa_addr(mask)
+        return None if got_mask == want else f"netmask is {got_mask}, expected {want}"
     if key == "ifp":
         sdl = v.addrs.get(C.RTA_IFP)
         got = getattr(sdl, "sdl_index" if isinstance(want, int) else "name", None)
@@ -178,7 +178,7 @@ class Expectation:
     messages: list = field(default_factory=list)   # Patterns
     absent: list = field(default_factory=list)     # Patterns
     line: int = 0
-    overflow: bool = None    # True/False: a read reported ENOBUFS since the previous expect
+    overflow: bool | None = None    # True/False: a read reported ENOBUFS since the previous expect
 
 
 @dataclass
@@ -187,15 +187,15 @@ class Diff:
     exp: Expectation
     observed: list              # Records
     reason: str
-    exp_index: int = None       # first expected pattern that is wrong/missing
-    obs_index: int = None       # first observed record that is wrong/extra/forbidden
+    exp_index: int | None = None       # first expected pattern that is wrong/missing
+    obs_index: int | None = None       # first observed record that is wrong/extra/forbidden
 
 
 def _messages(records: list[Record]) -> list[Record]:
     return [r for r in records if r.msg is not None]
 
 
-def satisfied(exp, records, names: Sequence[str]):
+def satisfied(exp, records, names: IfNames):
     """True once waiting longer cannot help (the quiet window follows)."""
     msgs = _messages(records)
     if exp.mode == "exact":
@@ -203,7 +203,7 @@ def satisfied(exp, records, names: Sequence[str]):
     return compare(Expectation(exp.sub, exp.mode, exp.messages), records, names) is None
 
 
-def compare(exp, records, names: Sequence[str]):
+def compare(exp, records, names: IfNames):
     """None if records meet exp, else a Diff with the first difference."""
     bad = [r for r in records if r.msg is None and not r.overflow]
     if bad:
@@ -221,7 +221,7 @@ def compare(exp, records, names: Sequence[str]):
     return diff
 
 
-def _exact(exp, msgs, names: Sequence[str]):
+def _exact(exp, msgs, names: IfNames):
     for i in range(max(len(exp.messages), len(msgs))):
         if i >= len(msgs):
             return Diff(exp, msgs, f"missing: {exp.messages[i]}", exp_index=i, obs_index=i)
@@ -234,7 +234,7 @@ def _exact(exp, msgs, names: Sequence[str]):
     return None
 
 
-def _ordered(exp, msgs, names: Sequence[str]):
+def _ordered(exp, msgs, names: IfNames):
     pos = 0
     for j, pat in enumerate(exp.messages):
         while pos < len(msgs) and mismatch(pat, msgs[pos].msg, names, msgs[pos].raw):
@@ -245,9 +245,9 @@ def _ordered(exp, msgs, names: Sequence[str]):
     return None
 
 
-def _unordered(exp, msgs, names: Sequence[str]):
+def _unordered(exp, msgs, names: IfNames):
     fits = [[i for i, r in enumerate(msgs) if mismatch(p, r.msg, names, r.raw) is None] for p in exp.messages]
-    owner = {}
+    owner: dict = {}
 
     def place(j, seen) -> bool:
         for i in fits[j]:

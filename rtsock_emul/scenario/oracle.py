@@ -32,6 +32,7 @@ from .truth import TruthFailure
 
 if TYPE_CHECKING:
     from .runner import RunResult, SendRecord
+    from .streams import Record
     from .truth import State
 
 RULES = {
@@ -83,7 +84,7 @@ class Violation:
     rule: str
     sub: str
     what: str
-    record: object = None
+    record: Record | None = None
 
     @property
     def text(self) -> str:
@@ -102,10 +103,10 @@ def is_echo(msg: Any, sent: frozenset | set = frozenset()) -> bool:
 class _Ctx:
     def __init__(self, res) -> None:
         self.res, self.sc = res, res.scenario
-        self.out = []
-        self.judged = Counter()
+        self.out: list[Violation] = []
+        self.judged: Counter[str] = Counter()
         self.sent = frozenset((s.type, s.seq) for s in res.sends if s.seq)   # per run
-        self.placed = {}          # subscriber -> [(Record, truth.Entry)] in reading order
+        self.placed: dict[str, list] = {}          # subscriber -> [(Record, truth.Entry)] in reading order
 
     def is_echo(self, msg: Any) -> bool:
         return is_echo(msg, self.sent)
@@ -314,7 +315,7 @@ def _echoes(ctx) -> None:
         if not send.raw and send.type in (C.RTM_DELETE, C.RTM_CHANGE) and send.ifp and send.errno == "0":
             state = _state_at_request(ctx, send)
             ctx.judge("M21")
-            if state.under.get(send.ifp.split(":")[0]):
+            if state is not None and state.under.get(send.ifp.split(":")[0]):
                 ctx.add("M21", send.sub, f"{C.name_of(C.RTM_NAMES, send.type)} naming underlying "
                                          f"{send.ifp} succeeded")
 
@@ -350,7 +351,7 @@ def selection(ctx, host: str) -> None:
         fam_ok = {n: s.protocol in (C.AF_UNSPEC, e.af) for n, s in subs.items()}
         about = _about_name(ctx, e)
         under = e.state.under.get(about) if about else None
-        classes = {}
+        classes: dict = {}
         for n, s in subs.items():
             classes.setdefault((s.protocol, s.aware), []).append(n)
         for names in classes.values():

@@ -85,7 +85,9 @@ def _about(m: Any, state: State) -> str | None:
 
 def joins(journal: HostJournal, since: int = 0) -> list:
     """[(seq, name, IPMP interface)] for each interface that joined a group at seq >= since."""
-    out, prev = [], journal.base.under
+    assert journal.base is not None, "the journal has no base state yet"
+    out: list = []
+    prev = journal.base.under
     for e in journal.entries:
         if e.kind != "state":
             continue

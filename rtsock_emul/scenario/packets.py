@@ -115,7 +115,7 @@ def read_matching(path: str, bpf: str, since: float) -> list[tuple[float, Any]]:
         err = proc.stderr.decode(errors="replace").strip()
         raise RuntimeError(f"tcpdump -r {path} failed (rc {proc.returncode}): {err}")
     # A capture still being written may end in a partial record; tcpdump copies the whole ones.
-    with PcapReader(io.BytesIO(proc.stdout)) as reader:
+    with PcapReader(io.BytesIO(proc.stdout)) as reader:  # type: ignore[arg-type]  # a file object is fine
         return [(float(p.time), p) for p in reader if float(p.time) > since]
 
 

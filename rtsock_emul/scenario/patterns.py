@@ -40,7 +40,7 @@ class PatternError(ValueError):
 class Pattern:
     text: str
     type: int
-    ifname: object = None            # interface name, or None
+    ifname: object | None = None            # interface name, or None
     fields: dict = field(default_factory=dict)
     set_flags: int = 0
     clear_flags: int = 0

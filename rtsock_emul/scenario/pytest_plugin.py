@@ -121,7 +121,7 @@ class ScenarioFile(pytest.File):
         item.extra_keyword_matches.add(sc.name)
         yield item
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
@@ -187,7 +187,8 @@ class ScenarioItem(pytest.Item):
             pytest.skip(reason)
         base = config.getoption("rtsock_reports") or os.path.join(str(config.rootpath), "reports")
         keep = config.getoption("keep_lab")
-        runner = Runner(self.scenario, mode, reports_dir=report_dir(base, config.rtsock_run, self.name),
+        run = config.rtsock_run  # type: ignore[attr-defined]  # set by pytest_configure
+        runner = Runner(self.scenario, mode, reports_dir=report_dir(base, run, self.name),
                         keep_lab=keep,
                         on_error=self._cli if config.getoption("cli_on_error") else None)
         try:

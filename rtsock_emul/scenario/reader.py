@@ -26,11 +26,11 @@ class Reader:
         self.sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         self.sel.register(self._wake_r, selectors.EVENT_READ, None)
-        self.socks = {}
-        self.thread = None
+        self.socks: dict[str, Any] = {}
+        self.thread: threading.Thread | None = None
         self._stop = False
         self._lock = threading.Lock()
-        self._want_read = {}          # name -> bool, applied by the reader thread
+        self._want_read: dict[str, bool] = {}          # name -> bool, applied by the reader thread
         self._applied = threading.Condition(self._lock)
         self._generation = self._done = 0
 
@@ -81,8 +81,8 @@ class Reader:
             return False
 
     def start(self) -> None:
-        self.thread = threading.Thread(target=self._loop, name="scenario-reader", daemon=True)
-        self.thread.start()
+        thread = self.thread = threading.Thread(target=self._loop, name="scenario-reader", daemon=True)
+        thread.start()
 
     def _loop(self) -> None:
         while not self._stop:

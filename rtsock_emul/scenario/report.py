@@ -127,7 +127,7 @@ def format_failure(res: RunResult) -> str:
     elif exc is not None and not isinstance(exc, (OracleViolation, TruthFailure)):
         out.append(f"{type(exc).__name__}: {exc}")
     if res.truth_failure is not None:
-        out.extend(res.truth_failure.lines())
+        out.extend(res.truth_failure.lines())  # type: ignore[attr-defined]
     if res.violations:
         out.append(f"rule oracle: {len(res.violations)} violation(s) the scenario's expectations do not mention:")
         for v in res.violations[:10]:

@@ -68,7 +68,7 @@ def _test_places(path: Path, base: Path = ROOT) -> Iterator[tuple[str, str]]:
 
 def collect_tests(root: Path = TESTS, base: Path = ROOT) -> dict[str, list[str]]:
     """rule id -> [test places] (a test function, or a whole module when its docstring names it)."""
-    table = {}
+    table: dict[str, list[str]] = {}
     for path in sorted(Path(root).rglob("test_*.py")):
         if path.name in SELF_TESTS:
             continue

@@ -14,7 +14,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
@@ -24,8 +24,11 @@ from .cpuload import load_average
 from .errors import OracleViolation, StepFailure
 from .matcher import Expectation
 from .reader import Reader
-from .schema import Step, Subscriber
+from .schema import Scenario, Step, Subscriber
 from .streams import Streams
+
+if TYPE_CHECKING:
+    from rtsock_emul.lab.runtime import Lab
 
 AUTO_SEQ_BASE = 10000
 SETTLE_TIMEOUT = 15.0
@@ -37,26 +40,26 @@ class SendRecord:
     sub: str
     step: int
     t: float
-    seq: int
-    type: int
+    seq: int | None
+    type: int | None
     errno: str            # what the write returned
     raw: bool = False
-    ifp: str = None       # interface named by RTA_IFP
-    family: int = None    # of the request's sockaddrs (delivery af of its echo)
+    ifp: str | None = None       # interface named by RTA_IFP
+    family: int | None = None    # of the request's sockaddrs (delivery af of its echo)
 
 
 @dataclass
 class RunResult:
-    scenario: object
+    scenario: Scenario
     mode: str
-    streams: Streams = None
+    streams: Streams | None = None
     journals: dict = field(default_factory=dict)      # host -> truth.HostJournal
     idents: dict = field(default_factory=dict)        # subscriber -> its socket's journal ident
-    truth_failure: Exception = None                   # truth.TruthFailure, first one
+    truth_failure: Exception | None = None                   # truth.TruthFailure, first one
     judged: dict = field(default_factory=dict)        # rule -> messages the oracle judged by it
     sends: list = field(default_factory=list)
     open_checks: list = field(default_factory=list)   # (rule, text) found at open time
-    failure: Exception = None
+    failure: Exception | None = None
     violations: list = field(default_factory=list)
     names: dict = field(default_factory=dict)         # host -> matcher.IfNames
     steps_done: list = field(default_factory=list)    # (step, t_start, t_end)
@@ -73,12 +76,20 @@ class Runner:
         self.reports_dir, self.keep_lab, self.on_error = reports_dir, keep_lab, on_error
         self.capture = (mode == "mininet") if capture is None else capture
         self.result = RunResult(scenario, mode)
-        self.lab = None
-        self.socks = {}
-        self.programs = {}          # name -> [lab Program, lines already matched]
+        self.lab: Lab | None = None
+        self.socks: dict[str, Any] = {}
+        self.programs: dict[str, list] = {}          # name -> [lab Program, lines already matched]
         self._seq = AUTO_SEQ_BASE
 
     # --- the whole run ----------------------------------------------------------
+    def _the_lab(self) -> Lab:
+        assert self.lab is not None, "the lab is not started yet"
+        return self.lab
+
+    def _streams(self) -> Streams:
+        assert self.result.streams is not None, "the subscribers are not open yet"
+        return self.result.streams
+
     def run(self) -> RunResult:
         from . import artifacts
         res = self.result
@@ -88,7 +99,7 @@ class Runner:
         reader = cap = None
         try:
             self.lab = start(self.sc.topology, mode=self.mode, config=self.sc.config)
-            res.logs = {h: str(p) for h, p in self.lab.logs().items()}
+            res.logs = {h: str(p) for h, p in self._the_lab().logs().items()}
             if self.reports_dir:
                 artifacts.clear(self.reports_dir)
             if self.capture and self.reports_dir:
@@ -136,7 +147,7 @@ class Runner:
         if reader:
             reader.stop()
         if res.streams is not None:
-            self._note_overflows(self.socks)
+            self._note_overflows(list(self.socks))
         for sock in self.socks.values():
             _close_quietly(sock)
         if res.streams is not None:
@@ -161,12 +172,13 @@ class Runner:
         first expect sees only what the steps cause; without that verb, until the hosts'
         routing sockets stay quiet for SETTLE_QUIET seconds."""
         for host in {s.host for s in self.sc.subscribers.values()}:
-            rc, out, _ = self.lab.admin(host, "ipadm show-addr")
+            rc, out, _ = self._the_lab().admin(host, "ipadm show-addr")
             if rc == 0:
-                wait_until(lambda h=host: "tentative" not in self.lab.admin(h, "ipadm show-addr")[1],
-                           SETTLE_TIMEOUT, what=f"{host}: addresses to finish DAD")
+                def settled(h: str = host) -> bool:
+                    return "tentative" not in self._the_lab().admin(h, "ipadm show-addr")[1]
+                wait_until(settled, SETTLE_TIMEOUT, what=f"{host}: addresses to finish DAD")
                 continue
-            with self.lab.open_socket(host) as probe:
+            with self._the_lab().open_socket(host) as probe:
                 deadline = time.monotonic() + SETTLE_TIMEOUT
                 while time.monotonic() < deadline:
                     try:
@@ -176,7 +188,7 @@ class Runner:
 
     # --- subscribers --------------------------------------------------------------
     def _open(self, sub: Subscriber) -> Any:
-        sock = self.lab.open_socket(sub.host, protocol=sub.protocol, user=sub.user)
+        sock = self._the_lab().open_socket(sub.host, protocol=sub.protocol, user=sub.user)
         checks = self.result.open_checks
         if sub.useloopback is not None:
             sock.setsockopt(C.SOL_SOCKET, C.SO_USELOOPBACK, int(sub.useloopback))
@@ -210,7 +222,7 @@ class Runner:
                 pass
             if core.overflow:
                 core.overflow = 0          # reported once, as the client's read() does
-                self.result.streams.add(name, error="ENOBUFS")
+                self._streams().add(name, error="ENOBUFS")
 
     # --- ground truth ---------------------------------------------------------------
     def _truth(self, mark: Any = None, raise_: bool = False) -> None:
@@ -220,7 +232,7 @@ class Runner:
         for host in sorted({s.host for s in self.sc.subscribers.values()}):
             journal = res.journals.setdefault(host, truth.HostJournal(host))
             try:
-                truth.fetch(self.lab.admin, host, journal, res.logs.get(host))
+                truth.fetch(self._the_lab().admin, host, journal, res.logs.get(host))
             except truth.TruthFailure as exc:
                 res.truth_failure = res.truth_failure or exc
                 if raise_:
@@ -243,7 +255,7 @@ class Runner:
         getattr(self, "_do_" + st.kind)(st, **st.args)
 
     def _do_run(self, st, host: str, command, error, output):
-        rc, out, err = self.lab.admin(host, command)
+        rc, out, err = self._the_lab().admin(host, command)
         text = (out + err).strip()
         if error is None and rc != 0:
             raise StepFailure(st, f"{host}: `{command}` failed (rc {rc})", [text])
@@ -259,18 +271,18 @@ class Runner:
             raise StepFailure(st, f"{host}: output of `{command}` lacks {missing}", [text])
 
     def _do_link(self, st, host: str, ifname: str, up) -> None:
-        self.lab.link(host, ifname, up)
+        self._the_lab().link(host, ifname, up)
 
     def _do_loss(self, st, links) -> None:
         for host, ifname, pct in links:
-            self.lab.loss(host, ifname, pct)
+            self._the_lab().loss(host, ifname, pct)
 
     def _do_delay(self, st, links) -> None:
         for host, ifname, ms in links:
-            self.lab.delay(host, ifname, ms)
+            self._the_lab().delay(host, ifname, ms)
 
     def _do_ping(self, st, src, dst, count: int, interval, max_loss):
-        res = self.lab.ping(src, dst, count, interval)
+        res = self._the_lab().ping(src, dst, count, interval)
         if res.lost > max_loss:
             raise StepFailure(st, f"ping {src} -> {dst}: lost {res.lost} of {res.sent}, at most {max_loss} allowed")
 
@@ -280,7 +292,7 @@ class Runner:
         cap = getattr(self, "capture_run", None)
         path = next((p for p in cap.paths() if p.endswith(f"/{host}-{ifname}.pcap")), None) if cap else None
         key = (host, ifname, args["bpf"])
-        since = cursors.get(key, time.time() - self.result.streams.now())   # else: the steps' start
+        since = cursors.get(key, time.time() - self._streams().now())   # else: the steps' start
         cursors[key] = packets.run_step(st, path and Path(path), since, host, ifname, **args)
 
     def _do_wait_for(self, st, host: str, command, contains, timeout):
@@ -289,7 +301,7 @@ class Runner:
         last = {}
 
         def probe() -> Any:
-            last["out"] = self.lab.admin(host, command)[1]
+            last["out"] = self._the_lab().admin(host, command)[1]
             return regex.search(last["out"])
         try:
             wait_until(probe, timeout, what=f"{host}: `{command}` to show {contains!r}")
@@ -299,7 +311,7 @@ class Runner:
     def _do_start(self, st, name: str, host: str, command, preload, ready, timeout, cwd):
         from rtsock_emul.lab.errors import LabError
         try:
-            prog = self.lab.spawn(host, ["sh", "-c", command], preload=preload, cwd=cwd)
+            prog = self._the_lab().spawn(host, ["sh", "-c", command], preload=preload, cwd=cwd)
             self.programs[name] = [prog, 0]
             if ready is not None:
                 self.programs[name][1] = prog.wait_line(ready, timeout) + 1
@@ -346,14 +358,14 @@ class Runner:
             raise StepFailure(st, f"cannot build the message: {exc}") from None
         if ifp_sa is not None:
             wire_msg.sockaddrs[C.RTA_IFP] = ifp_sa
-        rec = SendRecord(by, st.index, self.result.streams.now(), spec["seq"], wire_msg.rtm_type, "",
+        rec = SendRecord(by, st.index, self._streams().now(), spec["seq"], wire_msg.rtm_type, "",
                          ifp=ifp_name, family=wire_msg.family())
         self._write(st, by, wire_msg, errno, rec)
 
     def _do_send_raw(self, st, by, data, errno) -> None:
         seq = int.from_bytes(data[20:24], "little") if len(data) >= 24 else None
         rtype = data[3] if len(data) > 3 else None
-        rec = SendRecord(by, st.index, self.result.streams.now(), seq, rtype, "", raw=True)
+        rec = SendRecord(by, st.index, self._streams().now(), seq, rtype, "", raw=True)
         self._write(st, by, data, errno, rec)
 
     def _ifp(self, st: Step, by: str, ifp: Any) -> tuple[Any, str | None]:
@@ -377,7 +389,7 @@ class Runner:
     def _ifindex(self, host: str, name: str, st):
         names = self.result.names.setdefault(host, matcher.IfNames())
         if names.index(name) is None:
-            journal = truth.fetch(self.lab.admin, host, truth.HostJournal(host), self.result.logs.get(host))
+            journal = truth.fetch(self._the_lab().admin, host, truth.HostJournal(host), self.result.logs.get(host))
             names.table.update(journal.base.index)
         idx = names.index(name)
         if idx is None:
@@ -397,7 +409,7 @@ class Runner:
                 self.reader.hold(name)
 
     def _expect(self, st, expectations, within, quiet: bool):
-        streams = self.result.streams
+        streams = self._streams()
         cursors = self.__dict__.setdefault("_cursors", {})
         names = {e.sub: self.names_for(e.sub) for e in expectations}
 

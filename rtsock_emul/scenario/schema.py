@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rtsock_emul.wire import constants as C
 
@@ -15,6 +15,9 @@ from .errors import ScenarioError
 from .loader import LList, LMap, line_of
 from .matcher import MODES, Expectation
 from .patterns import Pattern, PatternError, parse_errno, parse_pattern
+
+if TYPE_CHECKING:
+    from rtsock_emul.lab.topology import Topology
 
 TOP_KEYS = ("name", "description", "covers", "topology", "mpathd", "config", "setup",
             "subscribers", "steps")
@@ -45,12 +48,12 @@ _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 class Subscriber:
     name: str
     host: str
-    rt_aware: int = None
+    rt_aware: int | None = None
     protocol: int = C.AF_UNSPEC
-    useloopback: bool = None
-    shutdown: int = None
-    rcvbuf: int = None
-    user: object = None
+    useloopback: bool | None = None
+    shutdown: int | None = None
+    rcvbuf: int | None = None
+    user: object | None = None
     hold: bool = False      # read only during an expect that names it (messages queue up)
     line: int = 0
 
@@ -75,7 +78,7 @@ class Step:
 class Scenario:
     path: str
     name: str
-    topology: object                 # lab.topology.Topology
+    topology: Topology
     description: str = ""
     covers: list = field(default_factory=list)
     config: dict = field(default_factory=dict)
@@ -153,8 +156,8 @@ class _Checker:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", LMap: "a mapping", list: "a list", LList: "a list",
-            str: "text"}.get(type(value), type(value).__name__)
+    kinds: dict[type, str] = {dict: "a mapping", LMap: "a mapping", list: "a list", LList: "a list", str: "text"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _close(key: str, allowed: Iterable[str]) -> str:

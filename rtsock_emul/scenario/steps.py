@@ -91,6 +91,7 @@ def _host_if(ck, sc, text: str, line, what):
     m = _HOSTIF.match(str(text).strip())
     if not m:
         ck.fail(line, f"{what} needs HOST:IF, not {text!r}", "e.g. h1:net0")
+    assert m is not None
     host, ifname = m.group("host"), m.group("ifname")
     if host not in sc.topology.hosts:
         ck.fail(line, f"unknown host {host!r} in {what}", f"hosts: {', '.join(sc.hosts)}")

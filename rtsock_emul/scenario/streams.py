@@ -12,7 +12,7 @@ class Record:
     t: float                 # seconds since the run started (time.monotonic based)
     sub: str
     raw: bytes = b""
-    msg: object = None       # decoded message, or None when decoding failed
+    msg: object | None = None       # decoded message, or None when decoding failed
     error: str = ""          # decode error text, or "ENOBUFS" for an overflow notice
     step: int = 0            # index of the step running when it was read (0 = before steps)
 
@@ -27,7 +27,7 @@ class Streams:
     def __init__(self, names: Sequence[str], t0=None) -> None:
         self.t0 = time.monotonic() if t0 is None else t0
         self.cond = threading.Condition()
-        self.by_sub = {name: [] for name in names}
+        self.by_sub: dict[str, list[Record]] = {name: [] for name in names}
         self.step = 0
 
     def now(self) -> float:

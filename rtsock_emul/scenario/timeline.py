@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.render import render as render_msg
@@ -24,9 +24,11 @@ from .matcher import IF_TYPES, sa_addr, view
 from .rulebook import rule_ref
 
 if TYPE_CHECKING:
+    from .matcher import IfNames
     from .runner import RunResult
     from .schema import Subscriber
     from .streams import Record
+    from .truth import State
 
 COLOURS = {"IFINFO": "#3465a4", "NEWADDR": "#4e9a06", "DELADDR": "#ce5c00", "CHGADDR": "#c4a000",
            "FREEADDR": "#8f5902", "ADD": "#06989a", "DELETE": "#a40000", "CHANGE": "#75507b",
@@ -38,14 +40,14 @@ def _short_type(msg: Any) -> str:
     return C.name_of(C.RTM_NAMES, view(msg).type).removeprefix("RTM_")
 
 
-def _iface_flags(state, name: str, af):
+def _iface_flags(state: State | None, name: str | None, af: int) -> int | None:
     """The flags in the host's journal when the subscribers opened: what the first message changed."""
     if state is None or (name, af) not in state.flags:
         return None
     return state.flags[(name, af)] & C.IFM_FLAGS_MASK
 
 
-def _flag_change(before: int, after: int) -> str:
+def _flag_change(before: int | None, after: int) -> str:
     if before is None:
         return ""
     set_ = C.flag_names(C.IFF_NAMES, after & ~before, "IFF_")
@@ -56,9 +58,9 @@ def _flag_change(before: int, after: int) -> str:
 class _Labeller:
     """Short labels for one subscriber's messages; remembers each interface's flags."""
 
-    def __init__(self, names: Sequence[str], base_state) -> None:
+    def __init__(self, names: IfNames | None, base_state: State | None) -> None:
         self.names, self.base = names, base_state
-        self.flags = {}
+        self.flags: dict[tuple[int, int], int] = {}
 
     def __call__(self, rec: Record) -> tuple[str, str]:
         if rec.overflow:
@@ -99,9 +101,10 @@ def _about(sub: Subscriber) -> str:
     return " ".join(words)
 
 
-def _failure_marks(res: RunResult) -> tuple[int | None, str, list]:
+def _failure_marks(res: RunResult) -> tuple[int | None, str, dict[int, str]]:
     """(failed step index or None, summary, {id(record): why} for first differences)."""
-    exc, diffs = res.failure, {}
+    exc = res.failure
+    diffs: dict[int, str] = {}
     if not isinstance(exc, StepFailure):
         return None, "", diffs
     for d in exc.diffs:
@@ -114,7 +117,7 @@ def data(res: RunResult) -> dict:
     """Everything the page draws, as plain JSON-able data."""
     sc = res.scenario
     failed_step, failed_why, diffs = _failure_marks(res)
-    findings = {}
+    findings: dict = {}
     for v in res.violations:
         if v.record is not None:
             findings.setdefault(id(v.record), []).append(f"{v.rule}: {v.what}")

@@ -33,6 +33,8 @@ class TruthFailure(AssertionError):
 
 
 def _tail(log_path: str | None, n: int = LOG_TAIL) -> list[str]:
+    if log_path is None:
+        return []
     try:
         with open(log_path, errors="replace") as fh:
             return fh.read().splitlines()[-n:]
@@ -70,16 +72,16 @@ class Entry:
     seq: int
     t: float
     kind: str                 # "msg" or "state"
-    state: State              # in effect when the entry was written
-    type: int = None
-    af: int = None
+    state: State | None       # in effect when the entry was written
+    type: int | None = None
+    af: int | None = None
     rtsq: int = 0
     index: int = 0
     addrs: int = 0
     pid: int = 0
     digest: str = ""
     length: int = 0
-    origin: int = None
+    origin: int | None = None
     to: tuple = ()
     dropped: tuple = ()
     shut: tuple = ()
@@ -93,17 +95,17 @@ class Entry:
 class HostJournal:
     """The part of one host's journal a run has seen, from the first fetch on."""
     host: str
-    start: int = None              # seq of the first fetch ("now" when subscribers open)
-    next: int = None
-    base: State = None             # state at `start`
+    start: int | None = None              # seq of the first fetch ("now" when subscribers open)
+    next: int | None = None
+    base: State | None = None             # state at `start`
     entries: list = field(default_factory=list)
     marks: dict = field(default_factory=dict)   # label -> seq at that fetch (e.g. "open")
-    last: State = None
+    last: State | None = None
 
     def messages(self) -> list[Entry]:
         return [e for e in self.entries if e.kind == "msg"]
 
-    def states(self) -> list[State]:
+    def states(self) -> list[State | None]:
         return [self.base] + [e.state for e in self.entries if e.kind == "state"]
 
     def add_page(self, page: dict) -> bool:
