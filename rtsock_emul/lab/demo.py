@@ -11,6 +11,7 @@ import argparse
 import sys
 import threading
 import time
+from typing import Any
 
 from rtsock_emul import client
 from rtsock_emul.wire import constants as C
@@ -96,7 +97,7 @@ def run_demo(topology: str = "ipmp-pair", out=sys.stdout) -> int:
             admin(printer, lab, "h1", "ipmpstat -a -n")
 
             banner(printer, f"h2 pings {DATA_ADDR} every {PING_INTERVAL * 1000:.0f} ms while h1:net0 loses carrier")
-            result = {}
+            result: dict[str, Any] = {}
 
             def pinger_run() -> None:
                 try:

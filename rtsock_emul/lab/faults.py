@@ -68,7 +68,7 @@ class Impairments:
     def __init__(self, host: str, ns_pid: int, registry, ns_entry: dict) -> None:
         self.host, self.ns_pid, self.registry, self.ns_entry = host, ns_pid, registry, ns_entry
         self.loss: dict[str, int] = {}
-        self.delay: dict[str, int] = {}
+        self.delay: dict[str, float] = {}
         self._registered: set = set()
 
     def _register(self, kind: str, **fields) -> None:

@@ -12,13 +12,13 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import faults, naming, programs
 from .agents import READY_TIMEOUT, Zygote
 from .cleanup import Registry
 from .errors import LabError
-from .topology import SWITCH_KEYS, load
+from .topology import SWITCH_KEYS, Host, Topology, load
 
 RUN_DIR_BASE = Path(os.environ.get("RTSOCK_LAB_DIR", "/tmp"))
 ADMIN_TIMEOUT = 30.0
@@ -105,7 +105,7 @@ def _check_config(config) -> dict:
     return dict(config)
 
 
-def host_config(topology, host: str, config: dict, sim: bool = False) -> dict:
+def host_config(topology: Topology, host: Host, config: dict, sim: bool = False) -> dict:
     """The agent config of one host: lab config + the host's mpathd/options + its
     interfaces (in sim mode with `targets`: the other hosts' addresses on that switch)."""
     cfg = json.loads(json.dumps(config or {}))
@@ -141,8 +141,8 @@ class Lab:
         self.registry = Registry(self.run_dir)
         self.registry.add("dir", path=str(self.run_dir))
         self.hosts = list(self.topology.hosts)
-        self.net = None
-        self.zygote = None
+        self.net: Any = None          # the Mininet network (mininet mode)
+        self.zygote: Zygote | None = None
         self.keep_logs = bool(os.environ.get("RTSOCK_LAB_KEEP"))
         self._impair: dict[str, faults.Impairments] = {}
         self._programs: list[programs.Program] = []
@@ -156,16 +156,16 @@ class Lab:
         try:
             programs.ensure_shim()
             # the zygote imports the agent stack while Mininet builds the network
-            self.zygote = Zygote(self.registry, self.run_dir)
+            zygote = self.zygote = Zygote(self.registry, self.run_dir)
             if self.mode == "mininet":
                 from . import mnet
                 self.net = mnet.build(self.topology, self.run_id, self.registry, self.run_dir)
             for name in self.topology.hosts:
-                self.zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
+                zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
                                   socket=self.agent_path(name), log=str(self.logs()[name]),
                                   platform="linux" if self.net else "sim",
                                   config=self.host_configs[name])
-            self.zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
+            zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
             if self.net:
                 for name in self.hosts:
                     exports = "; ".join(f"export {k}={shlex.quote(v)}" for k, v in self.host_env(name).items())
@@ -327,7 +327,7 @@ class Lab:
         return faults.ping(self.net[src_host].pid, dst_addr, count, interval, src_host=src_host)
 
 
-def _block_signals() -> set[signal.Signals] | None:
+def _block_signals() -> set[int] | None:
     if threading.current_thread() is threading.main_thread():
         return signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
     return None

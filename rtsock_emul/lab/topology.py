@@ -54,7 +54,7 @@ class Interface:
 
     def to_config(self) -> dict:
         """The agent's view (config `interfaces`)."""
-        cfg = {"name": self.name, "addresses": [str(a) for a in self.addresses]}
+        cfg: dict[str, object] = {"name": self.name, "addresses": [str(a) for a in self.addresses]}
         if self.ip:
             cfg["ip"] = True
         cfg.update({k: v for k, v in (("mac", self.mac), ("mtu", self.mtu)) if v is not None})
