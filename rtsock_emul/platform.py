@@ -10,8 +10,9 @@ from __future__ import annotations
 import errno
 import importlib
 import ipaddress
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.kernel.hooks import KernelHooks
@@ -61,9 +62,10 @@ class Platform(Protocol):
       `rtsock sim ...` / `rtsock linux ...` on the admin channel.
     """
 
-    prober: object
+    @property
+    def prober(self) -> object: ...   # in.mpathd's probe transport, or None
 
-    def start(self, ctx) -> None: ...
+    def start(self, ctx: Any) -> Awaitable[None] | None: ...
     def link_info(self, name: str) -> LinkInfo | None: ...
     def datalinks(self) -> list[LinkInfo]: ...
     def stop(self) -> None: ...
