@@ -10,7 +10,7 @@ class WaitTimeout(AssertionError):
     """A waited-for condition did not hold in time; says what and what was last seen."""
 
 
-def wait_until(probe: Callable[[], T], timeout: float, *, interval: float = 0.01, what: str | None = None,
+def wait_until(probe: Callable[[], T | None], timeout: float, *, interval: float = 0.01, what: str | None = None,
                clock: Callable[[], float] = time.monotonic) -> T:
     """Call probe() until it returns a truthy value; return that value.
 
