@@ -34,7 +34,7 @@ def _ifname(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
 def _ifnetmasks(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     """Internal helper for route's inet_makesubnetmask: "ADDR MASK FLAGS" (hex) of UP IPv4 lifs."""
     rows = [r for r in kview.lifs(ctx.kernel, AF_INET) if r.up]
-    return 0, "".join(f"{int(r.addr):x} {int(r.network().netmask):x} {r.flags & 0xFFFFFFFF:x}\n"
+    return 0, "".join(f"{int(r.addr):x} {int(r.network().netmask):x} {r.flags & 0xFFFFFFFF:x}\n"  # type: ignore[call-overload]  # LifRow.addr: object
                       for r in rows), ""
 
 

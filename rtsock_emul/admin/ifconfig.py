@@ -74,6 +74,8 @@ class _Run:
         self.lifname, self.af_given = lifname, af
         self.ifname = lifname.split(":")[0]
         self.pending_plen = None
+        self.notes: list[str] = []
+        self.errs: list[str] = []
 
     @property
     def af(self) -> int:
@@ -103,6 +105,7 @@ class _Run:
                 if arg is None:
                     raise Usage(f"{PROG}: {w}: missing {ARG_WORDS[w]}\n{USAGE}")
                 i += 1
+            value = arg or ""                       # the value of an ARG_WORDS word (checked above)
             if w in FLAG_WORDS:
                 self.flags(*FLAG_WORDS[w], w)
             elif w == "plumb":
@@ -115,9 +118,9 @@ class _Run:
                 except KernelError as exc:
                     raise _ioctl_error("SIOCLIFREMOVEIF", self.ifname, exc) from None
             elif w == "group":
-                self.group(arg)
+                self.group(value)
             elif w == "addif":
-                addr, plen = _parse_addr(arg, self.af_given)
+                addr, plen = _parse_addr(value, self.af_given)
                 try:
                     self.lifname = self.k.addif(self.ifname, self._af_of(addr), addr, plen)
                 except KernelError as exc:
@@ -126,9 +129,9 @@ class _Run:
                 print_created = f"Created new logical interface {self.lifname}\n"
                 self.notes.append(print_created)
             elif w == "removeif":
-                self.removeif(arg)
+                self.removeif(value)
             elif w == "netmask":
-                self.netmask(arg)
+                self.netmask(value)
             elif w == "broadcast":
                 i += 1 if arg is not None else 0          # broadcast + : derived from netmask
             elif w[:1].isdigit() or ":" in w or "/" in w:
@@ -236,7 +239,6 @@ def run(ctx, args: list[str], uid: int):
         return 0, show(ctx.kernel, target, af, uid), ""
     need_root(PROG, uid)
     runner = _Run(ctx, target, af)
-    runner.notes, runner.errs = [], []
     try:
         runner.run(rest)
     except AdminError as exc:

@@ -146,7 +146,7 @@ def _create_if(ctx, ifname: str, af, what):
 
 
 def _ifs_arg(opts) -> list[str]:
-    out = []
+    out: list[str] = []
     for opt, val in opts:
         if opt == "-i":
             out.extend(v for v in val.split(",") if v)
@@ -308,7 +308,7 @@ def create_addr(ctx: Ctx, args: list[str]) -> None:
 def _place(ctx, ifname: str, af, addr, plen) -> str:
     """ipif 0 if it is an unset, down stub; otherwise a new logical interface."""
     ipif0 = kview.lif(ctx.kernel, ifname, af)
-    if ipif0 is not None and ipif0.addr.is_unspecified and not ipif0.up:
+    if ipif0 is not None and ipif0.addr.is_unspecified and not ipif0.up:  # type: ignore[attr-defined]  # kview: addr is object
         ctx.kernel.set_addr(ifname, af, addr, plen)
         return ifname
     return ctx.kernel.addif(ifname, af, addr, plen)
@@ -379,10 +379,11 @@ def show_if(ctx: Ctx, args: list[str]) -> tuple[str, str]:
     persist, rows = _persist(ctx)["if"], []
     for ifname in rest or names:
         afs = kview.families(ctx.kernel, ifname)
-        first = kview.lif(ctx.kernel, ifname, afs[0]).flags    # getallifaddrs' first entry
+        lifs = [kview.lif(ctx.kernel, ifname, af) for af in afs]
+        first = lifs[0].flags if lifs[0] else 0    # getallifaddrs' first entry
         cflags = 0
-        for af in afs:
-            cflags |= kview.lif(ctx.kernel, ifname, af).flags
+        for lif in lifs:
+            cflags |= lif.flags if lif else 0
         current = "".join(c if bit and cflags & bit else "-" for bit, c in CURRENT_CHARS)
         rows.append({"IFNAME": ifname, "STATE": _if_state(ctx, ifname, first),
                      "CURRENT": current, "PERSISTENT": _bits(persist.get(ifname, ()), IF_PFLAGS)})
@@ -428,7 +429,7 @@ def show_addr(ctx: Ctx, args: list[str]) -> tuple[str, str]:
         name = objs.find(row.name, row.af)
         if ifname is not None and row.ifname != ifname or aname is not None and name != aname:
             continue
-        if not name and row.addr.is_unspecified:
+        if not name and row.addr.is_unspecified:  # type: ignore[attr-defined]  # kview: addr is object
             continue                          # ipif 0 stubs carry no address
         plen = f"/{row.prefixlen}" if row.prefixlen else ""
         rows.append({"ADDROBJ": name or f"{row.ifname}/?", "TYPE": "static",

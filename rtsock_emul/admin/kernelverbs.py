@@ -13,7 +13,7 @@ import ipaddress
 import json
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..kernel.errors import KernelError
 from ..wire import constants as C
@@ -115,6 +115,7 @@ VERBS = {
 def run(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     if not args or args[0] not in VERBS.keys() | CTX_VERBS.keys():
         raise Usage(USAGE)
+    call: Any
     call, counts = VERBS[args[0]] if args[0] in VERBS else CTX_VERBS[args[0]]
     if len(args) - 1 not in counts:
         raise Usage(USAGE)

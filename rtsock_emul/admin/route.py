@@ -174,7 +174,7 @@ class Route:
         elif err:
             dst = rc.addrs[C.RTA_DST]
             self.out.write(f" {dst or ('0.0.0.0' if rc.af == C.AF_INET else '::')}"
-                           if self.nflag else rc.dest_str)
+                           if self.nflag else rc.dest_str or "")
         if err:
             self.out.write(f": {ERR_WORDS.get(err, os.strerror(err))}\n")
             return _status(err)
