@@ -26,7 +26,7 @@ _HEADER_FIELDS = {"rtm_msglen": 16, "rtm_version": 8, "rtm_type": 8, "rtm_addrs"
                   "rtm_flags": 32, "rtm_inits": 32, "rtm_index": 16, "rtm_seq": 32}
 
 
-def _seeds() -> list[RtMsg]:
+def _seeds() -> list:
     """Well-formed requests of every kind the rules talk about."""
     up_gw = ["UP", "GATEWAY", "STATIC"]
     return [
