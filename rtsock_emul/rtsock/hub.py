@@ -88,7 +88,9 @@ class RtsHub:
             raise ValueError("RTSQ_DEFAULT must be resolved by the kernel before queueing (rts_queue_input, R30-R41)")
         self.queued += 1
         sent = 0
-        to, dropped, shut = [], [], []
+        to: list[int] = []
+        dropped: list[int] = []
+        shut: list[int] = []
         for sock in tuple(self.sockets):
             if not wanted(sock.proto, sock.rt_aware, af, rtsq):
                 if not (af is UNKNOWN_AF and sock is origin):

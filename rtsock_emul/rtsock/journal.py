@@ -56,7 +56,11 @@ def state_of(kernel) -> dict:
     `index` {ifindex: name}, `under` {name: IPMP interface}, `ipmp` [names],
     `flags` {"name af": ipif 0 flags (ipif|ill|phyint, 64-bit)},
     `tentative` [addresses UP whose DAD has not finished (M23)]."""
-    index, under, ipmp, flags, tentative = {}, {}, [], {}, []
+    index: dict = {}
+    under: dict = {}
+    ipmp: list = []
+    flags: dict = {}
+    tentative: list = []
     for phy in kernel.phyints():
         index[str(phy.ifindex)] = phy.name
         if phy.is_ipmp:

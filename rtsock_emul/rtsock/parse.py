@@ -43,12 +43,12 @@ class Addrs:
 
     found: int = 0                 # RTA_ bits found
     af: int = AF_UNSPEC            # from RTA_DST (or RTA_SRC)
-    dst: object = None
-    gateway: object = None
-    netmask: object = None
-    ifa: object = None
-    author: object = None
-    src: object = None
+    dst: object | None = None
+    gateway: object | None = None
+    netmask: object | None = None
+    ifa: object | None = None
+    author: object | None = None
+    src: object | None = None
     ifindex: int = 0               # RTA_IFP sdl_index; the name is never decoded (R15)
     aborted: str = ""              # why the walk stopped, for the log
     raw: dict = field(default_factory=dict)  # decoded sockaddrs, RTA_IFP excepted

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.errors import WireError
-from rtsock_emul.wire.messages import decode_request
+from rtsock_emul.wire.messages import RtMsghdr, decode_request
 from rtsock_emul.wire.structs import RT_MSGHDR
 
 from .hub import UNKNOWN_AF
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 class RtsErrno(int):
     """An errno (Linux value) that keeps its name: ENOTSUP and EOPNOTSUPP share 95 on Linux."""
+    name: str
 
     def __new__(cls, value: int, name: str | None = None):
         self = super().__new__(cls, value)
@@ -91,7 +92,7 @@ def handle_request(kernel, hub, sock: RtSocket, data: bytes, pid: int | None = N
     return err
 
 
-def _dispatch(kernel: Kernel, sock: RtSocket, hdr: dict, addrs: Any) -> bytes | None:
+def _dispatch(kernel: Kernel, sock: RtSocket, hdr: dict, addrs: Any) -> RtMsghdr | None:
     """The later checks of ip_rts_request_common: mask, RTA_IFP, then the per-type rules. Returns the GET reply."""
     rtm_type, flags = hdr["rtm_type"], hdr["rtm_flags"]
     af = addrs.af
@@ -116,7 +117,7 @@ def _check_ifp(kernel: Kernel, rtm_type: int, af: int, ifindex: int) -> int:
     if rtm_type in (C.RTM_CHANGE, C.RTM_DELETE):
         raise Reject("EINVAL", f"RTA_IFP index {ifindex} is an underlying IPMP interface (R76)")
     if rtm_type == C.RTM_ADD:  # R75: the route goes on the IPMP interface
-        ipmp_index = ill.phyint.group.ipmp.ifindex
+        ipmp_index = ill.phyint.group.ipmp.ifindex  # type: ignore[attr-defined]  # the kernel model types group.ipmp as object
         if kernel.ill_of_index(ipmp_index, af) is None:
             raise Reject("EINVAL", f"underlying interface {ifindex} has no {C.AF_NAMES[af]} IPMP ill (R75)")
         return ipmp_index
@@ -136,7 +137,7 @@ def _kernel_call(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         name = getattr(exc, "name", None)
         if name is None and exc.errno == E.EOPNOTSUPP:
             name = _ERRNO95.get(fn.__name__)
-        name = name or C.ERRNO_NAMES.get(exc.errno) or E.errorcode[exc.errno]
+        name = name or C.ERRNO_NAMES.get(exc.errno or 0) or E.errorcode[exc.errno or 0]
         raise Reject(name, exc.text) from None
 
 
@@ -185,7 +186,7 @@ def _change(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> 
                  ifindex=ifindex or None, src=a.src, metrics=_metrics(hdr))
 
 
-def _get(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> bytes:
+def _get(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> RtMsghdr:
     if a.src is not None:
         raise Reject("EOPNOTSUPP", "RTM_GET with RTA_SRC (R25)")
     route = _kernel_call(kernel.route_get, a.af, a.dst, a.netmask, a.gateway,
