@@ -75,7 +75,7 @@ class Chaos:
         self.addrs: dict = {}             # addrobj -> address
         self.routes: set = set()          # host route destinations
         self.joined = False
-        self.kinds = Counter()
+        self.kinds: Counter[str] = Counter()
 
     def __iter__(self) -> Iterator[Step]:
         from rtsock_emul.scenario.schema import Step
@@ -157,12 +157,12 @@ def _runner_class() -> type:
         setup settled, before the subscribers open."""
         last_rc = 0
         unsettled = 0            # steps after which DAD was still running at SETTLE_TIMEOUT
-        chaos = None
+        chaos: Chaos
         rcs: Counter
         baseline: dict
 
         def _do_run(self, st, host: str, command, error, output) -> None:
-            rc, out, err = self.lab.admin(host, command)
+            rc, out, err = self._the_lab().admin(host, command)
             self.last_rc = rc
             self.rcs[(command.split()[1] if command.split()[0] != "route" else f"route {command.split()[2]}",
                       "ok" if rc == 0 else (err.strip().splitlines() or ["rc %d" % rc])[-1][-60:])] += 1
@@ -184,7 +184,7 @@ def _runner_class() -> type:
 
         def _dad_done(self) -> bool:
             for host in ("h1", "h2"):
-                out = self.lab.admin(host, "ipadm show-addr")[1]
+                out = self._the_lab().admin(host, "ipadm show-addr")[1]
                 for row in (line.split() for line in out.splitlines()[1:]):
                     if len(row) >= 3 and row[2] == "tentative" and \
                             (host, row[0].split("/")[0]) not in self.chaos.down:
@@ -202,7 +202,8 @@ def resources(lab) -> dict:
         fds = list(Path(f"/proc/{pid}/fd").iterdir())
         inodes = [t[8:-1] for t in map(_readlink, fds) if t.startswith("socket:")]
         kinds = _socket_kinds(pid)
-        rss = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1))
+        m = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+        rss = int(m.group(1)) if m else 0
         out[host] = {"fds": len(fds), "sockets": len(inodes), "rss_kb": rss,
                      "by_kind": dict(Counter(kinds.get(i, "other") for i in inodes))}
     return out
@@ -227,7 +228,7 @@ def _socket_kinds(pid: int) -> dict:
 def stable_resources(lab) -> dict:
     """resources() once two readings in a row agree (an admin connection just closed by
     the client may still be open on the agent's side for a moment)."""
-    last = {}
+    last: dict = {}
 
     def same() -> bool:
         now, prev = resources(lab), last.get("v")
@@ -238,7 +239,7 @@ def stable_resources(lab) -> dict:
     return last["v"]
 
 
-def _readlink(path: str) -> str:
+def _readlink(path: str | Path) -> str:
     try:
         return os.readlink(path)
     except OSError:
@@ -318,7 +319,7 @@ def resource_growth(base, now) -> list:
 
 def _settled(probe: Callable[[], list], what: str) -> list:
     """The probe's last list once it is empty, or its last non-empty list at the timeout."""
-    last = {}
+    last: dict = {}
 
     def check() -> bool:
         last["v"] = probe()
