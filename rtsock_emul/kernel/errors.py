@@ -12,4 +12,4 @@ class KernelError(OSError):
         self.text = text
 
     def __str__(self) -> str:
-        return f"{_errno.errorcode.get(self.errno, self.errno)}: {self.text}"
+        return f"{_errno.errorcode.get(self.errno or 0, self.errno)}: {self.text}"
