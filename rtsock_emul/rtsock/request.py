@@ -117,7 +117,7 @@ def _check_ifp(kernel: Kernel, rtm_type: int, af: int, ifindex: int) -> int:
     if rtm_type in (C.RTM_CHANGE, C.RTM_DELETE):
         raise Reject("EINVAL", f"RTA_IFP index {ifindex} is an underlying IPMP interface (R76)")
     if rtm_type == C.RTM_ADD:  # R75: the route goes on the IPMP interface
-        ipmp_index = ill.phyint.group.ipmp.ifindex  # type: ignore[attr-defined]  # the kernel model types group.ipmp as object
+        ipmp_index = ill.phyint.ipmp_group.ipmp.ifindex
         if kernel.ill_of_index(ipmp_index, af) is None:
             raise Reject("EINVAL", f"underlying interface {ifindex} has no {C.AF_NAMES[af]} IPMP ill (R75)")
         return ipmp_index
