@@ -26,7 +26,7 @@ ipmp-lab: topology {topo} ({hosts}); run {run}, logs in {run_dir}
 """
 
 
-def _lab_cli_class():
+def _lab_cli_class() -> type:
     from mininet.cli import CLI
     from mininet.log import error
 
@@ -37,10 +37,11 @@ def _lab_cli_class():
             self.lab = lab
             super().__init__(mn, **kw)
 
-        def _ends(self, args):
+        def _ends(self, args: list[str]) -> list[tuple[str, str]]:
             """[(host, ifname)] named by `HOST:IF` or by two nodes (`s1 h1`)."""
             if len(args) == 1 and ":" in args[0]:
-                return [tuple(args[0].split(":", 1))]
+                host, ifname = args[0].split(":", 1)
+                return [(host, ifname)]
             if len(args) == 2:
                 a, b = args
                 host, sw = (a, b) if a in self.lab.topology.hosts else (b, a)
@@ -53,7 +54,7 @@ def _lab_cli_class():
                 return ends
             raise LabError("name a link as HOST:IF (h1:net0) or as two nodes (s1 h1)")
 
-        def do_link(self, line):
+        def do_link(self, line: str) -> None:
             """Carrier loss on the far end: link HOST:IF up|down, or link s1 h1 up|down."""
             args = line.split()
             try:
@@ -64,7 +65,7 @@ def _lab_cli_class():
             except LabError as exc:
                 error(f"{exc}\n")
 
-        def do_loss(self, line):
+        def do_loss(self, line: str) -> None:
             """Packet loss with carrier up: loss HOST:IF PERCENT (0 clears)."""
             args = line.split()
             try:
@@ -75,7 +76,7 @@ def _lab_cli_class():
             except (LabError, ValueError) as exc:
                 error(f"{exc}\n")
 
-        def do_delay(self, line):
+        def do_delay(self, line: str) -> None:
             """Delay with carrier up (needs netem): delay HOST:IF MS (0 clears)."""
             args = line.split()
             try:
