@@ -1,6 +1,6 @@
 """Runs pytest inside the project's .venv whatever started it (`sudo pytest`,
-`python3 -m pytest`); loads the scenario plugin (every scenarios/**/*.scenario.yaml
-is a pytest item) and pytester (tests/scenario run pytest on scenario files); checks
+`python3 -m pytest`); skips tests marked `root` when not root; loads the scenario
+plugin (every scenarios/**/*.scenario.yaml is a pytest item) and pytester (tests/scenario run pytest on scenario files); checks
 at the end of the session that no lab left anything behind."""
 import os
 import pathlib
@@ -81,6 +81,21 @@ import subprocess  # noqa: E402  (after the re-exec: nothing of the project is i
 import pytest  # noqa: E402
 
 pytest_plugins = ["rtsock_emul.scenario.pytest_plugin", "pytester"]
+
+
+ROOT_WHY = "network namespaces, veths, bridges"
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.root("what needs it")`: skipped, saying why, when not root
+    (a skip mark, so none of the test's fixtures runs)."""
+    if os.geteuid() == 0:
+        return
+    for item in items:
+        marker = item.get_closest_marker("root")
+        if marker is not None:
+            why = marker.args[0] if marker.args else ROOT_WHY
+            item.add_marker(pytest.mark.skip(reason=f"needs root ({why}): run it as root, e.g. `sudo ./ipmp-lab test`"))
 
 
 def _links_of_our_runs():

@@ -15,7 +15,14 @@ import time
 import rtsock_emul.lab as lab_api
 from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire.constants import (
-    AF_INET, IFF_FAILED, IFF_RUNNING, RT_AWARE, RTAW_UNDER_IPMP, RTM_IFINFO, SOL_ROUTE)
+    AF_INET,
+    IFF_FAILED,
+    IFF_RUNNING,
+    RT_AWARE,
+    RTAW_UNDER_IPMP,
+    RTM_IFINFO,
+    SOL_ROUTE,
+)
 
 DATA_ADDR = "192.0.2.10"
 PEER_ADDR = "192.0.2.1"

@@ -34,8 +34,7 @@ import time
 
 from bench import labkit
 from bench.common import ms, report, summary
-from rtsock_emul.mpathd.config import (MAX_RANDOM_FACTOR, MIN_RANDOM_FACTOR, NUM_PROBE_FAILS,
-                                       NUM_PROBE_REPAIRS)
+from rtsock_emul.mpathd.config import MAX_RANDOM_FACTOR, MIN_RANDOM_FACTOR, NUM_PROBE_FAILS, NUM_PROBE_REPAIRS
 
 TEST_ADDR = "192.0.2.21"
 TOLERANCE = 0.15

@@ -19,12 +19,11 @@ import time
 
 from bench.common import summary
 from rtsock_emul import client
-from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.fuzz.flood import flood, hung_up
 from rtsock_emul.fuzz.simagent import CONFIG, SimAgent
+from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
-
 
 MIN_GETS = 200
 

@@ -30,8 +30,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
 from rtsock_emul.rtsock.transport import (
-    ADMIN_SUFFIX, ENV_AGENT, HELLO, MAX_CONTROL, MAX_MSG, parse_record, record, recv_with_fds,
-    send_with_fd)
+    ADMIN_SUFFIX,
+    ENV_AGENT,
+    HELLO,
+    MAX_CONTROL,
+    MAX_MSG,
+    parse_record,
+    record,
+    recv_with_fds,
+    send_with_fd,
+)
 from rtsock_emul.wire import RtMsg, WireError, decode, encode  # noqa: F401  (RtMsg re-exported)
 from rtsock_emul.wire.constants import SHUT_RD, SHUT_RDWR, SHUT_WR  # noqa: F401
 from rtsock_emul.wire.messages import Message, RtMsghdr

@@ -10,8 +10,9 @@ from __future__ import annotations
 import errno
 import importlib
 import ipaddress
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.kernel.hooks import KernelHooks
@@ -42,7 +43,7 @@ class LinkInfo:
 class NoDatalink(KernelError):
     """Plumbing a name that is not a datalink (libipadm IPADM_DLPI_FAILURE)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         super().__init__(errno.ENXIO, f"{name}: no such datalink")
 
 
@@ -64,9 +65,10 @@ class Platform(Protocol):
       `rtsock sim ...` / `rtsock linux ...` on the admin channel.
     """
 
-    prober: Prober | None
+    @property
+    def prober(self) -> Prober | None: ...     # read-only here: each platform keeps its own kind
 
-    def start(self, ctx): ...
+    def start(self, ctx: Any) -> Awaitable[None] | None: ...
     def link_info(self, name: str) -> LinkInfo | None: ...
     def datalinks(self) -> list[LinkInfo]: ...
     def stop(self) -> None: ...
@@ -92,19 +94,19 @@ def load(name: str, config: dict, log) -> Platform:
 class PlatformHooks(KernelHooks):
     """The kernel's hooks: routing messages to the hub, link-layer work to the platform."""
 
-    def __init__(self, hub, platform: Platform):
+    def __init__(self, hub, platform: Platform) -> None:
         self.hub, self.platform = hub, platform
 
-    def rts(self, msg, af, rtsq, origin=None):
+    def rts(self, msg, af, rtsq, origin=None) -> None:
         self.hub.queue(msg, af, rtsq, origin)
 
-    def dad_probe(self, phyint, af, addr, probe_no):
+    def dad_probe(self, phyint, af, addr, probe_no) -> None:
         self.platform.dad_probe(phyint, af, addr, probe_no)
 
-    def announce(self, phyint, af, addr):
+    def announce(self, phyint, af, addr) -> None:
         self.platform.announce(phyint, af, addr)
 
-    def changed(self):
+    def changed(self) -> None:
         self.platform.changed()
 
 

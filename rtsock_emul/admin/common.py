@@ -5,12 +5,16 @@ from __future__ import annotations
 import errno as _errno
 import getopt
 import os
+from typing import Any
 
 from ..context import AddrObjs, AgentContext
 from ..kernel import Kernel
 from ..kernel.errors import KernelError
 from ..wire.constants import AF_INET, IFF_LOOPBACK
 
+# The agent's context (AgentContext, agent/__init__.py) as the verbs see it: the agent is a
+# layer above, so the verbs name it by this alias.
+Ctx = Any
 
 # ipadm_status2str: IPADM_DLPI_FAILURE (no datalink of that name), IPADM_IF_EXISTS
 DLPI_FAILURE = "Could not open DLPI link"
@@ -20,13 +24,13 @@ IF_EXISTS = "Interface already exists"
 class AdminError(Exception):
     """A verb failed: `text` goes to stderr as is, `rc` is the exit status."""
 
-    def __init__(self, text: str, rc: int = 1):
+    def __init__(self, text: str, rc: int = 1) -> None:
         super().__init__(text)
         self.text, self.rc = text if text.endswith("\n") else text + "\n", rc
 
 
 class Usage(AdminError):
-    def __init__(self, text: str):
+    def __init__(self, text: str) -> None:
         super().__init__(text, rc=2)
 
 

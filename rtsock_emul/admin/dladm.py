@@ -3,7 +3,7 @@
 lab's datalinks are the topology's."""
 from __future__ import annotations
 
-from .common import AdminError, Usage, parse
+from .common import AdminError, Ctx, Usage, parse
 from .ofmt import Field, render, select
 
 PROG = "dladm"
@@ -22,7 +22,7 @@ def _row(info) -> dict:
             "STATE": "up" if info.running else "down", "BRIDGE": "--", "OVER": "--"}
 
 
-def show_link(ctx, args):
+def show_link(ctx: Ctx, args: list[str]) -> tuple[str, str]:
     opts, rest = parse(PROG, args, "po:P", USAGE, ["parsable", "output=", "persistent"])
     o = dict(opts)
     parsable = "-p" in o or "--parsable" in o
@@ -40,7 +40,7 @@ def show_link(ctx, args):
 SUBCOMMANDS = {"show-link": show_link}
 
 
-def run(ctx, args, uid):
+def run(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     if not args:
         raise Usage(USAGE)
     handler = SUBCOMMANDS.get(args[0])

@@ -40,7 +40,7 @@ def create_ipmp(ctx, ifname: str, afs=(AF_INET, AF_INET6), group: str | None = N
 
 def down_addresses(ctx, ifname: str) -> list[tuple[str, int]]:
     """Bring down every UP or DUPLICATE address; return them to re-up (in order)."""
-    downed = []
+    downed: list = []
     for row in kview.lifs(ctx.kernel):
         if row.ifname == ifname and row.flags & (IFF_UP | IFF_DUPLICATE):
             ctx.kernel.set_flags(row.name, row.af, clear=IFF_UP)
@@ -68,7 +68,7 @@ def join(ctx, ifname: str, group: str, af: int | None = None) -> None:
     if not afs:
         raise KernelError(errno.ENXIO, f"{ifname} is not plumbed")
     af = af if af in afs else afs[0]
-    downed = []
+    downed: list = []
     for _ in range(MAX_TRIES):
         try:
             ctx.kernel.set_groupname(ifname, af, group)
@@ -81,7 +81,8 @@ def join(ctx, ifname: str, group: str, af: int | None = None) -> None:
             elif exc.errno == errno.EALREADY:
                 ctx.kernel.set_groupname(ifname, af, "")
             elif exc.errno == errno.EAFNOSUPPORT:
-                ipmpif = kview.groups(ctx.kernel).get(group, {}).get("ipmp")
+                info = kview.groups(ctx.kernel).get(group)
+                ipmpif = info["ipmp"] if info else ""
                 if not ipmpif:
                     raise
                 for fam in afs:

@@ -13,9 +13,19 @@ from ..context import AgentContext
 from ..kernel.errors import KernelError
 from ..mpathd import kview
 from ..platform import NoDatalink
-from ..wire.constants import (AF_INET, AF_INET6, IFF_DEPRECATED, IFF_DHCPRUNNING, IFF_IPV4,
-                              IFF_IPV6, IFF_NOARP, IFF_NOFAILOVER, IFF_ROUTER, IFF_STANDBY,
-                              IFF_UP)
+from ..wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_DEPRECATED,
+    IFF_DHCPRUNNING,
+    IFF_IPV4,
+    IFF_IPV6,
+    IFF_NOARP,
+    IFF_NOFAILOVER,
+    IFF_ROUTER,
+    IFF_STANDBY,
+    IFF_UP,
+)
 from . import groupflow
 from .common import DLPI_FAILURE, IF_EXISTS, AdminError, Usage, need_root, strerror, sync_mpathd
 from .ifdisplay import lookup, show
@@ -64,6 +74,8 @@ class _Run:
         self.ctx, self.k = ctx, ctx.kernel
         self.lifname, self.af_given = lifname, af
         self.ifname = lifname.split(":")[0]
+        self.notes: list[str] = []      # said on stdout after the line ran (ifconfig's "Created new ...")
+        self.errs: list[str] = []       # non-fatal errors of earlier words on the line
 
     @property
     def af(self) -> int:
@@ -71,7 +83,7 @@ class _Run:
             return self.af_given
         return AF_INET
 
-    def flags(self, setb, clearb, word):
+    def flags(self, setb, clearb, word: str):
         try:
             new = self.k.set_flags(self.lifname, self.af, set=setb, clear=clearb)
             if isinstance(new, str):
@@ -92,6 +104,7 @@ class _Run:
                 if arg is None:
                     raise Usage(f"{PROG}: {w}: missing {ARG_WORDS[w]}\n{USAGE}")
                 i += 1
+            value = arg or ""                       # the value of an ARG_WORDS word (checked above)
             if w in FLAG_WORDS:
                 self.flags(*FLAG_WORDS[w], w)
             elif w == "plumb":
@@ -104,9 +117,9 @@ class _Run:
                 except KernelError as exc:
                     raise _ioctl_error("SIOCLIFREMOVEIF", self.ifname, exc) from None
             elif w == "group":
-                self.group(arg)
+                self.group(value)
             elif w == "addif":
-                addr, plen = _parse_addr(arg, self.af_given)
+                addr, plen = _parse_addr(value, self.af_given)
                 try:
                     self.lifname = self.k.addif(self.ifname, self._af_of(addr), addr, plen)
                 except KernelError as exc:
@@ -115,9 +128,9 @@ class _Run:
                 print_created = f"Created new logical interface {self.lifname}\n"
                 self.notes.append(print_created)
             elif w == "removeif":
-                self.removeif(arg)
+                self.removeif(value)
             elif w == "netmask":
-                self.netmask(arg)
+                self.netmask(value)
             elif w == "broadcast":
                 i += 1 if arg is not None else 0          # broadcast + : derived from netmask
             elif w[:1].isdigit() or ":" in w or "/" in w:
@@ -225,7 +238,6 @@ def run(ctx: AgentContext, args: list[str], uid: int) -> tuple[int, str, str]:
         return 0, show(ctx.kernel, target, af, uid), ""
     need_root(PROG, uid)
     runner = _Run(ctx, target, af)
-    runner.notes, runner.errs = [], []
     try:
         runner.run(rest)
     except AdminError as exc:

@@ -7,8 +7,7 @@ import getopt
 
 from ..context import AgentContext
 from ..kernel.errors import KernelError
-from ..mpathd import Mpathd
-from ..mpathd import kview
+from ..mpathd import Mpathd, kview
 from ..mpathd.state import MpathdError
 from ..wire.constants import IFF_NOFAILOVER, IFF_OFFLINE, IFF_UP
 from .common import AdminError, sync_mpathd
@@ -36,7 +35,7 @@ def fatal(text: str) -> AdminError:
     return AdminError(f"{PROG}: fatal: {text}")
 
 
-def _lifs(ctx, ifname):
+def _lifs(ctx, ifname: str):
     return [r for r in kview.lifs(ctx.kernel) if r.ifname == ifname]
 
 

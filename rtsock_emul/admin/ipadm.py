@@ -11,14 +11,34 @@ from ..context import AgentContext
 from ..kernel.errors import KernelError
 from ..mpathd import kview
 from ..mpathd.kview import LifRow
-from ..wire.constants import (AF_INET, AF_INET6, IFF_BROADCAST, IFF_DEPRECATED, IFF_DUPLICATE,
-                              IFF_FAILED, IFF_INACTIVE, IFF_IPMP, IFF_IPV4, IFF_IPV6,
-                              IFF_MULTICAST, IFF_NOACCEPT, IFF_NOFAILOVER, IFF_OFFLINE,
-                              IFF_POINTOPOINT, IFF_PRIVATE, IFF_RUNNING, IFF_STANDBY,
-                              IFF_TEMPORARY, IFF_UNNUMBERED, IFF_UP, IFF_VIRTUAL, IFF_VRRP)
-from . import groupflow
 from ..platform import NoDatalink
-from .common import DLPI_FAILURE, AdminError, Usage, addrobjs, need_root, parse, strerror, sync_mpathd
+from ..wire.constants import (
+    AF_INET,
+    AF_INET6,
+    IFF_BROADCAST,
+    IFF_DEPRECATED,
+    IFF_DUPLICATE,
+    IFF_FAILED,
+    IFF_INACTIVE,
+    IFF_IPMP,
+    IFF_IPV4,
+    IFF_IPV6,
+    IFF_MULTICAST,
+    IFF_NOACCEPT,
+    IFF_NOFAILOVER,
+    IFF_OFFLINE,
+    IFF_POINTOPOINT,
+    IFF_PRIVATE,
+    IFF_RUNNING,
+    IFF_STANDBY,
+    IFF_TEMPORARY,
+    IFF_UNNUMBERED,
+    IFF_UP,
+    IFF_VIRTUAL,
+    IFF_VRRP,
+)
+from . import groupflow
+from .common import DLPI_FAILURE, AdminError, Ctx, Usage, addrobjs, need_root, parse, strerror, sync_mpathd
 from .ofmt import Field, render, select
 
 PROG = "ipadm"
@@ -114,7 +134,7 @@ def _persist(ctx: AgentContext) -> dict[str, dict[str, Any]]:
     return ctx.admin.ipadm_persist
 
 
-def _create_if(ctx, ifname, af, what):
+def _create_if(ctx, ifname: str, af, what):
     """i_ipadm_create_if for one family: a datalink that is not there is
     IPADM_DLPI_FAILURE."""
     try:
@@ -126,20 +146,20 @@ def _create_if(ctx, ifname, af, what):
 
 
 def _ifs_arg(opts) -> list[str]:
-    out = []
+    out: list[str] = []
     for opt, val in opts:
         if opt == "-i":
             out.extend(v for v in val.split(",") if v)
     return out
 
 
-def _one(rest, usage_line):
+def _one(rest: list[str], usage_line: str) -> str:
     if len(rest) != 1:
         raise Usage(f"{PROG}: {usage_line}\n{USAGE}")
     return rest[0]
 
 
-def create_ip(ctx, args):
+def create_ip(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "t", USAGE, ["temporary"])
     ifname = _one(rest, "interface name required")
     have = kview.families(ctx.kernel, ifname)
@@ -150,7 +170,7 @@ def create_ip(ctx, args):
             _create_if(ctx, ifname, af, f"cannot create interface {ifname}")
 
 
-def delete_ip(ctx, args):
+def delete_ip(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "", USAGE)
     ifname = _one(rest, "interface name required")
     afs = kview.families(ctx.kernel, ifname)
@@ -166,7 +186,7 @@ def delete_ip(ctx, args):
         del objs.table[name]
 
 
-def create_ipmp(ctx, args):
+def create_ipmp(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "ti:", USAGE, ["temporary"])
     ipmpif = _one(rest, "IPMP interface name required")
     try:
@@ -176,7 +196,7 @@ def create_ipmp(ctx, args):
     _add(ctx, ipmpif, _ifs_arg(opts))
 
 
-def _update_check(ctx, ipmpif, ifname, adding: bool) -> str:
+def _update_check(ctx, ipmpif, ifname: str, adding: bool) -> str:
     """i_ipadm_update_ipmp's checks: "" or the libipadm status text."""
     if not kview.families(ctx.kernel, ipmpif) or not kview.families(ctx.kernel, ifname):
         return OP_DISABLE_OBJ                 # not an IP interface (ipadm_if_enabled)
@@ -190,7 +210,7 @@ def _update_check(ctx, ipmpif, ifname, adding: bool) -> str:
     return ""
 
 
-def _add(ctx, ipmpif, members):
+def _add(ctx: Ctx, ipmpif: str, members: list[str]) -> None:
     group = kview.group(ctx.kernel, ipmpif)
     for ifname in members:
         refused = _update_check(ctx, ipmpif, ifname, adding=True)
@@ -203,7 +223,7 @@ def _add(ctx, ipmpif, members):
             raise _fail(f"cannot add {ifname} to {ipmpif}", exc) from None
 
 
-def add_ipmp(ctx, args):
+def add_ipmp(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "ti:", USAGE, ["temporary"])
     ipmpif = _one(rest, "IPMP interface name required")
     members = _ifs_arg(opts)
@@ -212,7 +232,7 @@ def add_ipmp(ctx, args):
     _add(ctx, ipmpif, members)
 
 
-def remove_ipmp(ctx, args):
+def remove_ipmp(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "ti:", USAGE, ["temporary"])
     ipmpif = _one(rest, "IPMP interface name required")
     for ifname in _ifs_arg(opts):
@@ -225,18 +245,19 @@ def remove_ipmp(ctx, args):
             raise _fail(f"cannot remove {ifname} from {ipmpif}", exc) from None
 
 
-def delete_ipmp(ctx, args):
+def delete_ipmp(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "", USAGE)
     ipmpif = _one(rest, "IPMP interface name required")
     if not kview.is_ipmp(ctx.kernel, ipmpif):
         raise AdminError(f"{PROG}: cannot delete IPMP interface {ipmpif}: {INVALID_ARG}")
-    if kview.groups(ctx.kernel).get(kview.group(ctx.kernel, ipmpif), {}).get("members"):
+    info = kview.groups(ctx.kernel).get(kview.group(ctx.kernel, ipmpif))
+    if info and info["members"]:
         raise AdminError(f"{PROG}: cannot delete IPMP interface {ipmpif}: "
                          "IPMP group is not empty")
     delete_ip(ctx, [ipmpif])
 
 
-def _parse_addr(text):
+def _parse_addr(text: str):
     try:
         if "/" in text:
             net = ipaddress.ip_interface(text)
@@ -247,7 +268,7 @@ def _parse_addr(text):
         raise AdminError(f"{PROG}: Error in setting local address: Invalid address") from None
 
 
-def create_addr(ctx, args):
+def create_addr(ctx: Ctx, args: list[str]) -> None:
     opts, rest = parse(PROG, args, "tT:da:", USAGE, ["temporary"])
     o = dict(opts)
     if "-T" not in o or len(rest) != 1:
@@ -285,7 +306,7 @@ def create_addr(ctx, args):
     objs.table[obj] = (lifname, af)
 
 
-def _place(ctx, ifname, af, addr, plen) -> str:
+def _place(ctx, ifname: str, af, addr, plen) -> str:
     """ipif 0 if it is an unset, down stub; otherwise a new logical interface."""
     ipif0 = kview.lif(ctx.kernel, ifname, af)
     if ipif0 is not None and ipif0.addr.is_unspecified and not ipif0.up:
@@ -294,7 +315,7 @@ def _place(ctx, ifname, af, addr, plen) -> str:
     return ctx.kernel.addif(ifname, af, addr, plen)
 
 
-def _obj(ctx, args, verb):
+def _obj(ctx: Ctx, args: list[str], verb: str) -> tuple[str, tuple[str, int]]:
     opts, rest = parse(PROG, args, "t", USAGE, ["temporary"])
     obj = _one(rest, "address object required")
     found = addrobjs(ctx).table.get(obj)
@@ -303,7 +324,7 @@ def _obj(ctx, args, verb):
     return obj, found
 
 
-def delete_addr(ctx, args):
+def delete_addr(ctx: Ctx, args: list[str]) -> None:
     obj, (lifname, af) = _obj(ctx, args, "could not delete address")
     try:
         if ":" in lifname:
@@ -316,7 +337,7 @@ def delete_addr(ctx, args):
     del addrobjs(ctx).table[obj]
 
 
-def up_addr(ctx, args, up=True):
+def up_addr(ctx: Ctx, args: list[str], up: bool = True) -> None:
     obj, (lifname, af) = _obj(ctx, args, f"Could not mark the address {'up' if up else 'down'}")
     try:
         if up:
@@ -329,7 +350,7 @@ def up_addr(ctx, args, up=True):
         raise _fail(f"Could not mark the address {'up' if up else 'down'}", exc) from None
 
 
-def _if_state(ctx, ifname, flags) -> str:
+def _if_state(ctx, ifname: str, flags) -> str:
     """i_ipadm_get_all_if_info: failed (not RUNNING, or FAILED) / offline / down / ok."""
     if not flags & IFF_RUNNING or flags & IFF_FAILED:
         return "failed"
@@ -344,7 +365,7 @@ def _bits(have, table) -> str:
     return "".join(c if flag in have else "-" for flag, c in table)
 
 
-def show_if(ctx, args):
+def show_if(ctx: Ctx, args: list[str]) -> tuple[str, str]:
     """do_show_if / print_si_cb."""
     opts, rest = parse(PROG, args, "o:p", USAGE, ["output=", "parsable"])
     o = dict(opts)
@@ -359,10 +380,11 @@ def show_if(ctx, args):
     persist, rows = _persist(ctx)["if"], []
     for ifname in rest or names:
         afs = kview.families(ctx.kernel, ifname)
-        first = kview.lif(ctx.kernel, ifname, afs[0]).flags    # getallifaddrs' first entry
+        lifs = [kview.lif(ctx.kernel, ifname, af) for af in afs]
+        first = lifs[0].flags if lifs[0] else 0    # getallifaddrs' first entry
         cflags = 0
-        for af in afs:
-            cflags |= kview.lif(ctx.kernel, ifname, af).flags
+        for lif in lifs:
+            cflags |= lif.flags if lif else 0
         current = "".join(c if bit and cflags & bit else "-" for bit, c in CURRENT_CHARS)
         rows.append({"IFNAME": ifname, "STATE": _if_state(ctx, ifname, first),
                      "CURRENT": current, "PERSISTENT": _bits(persist.get(ifname, ()), IF_PFLAGS)})
@@ -381,7 +403,7 @@ def _addr_state(ctx: AgentContext, row: LifRow) -> str:
     return "ok"
 
 
-def show_addr(ctx, args):
+def show_addr(ctx: Ctx, args: list[str]) -> tuple[str, str]:
     """do_show_addr / print_sa_cb: `show-addr [addrobj | interface/]`."""
     opts, rest = parse(PROG, args, "o:p", USAGE, ["output=", "parsable"])
     o = dict(opts)

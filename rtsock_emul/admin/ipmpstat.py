@@ -8,10 +8,15 @@ it prints the probes in.mpathd still remembers, TIME from in.mpathd's start.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..context import AgentContext
 from ..mpathd import Mpathd, query
 from .common import AdminError, Usage, parse
 from .ofmt import Field, render, select
+
+if TYPE_CHECKING:
+    from ..mpathd import Mpathd
 
 PROG = "ipmpstat"
 USAGE = ("usage: ipmpstat [-n] [-o <field> [-P]] -a|-g|-i|-p|-t\n\n"
@@ -60,7 +65,7 @@ DIFFERENCES = [
 ]
 
 
-def _options(args):
+def _options(args: list[str]) -> tuple[str, list, bool, str]:
     opts, rest = parse(PROG, args, "nLPo:agipt", USAGE)
     mode, spec, parsable = None, None, False
     for opt, val in opts:
@@ -108,7 +113,7 @@ def events(ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     line is the new cursor, then the probes acked or lost after CURSOR, TIME from
     ORIGIN, with the header if HEADER is 1 and there is a row."""
     if len(args) < 3:
-        raise Usage(f"usage: ipmpstat-events <cursor> <origin> <header> <ipmpstat args>")
+        raise Usage("usage: ipmpstat-events <cursor> <origin> <header> <ipmpstat args>")
     cursor, origin, header, rest = args[0], args[1], args[2] == "1", args[3:]
     mode, fields, parsable, warning = _options(rest)
     if mode != "p":

@@ -26,7 +26,7 @@ def wants_stream(args: list[str]) -> bool:
 class _Stop(BaseException):
     """Ends the stream from inside the polled probe (wait_until retries Exceptions)."""
 
-    def __init__(self, rc: int):
+    def __init__(self, rc: int) -> None:
         super().__init__(rc)
         self.rc = rc
 
@@ -35,7 +35,7 @@ def stream(admin, args: list[str], out=None, err=None) -> int:
     """admin(argv) -> (rc, out, err); OSError when the agent is gone."""
     out, err = out or sys.stdout, err or sys.stderr
 
-    def ask(cursor, origin, header):
+    def ask(cursor: str, origin: str, header: str) -> str:
         try:
             rc, text, warn = admin(["ipmpstat-events", cursor, origin, header, *args])
         except OSError:
@@ -50,7 +50,7 @@ def stream(admin, args: list[str], out=None, err=None) -> int:
         cursor, origin = ask("start", "0", "0").split()
         header = "1"
         while True:
-            def new_rows():
+            def new_rows(cursor: str = cursor, header: str = header) -> tuple[str, str] | None:
                 first, _, rows = ask(cursor, origin, header).partition("\n")
                 return (first, rows) if rows else None
             try:

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable
+from ipaddress import IPv4Network, IPv6Network
+from typing import TYPE_CHECKING, Any
 
 from ..context import AgentContext
 from ..kernel.errors import KernelError
 from ..wire import constants as C
 from ..wire.constants import AF_INET, AF_INET6
-from .common import AdminError, Usage, need_root, strerror
+from .common import AdminError, Ctx, Usage, need_root, strerror
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+    from ..kernel.routes import Route
 
 PROG = "kernel"
 USAGE = ("usage: kernel miss <dst> | redirect <dst> <gateway> <author> | "
@@ -26,7 +33,7 @@ USAGE = ("usage: kernel miss <dst> | redirect <dst> <gateway> <author> | "
 NO_CONDEMNED = "no condemned routes\n"
 
 
-def _route_key(text):
+def _route_key(text: str):
     try:
         net = ipaddress.ip_network(text, strict=False)
     except ValueError:
@@ -34,14 +41,14 @@ def _route_key(text):
     return (AF_INET if net.version == 4 else AF_INET6), net
 
 
-def _find(routes, af, net):
+def _find(routes: Iterable[Route], af: int, net: IPv4Network | IPv6Network) -> Route | None:
     for r in routes:
         if r.af == af and r.dst == net.network_address and r.prefixlen == net.prefixlen:
             return r
     return None
 
 
-def _hold(kernel, text):
+def _hold(kernel, text: str) -> str:
     af, net = _route_key(text)
     route = _find(kernel.routes(af), af, net)
     if route is None:
@@ -50,7 +57,7 @@ def _hold(kernel, text):
     return f"{net} refcnt {route.refcnt}\n"
 
 
-def _release(kernel, text):
+def _release(kernel, text: str):
     af, net = _route_key(text)
     held = [r for r in kernel.routes(af) + kernel.condemned_routes() if r.refcnt > 0]
     route = _find(held, af, net)
@@ -60,15 +67,15 @@ def _release(kernel, text):
     return f"{net} refcnt {route.refcnt}" + (" freed\n" if route.condemned and route.refcnt <= 0 else "\n")
 
 
-def _condemned(kernel):
-    def flags(route):
+def _condemned(kernel: Kernel) -> str:
+    def flags(route: Route) -> str:
         return ",".join(C.flag_names(C.RTF_NAMES, route.flags, "RTF_")) or "none"
     rows = [f"{r.dst}/{r.prefixlen} gateway {r.gateway} refcnt {r.refcnt} flags <{flags(r)}>\n"
             for r in kernel.condemned_routes()]
     return "".join(rows) or NO_CONDEMNED
 
 
-def _claim(kernel, ifname, addr, mac):
+def _claim(kernel, ifname: str, addr, mac) -> str:
     try:
         ip = ipaddress.ip_address(addr)
         raw = bytes.fromhex(mac.replace(":", ""))
@@ -106,9 +113,10 @@ VERBS = {
 }
 
 
-def run(ctx, args, uid):
+def run(ctx: Ctx, args: list[str], uid: int) -> tuple[int, str, str]:
     if not args or args[0] not in VERBS.keys() | CTX_VERBS.keys():
         raise Usage(USAGE)
+    call: Any
     call, counts = VERBS[args[0]] if args[0] in VERBS else CTX_VERBS[args[0]]
     if len(args) - 1 not in counts:
         raise Usage(USAGE)

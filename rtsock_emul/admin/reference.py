@@ -5,8 +5,8 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from . import INTERNAL, VERBS, dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
 from ..util.textfile import generated_doc
+from . import INTERNAL, VERBS, dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 

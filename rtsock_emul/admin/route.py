@@ -12,7 +12,7 @@ import sys
 import time
 
 from ..wire import constants as C
-from ..wire.render import MONITOR_RTA, MONITOR_RTF, MONITOR_RTV, bprintf, render, routename
+from ..wire.render import MONITOR_RTA, MONITOR_RTF, bprintf, render, routename
 from .routeargs import COMMANDS, Parser, RouteSyntax
 
 USAGE = ("usage: route [ -fnqv ] cmd [[ -<qualifers> ] args ]\n"
@@ -62,7 +62,7 @@ def _status(err: int) -> int:
 class Route:
     """One route(8) run: options, the agent path, `admin` for interface queries, output streams."""
 
-    def __init__(self, path, admin, out=None, err=None):
+    def __init__(self, path, admin, out=None, err=None) -> None:
         self.path, self.admin = path, admin
         self.out = out or sys.stdout
         self.err = err or sys.stderr
@@ -174,7 +174,7 @@ class Route:
         elif err:
             dst = rc.addrs[C.RTA_DST]
             self.out.write(f" {dst or ('0.0.0.0' if rc.af == C.AF_INET else '::')}"
-                           if self.nflag else rc.dest_str)
+                           if self.nflag else rc.dest_str or "")
         if err:
             self.out.write(f": {ERR_WORDS.get(err, os.strerror(err))}\n")
             return _status(err)

@@ -127,7 +127,7 @@ def makenetandmask(net: int, subnetmask) -> tuple[int, int]:
 class Parser:
     """args_to_rtcmd over argv (the words after the command)."""
 
-    def __init__(self, subnetmask):
+    def __init__(self, subnetmask) -> None:
         self.subnetmask = subnetmask
 
     def parse(self, cmd: str, argv: list[str]) -> RtCmd:
@@ -141,7 +141,7 @@ class Parser:
             if not known:
                 key = ""
 
-            def value():
+            def value(tok: str = tok) -> str:
                 nxt = next(words, None)
                 if nxt is None:
                     raise RouteSyntax(f"route: argument required following keyword {tok}\n")
@@ -221,7 +221,7 @@ class Parser:
         else:
             self._in(rc, which, s, atype)
 
-    def _in(self, rc, which, s, atype):
+    def _in(self, rc: RtCmd, which: int, s: str, atype: str) -> None:
         text = s
         if which == C.RTA_DST:
             plen = _prefixlen(s, 32)
@@ -242,7 +242,7 @@ class Parser:
         if which == C.RTA_DST and plen != NO_PREFIX:
             rc.addrs[C.RTA_NETMASK] = ipaddress.IPv4Network((0, plen)).netmask
 
-    def _in6(self, rc, which, s):
+    def _in6(self, rc: RtCmd, which: int, s: str) -> None:
         if which == C.RTA_NETMASK:
             raise RouteSyntax("route: -netmask not supported for IPv6: "
                               "use <prefix>/<prefix-length> instead\n")

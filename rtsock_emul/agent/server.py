@@ -12,15 +12,27 @@ import json
 import os
 import socket
 import stat
+from typing import Any
 
 from rtsock_emul.rtsock.request import handle_request
 from rtsock_emul.rtsock.socket import RtSocket, SockoptError
 from rtsock_emul.rtsock.transport import (
-    ADMIN_SUFFIX, HELLO, INTERNAL_ERROR_RC, MAX_CONTROL, MAX_MSG, errno_record, parse_record,
-    peercred, recv_with_fds, recv_with_pid, record)
+    ADMIN_SUFFIX,
+    HELLO,
+    INTERNAL_ERROR_RC,
+    MAX_CONTROL,
+    MAX_MSG,
+    errno_record,
+    parse_record,
+    peercred,
+    record,
+    recv_with_fds,
+    recv_with_pid,
+)
 
 from .outbox import SEND_FLAGS, Outbox
 from .verbs import run_admin
+
 _REQUESTS_PER_WAKEUP = 16  # then yield to other connections
 _ACCEPT_BACKOFF = 0.25     # s a listener rests when no fd at all can be had
 _FD_LOG_EVERY = 10.0       # s between two "out of file descriptors" lines
@@ -145,7 +157,11 @@ class DataConn:
 
     def __init__(self, server: Server, sock: socket.socket):
         self.server, self.loop, self.log = server, server.loop, server.ctx.log
-        self.data, self.ctrl, self.rts, self.out = sock, None, None, None
+        self.data = sock
+        # set by the hello; the request and control readers exist only after it
+        self.ctrl: socket.socket | None = None
+        self.rts: RtSocket | None = None
+        self.out: Outbox | None = None
         self.closed = False
         self.pid, self.uid, self.gid = peercred(sock)
         # rtm_pid is the process that writes (R28), which may not be the one that
@@ -166,31 +182,31 @@ class DataConn:
         if not fds:
             self.log.warning("%s: hello without a control fd (%r); closing", self.label, data[:60])
             return self.close()
-        self.ctrl = socket.socket(fileno=fds[0])
-        self.ctrl.setblocking(False)
-        self.ctrl.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # empty record vs EOF
-        self.out = Outbox(self.loop, self.ctrl, on_stuck=self._stuck, on_gone=self._gone)
+        self.ctrl = ctrl = socket.socket(fileno=fds[0])
+        ctrl.setblocking(False)
+        ctrl.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # empty record vs EOF
+        self.out = Outbox(self.loop, ctrl, on_stuck=self._stuck, on_gone=self._gone)
         try:
             if not data.startswith(HELLO):
                 raise ValueError(f"hello must start with {HELLO!r}")
             protocol = int(parse_record(data[len(HELLO):]).get("protocol", 0))
-            self.rts = RtSocket(proto=protocol, uid=self.uid, pid=self.pid, name=self.label,
+            self.rts = rts = RtSocket(proto=protocol, uid=self.uid, pid=self.pid, name=self.label,
                                 privileged=self.server.ctx.privileged(self.uid),
                                 send=self._send, notify_overflow=self._overflow,
                                 resize=self._resize)
         except SockoptError as exc:  # R1
-            self._control(errno_record("hello", exc.errno))
+            self._control(errno_record("hello", exc.errno or errno.EINVAL))
             return self.close()
         except (ValueError, TypeError) as exc:
             self.log.warning("%s: bad hello %r: %s", self.label, data[:80], exc)
             self._control(errno_record("hello", errno.EINVAL))
             return self.close()
-        self._resize(self.rts.rcvbuf)
-        self.server.ctx.hub.add(self.rts)
+        self._resize(rts.rcvbuf)
+        self.server.ctx.hub.add(rts)
         self._control(errno_record("hello", 0))
         self.loop.remove_reader(self.data.fileno())
         self.loop.add_reader(self.data.fileno(), self._on_request)
-        self.loop.add_reader(self.ctrl.fileno(), self._on_control)
+        self.loop.add_reader(ctrl.fileno(), self._on_control)
 
     # -- requests --------------------------------------------------------------
     def _on_request(self) -> None:
@@ -212,6 +228,7 @@ class DataConn:
             self._control(self._request(data, pid))
 
     def _request(self, data: bytes, pid: int | None) -> bytes:
+        assert self.rts is not None     # requests are read only after the hello
         if self.rts.shut_wr:
             return errno_record("ack", errno.EPIPE)
         try:
@@ -223,6 +240,7 @@ class DataConn:
 
     # -- control ---------------------------------------------------------------
     def _on_control(self) -> None:
+        assert self.ctrl is not None and self.rts is not None     # read only after the hello
         try:
             data, pid = recv_with_pid(self.ctrl, MAX_CONTROL)
         except BlockingIOError:
@@ -234,7 +252,7 @@ class DataConn:
             return self.close()
         try:
             req = parse_record(data)
-            op = req.get("op")
+            op = req["op"]
             handler = _CONTROL_OPS[op]
         except (ValueError, KeyError) as exc:
             self.log.warning("%s: bad control record %r: %s", self.label, data[:80], exc)
@@ -242,7 +260,7 @@ class DataConn:
         try:
             value = handler(self.rts, req)
         except SockoptError as exc:
-            return self._control(errno_record("reply", exc.errno))
+            return self._control(errno_record("reply", exc.errno or errno.EINVAL))
         except (TypeError, ValueError, KeyError, ArithmeticError) as exc:  # a missing or odd field
             self.log.warning("%s: bad %s record %r: %s", self.label, op, req, exc)
             return self._control(errno_record("reply", errno.EINVAL))
@@ -291,25 +309,25 @@ class DataConn:
         self.server.conns.discard(self)
 
 
-def _setsockopt(rts, req):
+def _setsockopt(rts: RtSocket, req: dict[str, Any]) -> Any:
     rts.setsockopt(int(req["level"]), int(req["name"]), int(req["value"]))
     return None
 
 
-def _getsockopt(rts, req):
+def _getsockopt(rts: RtSocket, req: dict[str, Any]) -> Any:
     return rts.getsockopt(int(req["level"]), int(req["name"]))
 
 
-def _shutdown(rts, req):
+def _shutdown(rts: RtSocket, req: dict[str, Any]) -> Any:
     rts.shutdown(int(req["how"]))
     return None
 
 
-def _dropped(rts, req):
+def _dropped(rts: RtSocket, req: dict[str, Any]) -> Any:
     return rts.dropped  # read when the client reports ENOBUFS: the count at that moment
 
 
-def _ident(rts, req):
+def _ident(rts: RtSocket, req: dict[str, Any]) -> Any:
     """The socket's name in the delivery journal (lab-only; `kernel journal`)."""
     return rts.ident
 

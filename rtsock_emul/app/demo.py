@@ -11,14 +11,14 @@ import argparse
 import sys
 import threading
 import time
+from typing import Any
 
 from rtsock_emul import client
+from rtsock_emul.lab import LabError, start
 from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.messages import decode
 from rtsock_emul.wire.render import render
-
-from rtsock_emul.lab import LabError, start
 
 DATA_ADDR = "192.0.2.10"
 PING_COUNT, PING_INTERVAL = 300, 0.01
@@ -27,7 +27,7 @@ PING_COUNT, PING_INTERVAL = 300, 0.01
 class Printer:
     """Prints each subscriber's messages as they arrive, one lane label each."""
 
-    def __init__(self, out):
+    def __init__(self, out) -> None:
         self.out, self.lock = out, threading.Lock()
         self.counts: dict[str, int] = {}
 
@@ -36,7 +36,7 @@ class Printer:
             print(text, file=self.out, flush=True)
 
     def follow(self, name: str, sock: client.RoutingSocket, stop: threading.Event) -> threading.Thread:
-        def run():
+        def run() -> None:
             while not stop.is_set():
                 try:
                     data = sock.read(timeout=0.2)
@@ -95,9 +95,9 @@ def run_demo(topology: str = "ipmp-pair", out=sys.stdout) -> int:
             admin(printer, lab, "h1", "ipmpstat -a -n")
 
             banner(printer, f"h2 pings {DATA_ADDR} every {PING_INTERVAL * 1000:.0f} ms while h1:net0 loses carrier")
-            result = {}
+            result: dict[str, Any] = {}
 
-            def pinger_run():
+            def pinger_run() -> None:
                 try:
                     result["ping"] = lab.ping("h2", DATA_ADDR, PING_COUNT, PING_INTERVAL)
                 except LabError as exc:

@@ -22,7 +22,9 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rtsock_emul.lab import start
 from rtsock_emul.lab.topology import load
@@ -30,6 +32,10 @@ from rtsock_emul.scenario.runner import Runner
 from rtsock_emul.scenario.schema import Scenario, Step, Subscriber
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import constants as C
+
+if TYPE_CHECKING:
+    from rtsock_emul.lab.runtime import Lab
+    from rtsock_emul.scenario.schema import Step
 
 TOPOLOGY = "ipmp-triple"
 GROUP, MEMBERS, JOINER = "ipmp0", ("net0", "net1"), "net2"
@@ -64,16 +70,16 @@ def build_scenario(subscribers: int, fdt_ms: int):
 class Chaos:
     """The random steps until the deadline, then the steps that undo what is left."""
 
-    def __init__(self, rng: random.Random, deadline: float, runner):
+    def __init__(self, rng: random.Random, deadline: float, runner) -> None:
         self.rng, self.deadline, self.runner = rng, deadline, runner
         self.down: set = set()            # (host, ifname) with carrier off
         self.lossy: set = set()
         self.addrs: dict = {}             # addrobj -> address
         self.routes: set = set()          # host route destinations
         self.joined = False
-        self.kinds = Counter()
+        self.kinds: Counter[str] = Counter()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Step]:
         n = 0
         while time.monotonic() < self.deadline:
             n += 1
@@ -87,10 +93,10 @@ class Chaos:
             yield Step(kind, args, n, n, n)
 
     @staticmethod
-    def cmd(command, host="h1"):
+    def cmd(command, host: str="h1"):
         return {"host": host, "command": command, "error": None, "output": []}
 
-    def pick(self):
+    def pick(self) -> tuple[str, dict]:
         r = self.rng
         choice = r.choice(("link", "link", "loss", "addr", "addr", "route", "route", "join"))
         if choice == "link":
@@ -118,7 +124,7 @@ class Chaos:
         verb = "remove-ipmp" if self.joined else "add-ipmp"
         return "run-join", self.cmd(f"ipadm {verb} -i {JOINER} {GROUP}")
 
-    def commit(self, command):
+    def commit(self, command) -> None:
         """Track what a successful command changed (failures change nothing)."""
         words = command.split()
         if words[:2] == ["ipadm", "create-addr"]:
@@ -130,7 +136,7 @@ class Chaos:
         elif words[1] in ("add-ipmp", "remove-ipmp"):
             self.joined = words[1] == "add-ipmp"
 
-    def undo(self):
+    def undo(self) -> Iterator[tuple[str, dict]]:
         for host, ifname in sorted(self.down):
             yield "link", {"host": host, "ifname": ifname, "up": True}
         for host, ifname in sorted(self.lossy):
@@ -149,22 +155,22 @@ class SoakRunner(Runner):
     setup settled, before the subscribers open."""
     last_rc = 0
     unsettled = 0            # steps after which DAD was still running at SETTLE_TIMEOUT
-    chaos = None
+    chaos: Chaos
     rcs: Counter
     baseline: dict
 
-    def _do_run(self, st, host, command, error, output):
-        rc, out, err = self.lab.admin(host, command)
+    def _do_run(self, st: Step, host: str, command: str, error: Any, output: Any) -> None:
+        rc, out, err = self._the_lab().admin(host, command)
         self.last_rc = rc
         self.rcs[(command.split()[1] if command.split()[0] != "route" else f"route {command.split()[2]}",
                   "ok" if rc == 0 else (err.strip().splitlines() or ["rc %d" % rc])[-1][-60:])] += 1
 
-    def _settle(self):
+    def _settle(self) -> None:
         super()._settle()
         if not hasattr(self, "baseline"):
             self.baseline = stable_resources(self.lab)
 
-    def _step(self, st):
+    def _step(self, st: Step) -> None:
         """Each change, then DAD finished wherever the carrier is on: the oracle judges
         a message against the state around the step it was read in."""
         super()._step(st)
@@ -174,9 +180,9 @@ class SoakRunner(Runner):
             except WaitTimeout:
                 self.unsettled += 1
 
-    def _dad_done(self):
+    def _dad_done(self) -> bool:
         for host in ("h1", "h2"):
-            out = self.lab.admin(host, "ipadm show-addr")[1]
+            out = self._the_lab().admin(host, "ipadm show-addr")[1]
             for row in (line.split() for line in out.splitlines()[1:]):
                 if len(row) >= 3 and row[2] == "tentative" and \
                         (host, row[0].split("/")[0]) not in self.chaos.down:
@@ -193,13 +199,14 @@ def resources(lab) -> dict:
         fds = list(Path(f"/proc/{pid}/fd").iterdir())
         inodes = [t[8:-1] for t in map(_readlink, fds) if t.startswith("socket:")]
         kinds = _socket_kinds(pid)
-        rss = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1))
+        m = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+        rss = int(m.group(1)) if m else 0
         out[host] = {"fds": len(fds), "sockets": len(inodes), "rss_kb": rss,
                      "by_kind": dict(Counter(kinds.get(i, "other") for i in inodes))}
     return out
 
 
-def _socket_kinds(pid) -> dict:
+def _socket_kinds(pid: int) -> dict:
     """socket inode -> kind, from the tables of the agent's network namespace."""
     kinds = {}
     for kind, col in (("unix", 6), ("netlink", 8), ("raw", 9), ("raw6", 9), ("udp", 9), ("udp6", 9),
@@ -218,9 +225,9 @@ def _socket_kinds(pid) -> dict:
 def stable_resources(lab) -> dict:
     """resources() once two readings in a row agree (an admin connection just closed by
     the client may still be open on the agent's side for a moment)."""
-    last = {}
+    last: dict = {}
 
-    def same():
+    def same() -> bool:
         now, prev = resources(lab), last.get("v")
         last["v"] = now
         strip = lambda r: {h: (v["fds"], v["sockets"]) for h, v in r.items()}  # noqa: E731
@@ -229,14 +236,14 @@ def stable_resources(lab) -> dict:
     return last["v"]
 
 
-def _readlink(path):
+def _readlink(path: str | Path) -> str:
     try:
         return os.readlink(path)
     except OSError:
         return ""
 
 
-def model_addresses(lab, host) -> set:
+def model_addresses(lab, host: str) -> set:
     """(Linux device, address/prefix) the model wants on Linux: UP addresses on their own
     interface, IPMP data addresses on the member `ipmpstat -an` says they are bound to."""
     rc, out, err = lab.admin(host, "ipadm show-addr")
@@ -259,7 +266,7 @@ def model_addresses(lab, host) -> set:
     return want
 
 
-def linux_addresses(lab, host) -> set:
+def linux_addresses(lab, host: str) -> set:
     text = lab.net[host].cmd("ip -o addr show scope global")
     found = set()
     for line in text.splitlines():
@@ -269,7 +276,7 @@ def linux_addresses(lab, host) -> set:
     return found
 
 
-def route_mismatches(lab, host, dsts) -> list:
+def route_mismatches(lab, host: str, dsts) -> list:
     """Host routes the soak ever touched: in the model (route get answers with that
     destination) exactly when Linux has them."""
     bad = []
@@ -283,7 +290,7 @@ def route_mismatches(lab, host, dsts) -> list:
     return bad
 
 
-def state_mismatches(lab, hosts, dsts) -> list:
+def state_mismatches(lab, hosts: Sequence[str], dsts) -> list:
     out = []
     for host in hosts:
         want, have = model_addresses(lab, host), linux_addresses(lab, host)
@@ -307,11 +314,11 @@ def resource_growth(base, now) -> list:
     return bad
 
 
-def _settled(probe, what):
+def _settled(probe: Callable[[], list], what: str) -> list:
     """The probe's last list once it is empty, or its last non-empty list at the timeout."""
-    last = {}
+    last: dict = {}
 
-    def check():
+    def check() -> bool:
         last["v"] = probe()
         return not last["v"]
     try:
@@ -359,7 +366,7 @@ def soak(seconds: float, subscribers: int = 50, seed: int | None = None, fdt_ms:
     return summary
 
 
-def _started(lab, chaos, seconds):
+def _started(lab: Lab, chaos: Chaos, seconds: float) -> Lab:
     chaos.deadline = time.monotonic() + seconds     # the clock starts once the lab is up
     return lab
 

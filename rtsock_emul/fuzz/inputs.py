@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
@@ -25,7 +26,7 @@ _HEADER_FIELDS = {"rtm_msglen": 16, "rtm_version": 8, "rtm_type": 8, "rtm_addrs"
                   "rtm_flags": 32, "rtm_inits": 32, "rtm_index": 16, "rtm_seq": 32}
 
 
-def _seeds():
+def _seeds() -> list:
     """Well-formed requests of every kind the rules talk about."""
     up_gw = ["UP", "GATEWAY", "STATIC"]
     return [
@@ -141,7 +142,7 @@ def _deep(rng, opener=b"[", closer=b"]") -> bytes:
     return opener * n + closer * n
 
 
-def _odd_value(rng):
+def _odd_value(rng: random.Random) -> object:
     return rng.choice([None, True, -1, 0, 1 << 64, 1e308, "x", [], {}, [1], "1", 3.5])
 
 

@@ -35,13 +35,13 @@ class Finding(dict):
 class Subscriber(threading.Thread):
     """Reads one routing socket until stopped; remembers the newest probe seq seen."""
 
-    def __init__(self, sock):
+    def __init__(self, sock) -> None:
         super().__init__(daemon=True)
         self.sock, self.received, self.overflows, self.probe_seen = sock, 0, 0, 0
-        self.error = None
+        self.error: OSError | None = None
         self.stopping = threading.Event()
 
-    def run(self):
+    def run(self) -> None:
         pid = os.getpid()
         while not self.stopping.is_set():
             try:
@@ -63,10 +63,10 @@ class Subscriber(threading.Thread):
 
 
 class FuzzSession:
-    def __init__(self, agent, *, subscribers: int = 4, unprivileged: str | None = "nobody"):
+    def __init__(self, agent, *, subscribers: int = 4, unprivileged: str | None = "nobody") -> None:
         self.agent = agent
-        self.inputs = collections.Counter()     # channel -> inputs sent
-        self.errnos = collections.Counter()     # "request EINVAL", "control 0", "admin rc 2"
+        self.inputs: collections.Counter[str] = collections.Counter()     # channel -> inputs sent
+        self.errnos: collections.Counter[str] = collections.Counter()     # "request EINVAL", "control 0", "admin rc 2"
         self.findings: list[Finding] = []
         self.probes = 0
         self.socks = {True: client.socket(path=agent.path)}
@@ -94,7 +94,7 @@ class FuzzSession:
         conn.settimeout(REPLY_TIMEOUT)
         return conn
 
-    def _find(self, channel, data, got, allowed=None):
+    def _find(self, channel, data, got, allowed=None) -> None:
         self.findings.append(Finding(channel=channel, input=bytes(data).hex(), got=got,
                                      allowed=sorted(allowed) if allowed else None))
 
@@ -109,8 +109,8 @@ class FuzzSession:
             sock.write(data)
             got = "0"
         except OSError as exc:
-            got = getattr(exc, "illumos_name", None)
-            if got in (None, "ECONNRESET"):  # not an answer: the connection broke
+            got = getattr(exc, "illumos_name", None) or ""
+            if got in ("", "ECONNRESET"):  # not an answer: the connection broke
                 self._find("request", data, f"routing socket lost: {exc}", allowed)
                 self.socks[privileged] = self._reopen(privileged)
                 return got
@@ -204,4 +204,4 @@ class FuzzSession:
             sub.join(2)
             sub.sock.close()
         for sock in (*self.socks.values(), self.ctl, self.prober, self.admin):
-            sock.close()
+            sock.close()  # type: ignore[attr-defined]

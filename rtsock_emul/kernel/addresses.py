@@ -6,7 +6,7 @@ import errno
 
 from rtsock_emul.wire import constants as C
 
-from .base import operation
+from .base import Base, operation
 from .errors import KernelError
 from .model import ILL_FLAGS, IPIF_FLAGS, PHYINT_FLAGS, Ipif
 
@@ -16,7 +16,7 @@ DOWN_UP_FLAGS = (C.IFF_DEPRECATED | C.IFF_NOXMIT | C.IFF_NOLOCAL | C.IFF_NOARP |
 IPMP_STATE_FLAGS = C.IFF_FAILED | C.IFF_INACTIVE | C.IFF_OFFLINE | C.IFF_STANDBY
 
 
-class Addresses:
+class Addresses(Base):
     def _ipif_up(self, ipif: Ipif) -> Ipif:
         """ipif_up: migrate a data address off an underlying ill (R70), install
         the interface routes, bind (IPMP), then DAD or an immediate notify (E1).

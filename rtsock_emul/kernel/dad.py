@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rtsock_emul.wire import constants as C
 
-from .base import operation
+from .base import Base, operation
 from .model import AF_INET, Ipif
 
 LINK_LOCAL_V4 = ipaddress.IPv4Network("169.254.0.0/16")
@@ -26,7 +26,7 @@ class Dad:
     waiting: bool = False        # probes done but link not RUNNING (R102)
 
 
-class DadMixin:
+class DadMixin(Base):
     def _dad_exempt(self, ipif: Ipif) -> bool:
         """R103: NOARP, loopback, unspecified, arp_no_defense, or an IPMP data
         address with no member to probe from."""

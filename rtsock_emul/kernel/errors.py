@@ -20,4 +20,4 @@ class KernelError(OSError):
         self.name = name or ERRNO_NAMES.get(err) or _errno.errorcode.get(err, str(err))
 
     def __str__(self) -> str:
-        return f"{_errno.errorcode.get(self.errno, self.errno)}: {self.text}"
+        return f"{_errno.errorcode.get(self.errno or 0, self.errno)}: {self.text}"

@@ -7,7 +7,7 @@ import ipaddress
 
 from rtsock_emul.wire import constants as C
 
-from .base import AF_WORD, operation
+from .base import AF_WORD, Base, operation
 from .errors import KernelError
 from .model import AF_INET, AF_INET6, MAXPLEN, UNSPEC, Ill, Ipif, Phyint
 
@@ -31,7 +31,7 @@ def default_prefixlen(af: int, addr) -> int:
     return 8 if first < 128 else 16 if first < 192 else 24 if first < 224 else 32
 
 
-class Interfaces:
+class Interfaces(Base):
     # ---- plumbing -------------------------------------------------------
     @operation
     def plumb(self, ifname: str, af: int, *, mac: bytes = b"", mtu: int = 1500,
@@ -100,8 +100,8 @@ class Interfaces:
         """E5: down messages for every ipif (IFINFO for ipif 0 only), then FREEADDR each."""
         ill = self._ill(ifname, af)
         phy = ill.phyint
-        if phy.is_ipmp and phy.group.members:
-            raise KernelError(errno.EBUSY, f"IPMP group {phy.group.name} still has members")
+        if phy.is_ipmp and phy.ipmp_group.members:
+            raise KernelError(errno.EBUSY, f"IPMP group {phy.ipmp_group.name} still has members")
         ipifs = sorted(ill.ipifs.values(), key=lambda i: i.unit)
         for ipif in ipifs:
             self._dad_cancel(ipif)
@@ -112,7 +112,7 @@ class Interfaces:
                 self._send_ifinfo(ipif)
                 self._send_newaddr(C.RTM_DELETE, ipif)
         if ill.under_ipmp:
-            self._ipmp_leave_ill(phy.group, ill)
+            self._ipmp_leave_ill(phy.ipmp_group, ill)
         for ipif in ipifs:
             self._send_newaddr(C.RTM_FREEADDR, ipif)
         del phy.ills[af]

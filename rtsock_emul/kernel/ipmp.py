@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from rtsock_emul.wire import constants as C
 
-from .base import AF_WORD, operation
+from .base import AF_WORD, Base, operation
 from .errors import KernelError
 from .model import AF_INET, AF_INET6, UNSPEC, Ill, Ipif, Phyint
 
@@ -27,7 +27,7 @@ class Group:
         return [p.ills[af] for p in self.members if af in p.ills]
 
 
-class Ipmp:
+class Ipmp(Base):
     # ---- group objects -------------------------------------------------------
     def _ipmp_create_group(self, phy: Phyint) -> None:
         """ipmp_grp_create: the group is named after the interface (R92)."""
@@ -36,17 +36,17 @@ class Ipmp:
         self._groups[group.name] = group
 
     def _ipmp_ill_plumbed(self, ill: Ill) -> None:
-        members = ill.phyint.group.member_ills(ill.af)
+        members = ill.phyint.ipmp_group.member_ills(ill.af)
         if members:
             self._ipmp_inherit(ill, members[0])
-            self._ipmp_refresh_mtu(ill.phyint.group, ill.af)
+            self._ipmp_refresh_mtu(ill.phyint.ipmp_group, ill.af)
 
     @staticmethod
     def _ipmp_inherit(ipmp_ill: Ill, member: Ill) -> None:
         ipmp_ill.type, ipmp_ill.phys_addr_len = member.type, member.phys_addr_len   # R47
 
     def _ipmp_forget_phyint(self, phy: Phyint) -> None:
-        group = phy.group
+        group = phy.ipmp_group
         if phy.is_ipmp:
             del self._groups[group.name]
         elif phy in group.members:
@@ -147,7 +147,7 @@ class Ipmp:
     def _ipmp_leave(self, phy: Phyint) -> None:
         """ipmp_phyint_leave_grp; then, for v4 and v6, normal sockets see
         IFINFO (+UP) => NEWADDR => ADD per UP address (R72)."""
-        group = phy.group
+        group = phy.ipmp_group
         for ill in self._ills_v4_v6(phy):
             self._ipmp_leave_ill(group, ill)
         group.members.remove(phy)
@@ -178,7 +178,7 @@ class Ipmp:
     def _ipmp_migrate(self, ipif: Ipif) -> Ipif:
         """R70: a data address moves to the IPMP ill, into a stub ipif 0 or the
         lowest free unit; leaving ipif 0 leaves an UP 0.0.0.0/:: stub behind."""
-        ipmp_ill = ipif.ill.phyint.group.ipmp.ills[ipif.af]
+        ipmp_ill = ipif.ill.phyint.ipmp_group.ipmp.ills[ipif.af]
         stub = ipmp_ill.ipif0
         if stub.unspecified and not stub.up:
             target = stub
@@ -205,13 +205,14 @@ class Ipmp:
 
     def _ipmp_bind_new(self, ipif: Ipif) -> None:
         """ipmp_illgrp_add_ipif: bind to the least-loaded active member."""
-        ill = self._least_loaded(ipif.ill.phyint.group, ipif.af)
+        ill = self._least_loaded(ipif.ill.phyint.ipmp_group, ipif.af)
         if ill is not None:
             self._bind(ipif, ill)
 
     def _ipmp_unbind(self, ipif: Ipif) -> None:
         """ipmp_illgrp_del_ipif: unbind, then even out onto that member."""
         ill = ipif.bound_ill
+        assert ill is not None, f"{ipif} is bound to no member"
         ill.bound.remove(ipif)
         ipif.bound_ill = None
         group = ipif.ill.phyint.group

@@ -28,7 +28,7 @@ def rtsq_for(ill: Ill | None, rtsq: int = C.RTSQ_DEFAULT) -> int:
 def upper_ifindex(ill: Ill) -> int:
     """ill_get_upper_ifindex: the IPMP interface's index for an underlying ill (R46)."""
     if ill.under_ipmp:
-        return ill.phyint.group.ipmp.ifindex
+        return ill.phyint.ipmp_group.ipmp.ifindex
     return ill.phyint.ifindex
 
 

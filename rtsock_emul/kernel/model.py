@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.wire import constants as C
+
+if TYPE_CHECKING:
+    from .dad import Dad
+    from .ipmp import Group
+
 
 AF_INET, AF_INET6 = C.AF_INET, C.AF_INET6
 
@@ -24,7 +30,8 @@ IPIF_FLAGS = (C.IFF_UP | C.IFF_BROADCAST | C.IFF_POINTOPOINT | C.IFF_UNNUMBERED
               | C.IFF_DEPRECATED | C.IFF_ADDRCONF | C.IFF_ANYCAST | C.IFF_NOFAILOVER
               | C.IFF_PREFERRED | C.IFF_TEMPORARY | C.IFF_DUPLICATE)
 
-UNSPEC = {AF_INET: ipaddress.IPv4Address(0), AF_INET6: ipaddress.IPv6Address(0)}
+Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
+UNSPEC: dict[int, Addr] = {AF_INET: ipaddress.IPv4Address(0), AF_INET6: ipaddress.IPv6Address(0)}
 MAXPLEN = {AF_INET: 32, AF_INET6: 128}
 
 
@@ -55,10 +62,16 @@ class Phyint:
     flags: int = 0
     link_notes: bool = True
     ills: dict = field(default_factory=dict)      # af -> Ill
-    group: "object | None" = None                # ipmp.Group (IPMP phyint: its own group)
+    group: "Group | None" = None                # ipmp.Group (IPMP phyint: its own group)
 
     def __repr__(self) -> str:
         return f"<Phyint {self.name} index {self.ifindex} flags {self.flags:#x}>"
+
+    @property
+    def ipmp_group(self) -> Group:
+        """The group of a phyint that is in one (the IPMP interface, or one under it)."""
+        assert self.group is not None, f"{self.name} is in no IPMP group"
+        return self.group
 
     @property
     def is_ipmp(self) -> bool:
@@ -112,14 +125,14 @@ class Ill:
 class Ipif:
     ill: Ill
     unit: int
-    addr: object
+    addr: Addr
     prefixlen: int = 0
-    pp_dst: object = None
+    pp_dst: Addr | None = None
     ipif_flags: int = 0
     ready: bool = False          # ipif_addr_ready: DAD done, notified
     bound_ill: Ill | None = None  # IPMP data address: its inbound member
-    dad: object = None           # dad.Dad while probing or waiting
-    recovery: object = None      # clock handle of the R106 timer
+    dad: Dad | None = None       # while probing or waiting
+    recovery: Any = None              # clock handle of the R106 timer
     defenses: list = field(default_factory=list)  # times of R108 defenses
 
     def __repr__(self) -> str:

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from rtsock_emul.wire import constants as C
 
 from . import messages as M
-from .base import operation
+from .base import Base, operation
 from .errors import KernelError
-from .model import AF_INET, AF_INET6, MAXPLEN, UNSPEC, Ill, Ipif, mask_of
+from .model import AF_INET, AF_INET6, MAXPLEN, UNSPEC, Addr, Ill, Ipif, mask_of
 
 # rts_setmetrics: what RTM_ADD/RTM_CHANGE may set (RTT/RTTVAR stored in ms)
 SETTABLE_METRICS = (C.RTV_MTU | C.RTV_RTT | C.RTV_SSTHRESH | C.RTV_RTTVAR
@@ -24,12 +24,12 @@ MS_METRICS = C.RTV_RTT | C.RTV_RTTVAR
 class Route:
     """One IRE. `ill` is the outgoing ill (None: resolved through the gateway)."""
     af: int
-    dst: object
+    dst: Addr
     prefixlen: int
-    gateway: object
+    gateway: Addr
     flags: int
     ill: Ill | None = None
-    src: object = None
+    src: Addr | None = None
     metrics: dict = field(default_factory=dict)   # RTV_ bit -> value (RTT/RTTVAR in ms)
     ipif: Ipif | None = None                      # set on RTF_KERNEL routes of an address
     local: bool = False                           # IRE_LOCAL (the address itself)
@@ -96,17 +96,17 @@ def _match_plen(af: int, mask, flags: int) -> int | None:
         return None
 
 
-class Routes:
+class Routes(Base):
     def _table(self, af: int) -> list[Route]:
         self._check_af(af)
         return self._routes[af]
 
-    def _same_lan(self, ill: Ill, want: Ill) -> bool:
+    def _same_lan(self, ill: Ill | None, want: Ill) -> bool:
         """MATCH_IRE_ILL: the same ill, or any ill of its IPMP group (R77)."""
         if ill is want:
             return True
         grp = want.phyint.group
-        return grp is not None and ill.phyint.group is grp
+        return grp is not None and ill is not None and ill.phyint.group is grp
 
     # ---- address (RTF_KERNEL) routes -------------------------------------
     def _routes_ipif_up(self, ipif: Ipif) -> None:
@@ -154,6 +154,7 @@ class Routes:
         dst = ipaddress.ip_network((dst, plen), strict=False).network_address
         want = self._want_ill(af, ifindex)
         local = self._local_ipif(af, gateway)
+        ill: Ill | None
         if local is not None and not flags & C.RTF_GATEWAY:
             ill = local.ill                                   # interface route (route add -interface)
         else:

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO, NoReturn, Sequence
 
 from .errors import LabError
 
@@ -18,7 +19,7 @@ READY_TIMEOUT = 20.0        # seconds for every agent of a lab to print READY
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _hold_stop_signals():
+def _hold_stop_signals() -> set[int] | None:
     """Block SIGINT/SIGTERM/SIGHUP (main thread only); the previous mask, or None."""
     if threading.current_thread() is threading.main_thread():
         return signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
@@ -28,28 +29,32 @@ def _hold_stop_signals():
 class Zygote:
     """A running `python -m rtsock_emul.lab.zygote` and its agents."""
 
-    def __init__(self, registry, run_dir: Path):
+    def __init__(self, registry, run_dir: Path) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-        self.proc = None
+        proc: subprocess.Popen[bytes] | None = None
         held = _hold_stop_signals()    # a signal inside Popen would leave an unrecorded zygote
         try:
             with open(run_dir / "zygote.log", "ab") as errlog:
-                self.proc = subprocess.Popen(
+                proc = subprocess.Popen(
                     # -OO: no docstrings in the zygote, so ~1 MB less in every agent's RSS
                     [sys.executable, "-OO", "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=errlog,
                     env=env, cwd=str(run_dir), start_new_session=True)   # Ctrl-C reaches only the lab
             self.registry = registry
-            self.entry = registry.process(self.proc.pid, "zygote")
+            self.entry = registry.process(proc.pid, "zygote")
         except BaseException:     # interrupted before the registry knows it: the lab cannot stop it
-            if self.proc is not None:
-                self.proc.kill()
-                self.proc.wait()
+            if proc is not None:
+                proc.kill()
+                proc.wait()
             raise
         finally:
             if held is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        assert proc.stdin is not None and proc.stdout is not None     # both are pipes
+        self.proc: subprocess.Popen[bytes] = proc
+        self._stdin: IO[bytes] = proc.stdin
+        self._stdout: IO[bytes] = proc.stdout
         self.pids: dict[str, int] = {}
         self.ready: set[str] = set()
         self.exited: dict[str, int] = {}
@@ -66,17 +71,17 @@ class Zygote:
 
     def _send(self, req: dict) -> None:
         try:
-            self.proc.stdin.write((json.dumps(req) + "\n").encode())
-            self.proc.stdin.flush()
+            self._stdin.write((json.dumps(req) + "\n").encode())
+            self._stdin.flush()
         except BrokenPipeError:
             raise LabError(f"the agent zygote exited ({self.proc.poll()}); see {self.run_dir}/zygote.log") from None
 
-    def wait_ready(self, hosts, timeout: float = READY_TIMEOUT, logs=None) -> None:
+    def wait_ready(self, hosts: Sequence[str], timeout: float = READY_TIMEOUT, logs=None) -> None:
         """Read zygote events until every host's agent is READY (event-driven)."""
         want = set(hosts)
         deadline = time.monotonic() + timeout
         sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        sel.register(self._stdout, selectors.EVENT_READ)
         try:
             while not want <= self.ready:
                 dead = sorted(h for h in want if h in self.exited)
@@ -92,7 +97,7 @@ class Zygote:
         finally:
             sel.close()
 
-    def _fail(self, dead, logs):
+    def _fail(self, dead: list[str], logs: dict | None) -> NoReturn:
         lines = [f"agent of {h} exited with status {self.exited[h]} before READY" for h in dead]
         lines += self.errors + [f"zygote: {n}" for n in self.notes]
         tail = ""
@@ -101,11 +106,11 @@ class Zygote:
                 tail = "\n  " + "\n  ".join(Path(logs[h]).read_text().splitlines()[-12:])
         raise LabError("; ".join(lines) + f"; see {self._log_hint(dead, logs)}" + tail)
 
-    def _log_hint(self, hosts, logs):
+    def _log_hint(self, hosts: Sequence[str], logs):
         return ", ".join(str(logs[h]) for h in hosts if logs and h in logs) or str(self.run_dir / "zygote.log")
 
     def _read_events(self) -> None:
-        chunk = os.read(self.proc.stdout.fileno(), 65536)
+        chunk = os.read(self._stdout.fileno(), 65536)
         if not chunk:
             self.errors.append(f"the agent zygote exited ({self.proc.wait()}); see {self.run_dir}/zygote.log")
             return
@@ -115,7 +120,7 @@ class Zygote:
             self._event(json.loads(line))
 
     def _event(self, ev: dict) -> None:
-        kind, host = ev["ev"], ev.get("host")
+        kind, host = ev["ev"], ev.get("host", "")
         if kind == "spawned":
             self.pids[host] = ev["pid"]
             self._agent_entries[host] = self.registry.process(ev["pid"], "agent", host=host)
@@ -131,13 +136,12 @@ class Zygote:
         """Ask the zygote to end its agents and exit; the registry catches the rest."""
         if self.proc.poll() is None:
             try:
-                self.proc.stdin.write(b'{"op": "stop"}\n')
-                self.proc.stdin.close()
+                self._stdin.write(b'{"op": "stop"}\n')
+                self._stdin.close()
             except (BrokenPipeError, ValueError):
                 pass
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 pass
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        self._stdout.close()

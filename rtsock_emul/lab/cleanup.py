@@ -43,7 +43,7 @@ def alive(entry: dict) -> bool:
 
 
 class Registry:
-    def __init__(self, run_dir: str | Path, items: list | None = None):
+    def __init__(self, run_dir: str | Path, items: list | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.items: list[dict] = list(items or [])
         self._lock = threading.Lock()

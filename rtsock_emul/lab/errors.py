@@ -8,6 +8,6 @@ class LabError(RuntimeError):
 class TopologyError(LabError, ValueError):
     """A topology is malformed; the text starts with `file:line:`."""
 
-    def __init__(self, where: str, text: str):
+    def __init__(self, where: str, text: str) -> None:
         self.where, self.text = where, text
         super().__init__(f"{where}: {text}" if where else text)

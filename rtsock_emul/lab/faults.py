@@ -65,10 +65,10 @@ def set_carrier(port: str, up: bool) -> None:
 class Impairments:
     """Loss and delay settings of one host's interfaces, applied as a whole."""
 
-    def __init__(self, host: str, ns_pid: int, registry, ns_entry: dict):
+    def __init__(self, host: str, ns_pid: int, registry, ns_entry: dict) -> None:
         self.host, self.ns_pid, self.registry, self.ns_entry = host, ns_pid, registry, ns_entry
         self.loss: dict[str, int] = {}
-        self.delay: dict[str, int] = {}
+        self.delay: dict[str, float] = {}
         self._registered: set = set()
 
     def _register(self, kind: str, **fields) -> None:

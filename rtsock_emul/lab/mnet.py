@@ -9,8 +9,8 @@ made.
 from __future__ import annotations
 
 import contextlib
-
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from mininet.link import Link
@@ -42,7 +42,7 @@ BRIDGE_NF = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-c
 
 
 @contextlib.contextmanager
-def _unrecorded_killed(node):
+def _unrecorded_killed(node: Host) -> Iterator[None]:
     """A shell started but interrupted (Ctrl-C, SIGTERM) before the registry recorded it
     is killed here: the lab's teardown only knows what the registry holds."""
     try:
@@ -58,11 +58,11 @@ def _unrecorded_killed(node):
 class LabHost(Host):
     """A Mininet host whose shell pid is in the cleanup registry."""
 
-    def __init__(self, name, registry=None, **params):
+    def __init__(self, name: str, registry=None, **params) -> None:
         self._registry = registry
         super().__init__(name, **params)
 
-    def startShell(self, mnopts=None):
+    def startShell(self, mnopts=None) -> None:
         with _unrecorded_killed(self):
             super().startShell(mnopts)
             if self._registry is not None:
@@ -72,17 +72,17 @@ class LabHost(Host):
 class LabBridge(Switch):
     """A Linux bridge named `dev` (prefixed); the Mininet node keeps the topology name (s1)."""
 
-    def __init__(self, name, dev=None, registry=None, **params):
+    def __init__(self, name: str, dev=None, registry=None, **params) -> None:
         self.dev, self._registry = dev, registry
         super().__init__(name, dpid="%016x" % 1, **params)
 
-    def startShell(self, mnopts=None):
+    def startShell(self, mnopts=None) -> None:
         with _unrecorded_killed(self):
             super().startShell(mnopts)
             if self._registry is not None:
                 self._registry.process(self.pid, "host", switch=self.name)
 
-    def start(self, _controllers):
+    def start(self, _controllers: list) -> None:
         self._registry.add("bridge", name=self.dev)
         out = self.cmd(f"ip link add name {self.dev} type bridge forward_delay 0 ageing_time 30000 "
                        f"mcast_snooping 0 && echo ok")
@@ -98,11 +98,11 @@ class LabBridge(Switch):
         if "ok" not in out:
             raise LabError(f"cannot attach ports to bridge {self.dev}: {out.strip()}")
 
-    def stop(self, deleteIntfs=True):
+    def stop(self, deleteIntfs=True) -> None:
         self.cmd(f"ip link del dev {self.dev}")
         super().stop(deleteIntfs)
 
-    def connected(self):
+    def connected(self) -> bool:
         return True
 
 

@@ -42,15 +42,15 @@ class Program:
     """A started program: its standard output is collected line by line (stderr
     merged into it), so that `wait_line` can look for a pattern."""
 
-    def __init__(self, host: str, argv: list[str], popen: subprocess.Popen):
+    def __init__(self, host: str, argv: list[str], popen: subprocess.Popen) -> None:
         self.host, self.argv, self.popen = host, list(argv), popen
         self.lines: list[str] = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
-    def _read(self):
-        for line in self.popen.stdout:
+    def _read(self) -> None:
+        for line in self.popen.stdout or ():
             with self._lock:
                 self.lines.append(line.rstrip("\n"))
 
@@ -68,7 +68,7 @@ class Program:
         comes within `timeout` seconds or the program ends first."""
         regex = re.compile(pattern)
 
-        def probe():
+        def probe() -> int | None:
             lines = self.output()
             for i in range(start, len(lines)):
                 if regex.search(lines[i]):
@@ -99,7 +99,8 @@ class Program:
                 _signal_group(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
         self._reader.join(STOP_TIMEOUT)
-        self.popen.stdout.close()
+        if self.popen.stdout:
+            self.popen.stdout.close()
         return self.popen.returncode
 
 
@@ -115,10 +116,9 @@ def spawn(host: str, argv: list[str], env: dict, cwd: str | None = None) -> Prog
     enters its network namespace)."""
     if not argv:
         raise LabError(f"{host}: no program to start")
-    kw = dict(env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-              text=True, bufsize=1)
     try:
-        popen = subprocess.Popen(list(argv), start_new_session=True, **kw)
+        popen = subprocess.Popen(list(argv), start_new_session=True, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     except OSError as exc:
         raise LabError(f"{host}: cannot start {argv[0]}: {exc.strerror or exc}") from None
     return Program(host, argv, popen)

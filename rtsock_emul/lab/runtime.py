@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 from rtsock_emul import client
 
@@ -18,7 +19,7 @@ from . import faults, naming, programs
 from .agents import READY_TIMEOUT, Zygote
 from .cleanup import Registry
 from .errors import LabError
-from .topology import SWITCH_KEYS, load
+from .topology import SWITCH_KEYS, Host, Topology, load
 
 RUN_DIR_BASE = Path(os.environ.get("RTSOCK_LAB_DIR", "/tmp"))
 ADMIN_TIMEOUT = 30.0
@@ -36,7 +37,7 @@ class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where the main thread is: it unwinds like Ctrl-C, so every
     `finally` stops its lab, and pytest ends the whole session instead of failing one test."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int) -> None:
         self.signum = signum
         super().__init__(f"{signal.Signals(signum).name}: stopping after tearing down every lab")
 
@@ -46,12 +47,12 @@ def _stop_all() -> None:
         lab.stop()
 
 
-def _on_sigterm(signum, frame):
+def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
     """Outside pytest: exit 128+signum after the finally blocks and atexit stop the labs."""
     raise SystemExit(128 + signum)
 
 
-def raise_interrupted(signum, frame):
+def raise_interrupted(signum: int, frame: FrameType | None) -> NoReturn:
     """The pytest session's handler (the scenario plugin installs it)."""
     raise Interrupted(signum)
 
@@ -105,7 +106,7 @@ def _check_config(config) -> dict:
     return dict(config)
 
 
-def host_config(topology, host, config: dict, sim: bool = False) -> dict:
+def host_config(topology: Topology, host: Host, config: dict, sim: bool = False) -> dict:
     """The agent config of one host: lab config + the host's mpathd/options + its
     interfaces (in sim mode with `targets`: the other hosts' addresses on that switch)."""
     cfg = json.loads(json.dumps(config or {}))
@@ -128,7 +129,7 @@ def host_config(topology, host, config: dict, sim: bool = False) -> dict:
 
 
 class Lab:
-    def __init__(self, topology, mode: str, config: dict | None, run_id: str | None):
+    def __init__(self, topology, mode: str, config: dict | None, run_id: str | None) -> None:
         if mode not in MODES:
             raise LabError(f"mode {mode!r}: use one of {', '.join(MODES)}")
         self.topology = load(topology)
@@ -141,8 +142,8 @@ class Lab:
         self.registry = Registry(self.run_dir)
         self.registry.add("dir", path=str(self.run_dir))
         self.hosts = list(self.topology.hosts)
-        self.net = None
-        self.zygote = None
+        self.net: Any = None          # the Mininet network (mininet mode)
+        self.zygote: Zygote | None = None
         self.keep_logs = bool(os.environ.get("RTSOCK_LAB_KEEP"))
         self._impair: dict[str, faults.Impairments] = {}
         self._programs: list[programs.Program] = []
@@ -156,16 +157,16 @@ class Lab:
         try:
             programs.ensure_shim()
             # the zygote imports the agent stack while Mininet builds the network
-            self.zygote = Zygote(self.registry, self.run_dir)
+            zygote = self.zygote = Zygote(self.registry, self.run_dir)
             if self.mode == "mininet":
                 from . import mnet
                 self.net = mnet.build(self.topology, self.run_id, self.registry, self.run_dir)
-            for name, host in self.topology.hosts.items():
-                self.zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
+            for name in self.topology.hosts:
+                zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
                                   socket=self.agent_path(name), log=str(self.logs()[name]),
                                   platform="linux" if self.net else "sim",
                                   config=self.host_configs[name])
-            self.zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
+            zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
             if self.net:
                 for name in self.hosts:
                     exports = "; ".join(f"export {k}={shlex.quote(v)}" for k, v in self.host_env(name).items())
@@ -213,10 +214,10 @@ class Lab:
                   f"retry with python -m rtsock_emul.lab.cleanup {self.run_dir}", file=sys.stderr)
         return problems
 
-    def __enter__(self):
+    def __enter__(self) -> Lab:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.stop()
 
     # --- queries ------------------------------------------------------------
@@ -327,7 +328,7 @@ class Lab:
         return faults.ping(self.net[src_host].pid, dst_addr, count, interval, src_host=src_host)
 
 
-def _block_signals():
+def _block_signals() -> set[int] | None:
     if threading.current_thread() is threading.main_thread():
         return signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
     return None

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -52,7 +54,7 @@ class Interface:
 
     def to_config(self) -> dict:
         """The agent's view (config `interfaces`)."""
-        cfg = {"name": self.name, "addresses": [str(a) for a in self.addresses]}
+        cfg: dict[str, object] = {"name": self.name, "addresses": [str(a) for a in self.addresses]}
         if self.ip:
             cfg["ip"] = True
         cfg.update({k: v for k, v in (("mac", self.mac), ("mtu", self.mtu)) if v is not None})
@@ -82,7 +84,7 @@ class Topology:
     hosts: dict                      # name -> Host
     source: str = "<mapping>"
 
-    def links(self):
+    def links(self) -> Iterator[tuple[str, Interface]]:
         """Every (host, Interface), in file order."""
         for host in self.hosts.values():
             yield from ((host.name, i) for i in host.interfaces.values())
@@ -127,11 +129,11 @@ def _display(path: Path) -> str:
 class _PlainNode:
     """Adapts a plain Python value to the yaml node shape (no line numbers)."""
 
-    def __init__(self, value):
+    def __init__(self, value) -> None:
         self.value, self.start_mark = value, None
 
     @classmethod
-    def wrap(cls, value):
+    def wrap(cls, value: object) -> _PlainMapping | _PlainSequence | _PlainScalar:
         if isinstance(value, dict):
             return _PlainMapping([(cls.wrap(k), cls.wrap(v)) for k, v in value.items()])
         if isinstance(value, (list, tuple)):
@@ -152,16 +154,16 @@ class _PlainScalar(_PlainNode):
 
 
 class _Loader:
-    def __init__(self, where: str):
+    def __init__(self, where: str) -> None:
         self.where = where
         self._yaml = yaml.SafeLoader("")  # only to construct scalars with their tags
 
     # --- node helpers ------------------------------------------------------
-    def err(self, node, text):
+    def err(self, node, text: str):
         mark = getattr(node, "start_mark", None)
         return TopologyError(f"{self.where}:{mark.line + 1}" if mark else self.where, text)
 
-    def mapping(self, node, what):
+    def mapping(self, node: Any, what: str) -> list[tuple[str, Any, Any]]:
         if isinstance(node, (yaml.MappingNode, _PlainMapping)):
             pairs, seen = [], set()
             for knode, vnode in node.value:
@@ -173,19 +175,19 @@ class _Loader:
             return pairs
         raise self.err(node, f"{what} must be a mapping")
 
-    def sequence(self, node, what):
+    def sequence(self, node: Any, what: str) -> list:
         if isinstance(node, (yaml.SequenceNode, _PlainSequence)):
             return list(node.value)
         raise self.err(node, f"{what} must be a list")
 
-    def scalar(self, node, what):
+    def scalar(self, node: Any, what: str) -> Any:
         if isinstance(node, _PlainScalar):
             return node.value
         if isinstance(node, yaml.ScalarNode):
             return self._yaml.construct_object(node)
         raise self.err(node, f"{what} must be a single value")
 
-    def keys(self, pairs, allowed, what, node):
+    def keys(self, pairs: list[tuple[str, Any, Any]], allowed: set[str], what: str, node: Any) -> dict[str, Any]:
         for key, knode, _ in pairs:
             if key not in allowed:
                 raise self.err(knode, f"{what}: unknown key {key} (keys are: {', '.join(sorted(allowed))})")
@@ -215,7 +217,7 @@ class _Loader:
             raise self.err(top["hosts"], "hosts: a topology needs at least one host")
         return Topology(name, desc, tuple(switches), hosts, self.where)
 
-    def node_name(self, node, kind, name, suffix):
+    def node_name(self, node, kind, name: str, suffix: str):
         if not naming.NODE_NAME.match(name):
             raise self.err(node, f"{kind} name {name!r}: use letters, digits and _ (starting with a letter)")
         over = naming.too_long(suffix)
@@ -224,7 +226,7 @@ class _Loader:
                                  f"{naming.PREFIX_LEN + len(suffix)} bytes, {over} over Linux's "
                                  f"{naming.MAX_IFNAME}; shorten the {kind} name")
 
-    def host(self, hname, knode, hnode, switches) -> Host:
+    def host(self, hname: str, knode, hnode, switches) -> Host:
         self.node_name(knode, "host", hname, hname)
         fields = self.keys(self.mapping(hnode, f"host {hname}"), HOST_KEYS, f"host {hname}", hnode)
         host = Host(hname)
@@ -240,7 +242,7 @@ class _Loader:
             host.routes = tuple(self.route(hname, r) for r in self.sequence(fields["routes"], f"host {hname} routes"))
         return host
 
-    def interface(self, hname, ifname, knode, node, switches) -> Interface:
+    def interface(self, hname: str, ifname: str, knode, node, switches) -> Interface:
         what = f"host {hname} interface {ifname}"
         if not re.match(r"^[a-z][a-z0-9_]*\d$", ifname) or len(ifname) > naming.MAX_IFNAME:
             raise self.err(knode, f"{what}: an interface name is letters then a unit number, at most "
@@ -300,7 +302,7 @@ class _Loader:
             out[key] = value
         return out
 
-    def route(self, hname, node) -> Route:
+    def route(self, hname: str, node) -> Route:
         text = str(self.scalar(node, "a route"))
         m = _ROUTE.match(text.strip())
         try:

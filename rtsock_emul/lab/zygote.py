@@ -73,7 +73,7 @@ def _child(req: dict, ready_w: int) -> None:
 
 
 class Zygote:
-    def __init__(self):
+    def __init__(self) -> None:
         self.sel = selectors.DefaultSelector()
         self.children: dict[int, str] = {}       # pid -> host
         self.ready_pipes: dict[int, tuple] = {}  # read fd -> (host, buffer)

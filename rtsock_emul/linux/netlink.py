@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from typing import Sequence
 
 NETLINK_ROUTE = 0
 RTMGRP_LINK = 0x1
@@ -57,7 +58,7 @@ def running(flags: int) -> bool:
 class LinkWatcher:
     """Calls `on_change(ifname, running)` for every carrier change of a watched interface."""
 
-    def __init__(self, loop, names, on_change, log):
+    def __init__(self, loop, names: Sequence[str], on_change, log) -> None:
         self.loop, self.names, self.on_change, self.log = loop, set(names), on_change, log
         self.state: dict[str, bool] = {}
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)

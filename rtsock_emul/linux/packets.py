@@ -12,7 +12,6 @@ import ipaddress
 import socket
 import struct
 
-
 ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
@@ -120,7 +119,7 @@ def parse_claim(frame: bytes):
 class LinkSocket:
     """An AF_PACKET socket on one interface: sends frames, receives ARP and IPv6."""
 
-    def __init__(self, ifname: str, proto: int):
+    def __init__(self, ifname: str, proto: int) -> None:
         self.ifname = ifname
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
         self.sock.bind((ifname, proto))

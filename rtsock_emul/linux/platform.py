@@ -13,6 +13,7 @@ import asyncio
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyroute2 import AsyncIPRoute
 
@@ -49,14 +50,14 @@ def _sysctl(key: str, value: str, log) -> None:
 
 
 class LinuxPlatform:
-    def __init__(self, config: dict, log):
+    def __init__(self, config: dict, log) -> None:
         self.config, self.log = config, log
-        self.ctx = None
+        self.ctx: Any = None          # the agent's context, from start()
         self.ifaces: dict[str, Iface] = {}
-        self.prober = None
-        self.ipr = None
-        self.watcher = None
-        self.realizer = None
+        self.prober: LinuxProber | None = None
+        self.ipr: AsyncIPRoute | None = None
+        self.watcher: netlink.LinkWatcher | None = None
+        self.realizer: Realizer | None = None
         self._socks: list[packets.LinkSocket] = []
         self._by_if: dict[str, packets.LinkSocket] = {}
         self._our_macs: set[bytes] = set()
@@ -115,7 +116,7 @@ class LinuxPlatform:
         return LinkInfo(name, iface.mac, iface.mtu, self._carrier_now.get(name, False))
 
     def datalinks(self) -> list[LinkInfo]:
-        return [self.link_info(name) for name in self.ifaces]
+        return [info for info in map(self.link_info, self.ifaces) if info is not None]
 
     def _add_routes(self) -> None:
         for route in self.config.get("routes", ()):
@@ -130,28 +131,30 @@ class LinuxPlatform:
                 self.log.warning("linux: topology route %s via %s: %s", route["dst"], gw, exc)
 
     async def _settle(self) -> None:
+        realizer = self.realizer
+        assert realizer is not None, "start() makes the realizer first"
         """Wait until the topology addresses passed DAD and the realizer applied them."""
         want = {(e["name"], ipaddress.ip_interface(a).ip) for e in self.config.get("interfaces", ())
                 for a in e.get("addresses", ())}
 
         def done():
-            have = {(ifname, addr) for ifname, addr, _ in self.realizer.addrs}
-            return want <= have and self.realizer.settled.is_set()
+            have = {(ifname, addr) for ifname, addr, _ in realizer.addrs}
+            return want <= have and realizer.settled.is_set()
 
         loop = self.ctx.loop
         deadline = loop.time() + SETTLE_TIMEOUT
-        self.realizer.request()
+        realizer.request()
         while not done():
             left = deadline - loop.time()
             if left <= 0:
                 self.log.warning("linux: topology addresses not all up after %gs", SETTLE_TIMEOUT)
                 return
             try:   # woken by every realizer pass (driven by kernel changes), never a fixed sleep
-                await asyncio.wait_for(self.realizer.settled.wait(), left)
+                await asyncio.wait_for(realizer.settled.wait(), left)
             except asyncio.TimeoutError:
                 continue
             if not done():
-                self.realizer.settled.clear()
+                realizer.settled.clear()
 
     def stop(self) -> None:
         if self.watcher:

@@ -41,7 +41,7 @@ def echo_request(af: int, ident: int, seq: int, payload: bytes) -> bytes:
 
 
 class LinuxProber:
-    def __init__(self, loop, log, ifindex_of):
+    def __init__(self, loop, log, ifindex_of) -> None:
         self.loop, self.log, self.ifindex_of = loop, log, ifindex_of
         self.ident = os.getpid() & 0xFFFF
         self._handler = None
@@ -82,7 +82,7 @@ class LinuxProber:
         self.loop.add_reader(sock.fileno(), self._receive, sock, ifname, af)
         return sock
 
-    def _send(self, ifname, af, src, dst, seq, payload) -> None:
+    def _send(self, ifname: str, af, src, dst, seq, payload) -> None:
         sock = self._sock(ifname, af, src)
         if sock is None:
             return
@@ -94,13 +94,13 @@ class LinuxProber:
         except OSError as exc:   # e.g. no carrier: the probe is simply lost
             self.log.debug("prober: %s %s -> %s: %s", ifname, src, dst, exc)
 
-    def send_probe(self, ifname, af, src, dst, seq, payload) -> None:
+    def send_probe(self, ifname: str, af, src, dst, seq, payload) -> None:
         self._send(ifname, af, src, dst, seq, payload)
 
-    def discover_targets(self, ifname, af, src, seq, payload) -> None:
+    def discover_targets(self, ifname: str, af, src, seq, payload) -> None:
         self._send(ifname, af, src, ALL_HOSTS[af], seq, payload)
 
-    def _receive(self, sock, ifname, af) -> None:
+    def _receive(self, sock, ifname: str, af) -> None:
         while True:
             try:
                 data, addr = sock.recvfrom(RECV_SIZE)

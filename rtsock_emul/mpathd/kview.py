@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import TypedDict, Union, cast
+from typing import TypedDict, Union
 
 from ..kernel import Kernel
 from ..kernel.errors import KernelError
@@ -46,7 +46,7 @@ class GroupInfo(TypedDict):
 
 def _row(ipif: Ipif) -> LifRow:
     return LifRow(name=ipif.name, ifname=ipif.ill.name, af=ipif.af,
-                  addr=cast(IPAddress, ipif.addr), prefixlen=ipif.prefixlen, flags=ipif.flags)
+                  addr=ipif.addr, prefixlen=ipif.prefixlen, flags=ipif.flags)
 
 
 def lifs(kernel: Kernel, af: int | None = None) -> list[LifRow]:
@@ -142,5 +142,5 @@ def cast_ill(kernel: Kernel, group_name: str, af: int) -> str:
 def routes(kernel: Kernel, af: int) -> list[tuple[IPNetwork, IPAddress]]:
     """(destination network, gateway address) of every gateway route of `af`
     (the off-subnet IREs of mpd_main.c ire_process_v4/v6)."""
-    return [(r.network, cast(IPAddress, r.gateway))
+    return [(r.network, r.gateway)
             for r in kernel.routes(af=af) if r.flags & RTF_GATEWAY]

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from rtsock_emul.wire.constants import (
-    AF_UNSPEC, RTAW_UNDER_IPMP, RTSQ_DEFAULT, RTSQ_NORMAL, RTSQ_UNDER_IPMP)
-
+from rtsock_emul.wire.constants import AF_UNSPEC, RTAW_UNDER_IPMP, RTSQ_DEFAULT, RTSQ_NORMAL, RTSQ_UNDER_IPMP
+from rtsock_emul.wire.messages import Message
 from rtsock_emul.wire.messages import encode as wire_encode
 
 from .socket import RtSocket
@@ -49,7 +48,7 @@ def _call_now(fn, *args):
 class RtsHub:
     """Routing sockets of one host. `encode(msg) -> bytes` is called at most once per message."""
 
-    def __init__(self, *, encode: Callable[[object], bytes] = wire_encode, defer=_call_now, log=None):
+    def __init__(self, *, encode: Callable[[Message], bytes] = wire_encode, defer=_call_now, log=None):
         self._encode = encode
         self._defer = defer
         self._log = log
@@ -90,7 +89,9 @@ class RtsHub:
             raise ValueError("RTSQ_DEFAULT must be resolved by the kernel before queueing (rts_queue_input, R30-R41)")
         self.queued += 1
         sent = 0
-        to, dropped, shut = [], [], []
+        to: list[int] = []
+        dropped: list[int] = []
+        shut: list[int] = []
         for sock in tuple(self.sockets):
             if not wanted(sock.proto, sock.rt_aware, af, rtsq):
                 if not (af is UNKNOWN_AF and sock is origin):

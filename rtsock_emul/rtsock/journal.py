@@ -20,6 +20,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rtsock_emul.kernel import Kernel
 
 DEFAULT_MAXLEN = 20000
 PAGE = 100             # entries per `kernel journal` reply: well under one admin datagram (~50 KB)
@@ -51,7 +56,11 @@ def state_of(kernel) -> dict:
     `index` {ifindex: name}, `under` {name: IPMP interface}, `ipmp` [names],
     `flags` {"name af": ipif 0 flags (ipif|ill|phyint, 64-bit)},
     `tentative` [addresses UP whose DAD has not finished (M23)]."""
-    index, under, ipmp, flags, tentative = {}, {}, [], {}, []
+    index: dict = {}
+    under: dict = {}
+    ipmp: list = []
+    flags: dict = {}
+    tentative: list = []
     for phy in kernel.phyints():
         index[str(phy.ifindex)] = phy.name
         if phy.is_ipmp:
@@ -69,7 +78,7 @@ def state_of(kernel) -> dict:
             "tentative": sorted(tentative)}
 
 
-def kernel_state(kernel):
+def kernel_state(kernel: Kernel) -> tuple[Callable[[], object], Callable[[], dict]]:
     """The (key, state) pair a Journal needs: state_key to notice a change cheaply,
     state_of to write it."""
     return lambda: state_key(kernel), lambda: state_of(kernel)
@@ -82,7 +91,7 @@ class Journal:
     differs from the last one, `state()` is written as a state entry. Without
     `key`, `state()` itself is compared."""
 
-    def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic):
+    def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic) -> None:
         self._state, self._key, self._clock = state, key or state, clock
         self.entries: deque = deque(maxlen=maxlen)
         self.next_seq = 0

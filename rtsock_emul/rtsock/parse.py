@@ -9,10 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 from rtsock_emul.wire.constants import (
-    AF_INET6, AF_LINK, AF_UNSPEC, RTA_AUTHOR, RTA_BRD, RTA_DST, RTA_GATEWAY,
-    RTA_GENMASK, RTA_IFA, RTA_IFP, RTA_NETMASK, RTA_NUMBITS, RTA_SRC)
+    AF_INET6,
+    AF_LINK,
+    AF_UNSPEC,
+    RTA_AUTHOR,
+    RTA_BRD,
+    RTA_DST,
+    RTA_GATEWAY,
+    RTA_GENMASK,
+    RTA_IFA,
+    RTA_IFP,
+    RTA_NETMASK,
+    RTA_NUMBITS,
+    RTA_SRC,
+)
 from rtsock_emul.wire.sockaddrs import SOCKADDR_TYPES, SockaddrUnspec, decode_sockaddr, sockaddr_size
 from rtsock_emul.wire.structs import RT_MSGHDR, SOCKADDR_DL
 
@@ -28,12 +41,12 @@ class Addrs:
 
     found: int = 0                 # RTA_ bits found
     af: int = AF_UNSPEC            # from RTA_DST (or RTA_SRC)
-    dst: object = None
-    gateway: object = None
-    netmask: object = None
-    ifa: object = None
-    author: object = None
-    src: object = None
+    dst: object | None = None
+    gateway: object | None = None
+    netmask: object | None = None
+    ifa: object | None = None
+    author: object | None = None
+    src: object | None = None
     ifindex: int = 0               # RTA_IFP sdl_index; the name is never decoded (R15)
     aborted: str = ""              # why the walk stopped, for the log
     raw: dict = field(default_factory=dict)  # decoded sockaddrs, RTA_IFP excepted
@@ -48,7 +61,7 @@ def header(data: bytes) -> dict:
     return RT_MSGHDR.unpack(data)
 
 
-def _address(sa, af):
+def _address(sa: Any, af: int) -> tuple[Any, str | None]:
     """The in6_addr-style value of one sockaddr, or a reason to abort."""
     if isinstance(sa, SockaddrUnspec):
         # Parsed as a 16-byte sockaddr_in (rts_getaddrs): sin_addr is bytes 2..6 of sa_data.

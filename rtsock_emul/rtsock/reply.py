@@ -3,6 +3,7 @@ kernel's `Route` (kernel/routes.py: dst, netmask, gateway, flags, ill, src, rmx(
 from __future__ import annotations
 
 from rtsock_emul.kernel.messages import sdl, sockaddr
+from rtsock_emul.kernel.model import Ill, Ipif
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.messages import RtMetrics, RtMsghdr
 
@@ -12,7 +13,7 @@ _RMX_FIELDS = {C.RTV_MTU: "rmx_mtu", C.RTV_HOPCOUNT: "rmx_hopcount", C.RTV_EXPIR
                C.RTV_SSTHRESH: "rmx_ssthresh", C.RTV_RTT: "rmx_rtt", C.RTV_RTTVAR: "rmx_rttvar"}
 
 
-def _first_ipif(ill):
+def _first_ipif(ill: Ill) -> Ipif | None:
     return ill.ipifs[min(ill.ipifs)] if ill.ipifs else None
 
 

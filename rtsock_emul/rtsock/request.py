@@ -9,12 +9,12 @@ from __future__ import annotations
 import errno as E
 from collections.abc import Callable
 from ipaddress import ip_address
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rtsock_emul.kernel.errors import KernelError
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.errors import WireError
-from rtsock_emul.wire.messages import decode_request
+from rtsock_emul.wire.messages import RtMsghdr, decode_request
 from rtsock_emul.wire.structs import RT_MSGHDR
 
 from .hub import UNKNOWN_AF
@@ -22,18 +22,22 @@ from .parse import HDR_SIZE, getaddrs, header
 from .reply import build_get_reply
 from .socket import RtSocket
 
+if TYPE_CHECKING:
+    from rtsock_emul.kernel import Kernel
+
 T = TypeVar("T")
 
 
 class RtsErrno(int):
     """An errno (Linux value) that keeps its name: ENOTSUP and EOPNOTSUPP share 95 on Linux."""
+    name: str
 
     def __new__(cls, value: int, name: str | None = None):
         self = super().__new__(cls, value)
         self.name = name or (C.ERRNO_NAMES.get(value, E.errorcode.get(value, str(value))) if value else "0")
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"RtsErrno({self.name})"
 
 
@@ -43,7 +47,7 @@ OK = RtsErrno(0)
 class Reject(Exception):
     """A request check failed: errno name (illumos vocabulary) and why, for the log."""
 
-    def __init__(self, name: str, why: str = ""):
+    def __init__(self, name: str, why: str = "") -> None:
         super().__init__(f"{name}: {why}")
         self.err = RtsErrno(getattr(E, name), name)
         self.why = why
@@ -90,7 +94,7 @@ def handle_request(kernel, hub, sock: RtSocket, data: bytes, pid: int | None = N
     return err
 
 
-def _dispatch(kernel, sock, hdr, addrs):
+def _dispatch(kernel: Kernel, sock: RtSocket, hdr: dict, addrs: Any) -> RtMsghdr | None:
     """The later checks of ip_rts_request_common: mask, RTA_IFP, then the per-type rules. Returns the GET reply."""
     rtm_type, flags = hdr["rtm_type"], hdr["rtm_flags"]
     af = addrs.af
@@ -105,7 +109,7 @@ def _dispatch(kernel, sock, hdr, addrs):
     return handler(kernel, sock, hdr, addrs, ifindex)
 
 
-def _check_ifp(kernel, rtm_type, af, ifindex):
+def _check_ifp(kernel: Kernel, rtm_type: int, af: int, ifindex: int) -> int:
     """R16, R75-R77: the ill named by RTA_IFP's sdl_index, translated for IPMP."""
     ill = kernel.ill_of_index(ifindex, af)
     if ill is None:
@@ -115,7 +119,7 @@ def _check_ifp(kernel, rtm_type, af, ifindex):
     if rtm_type in (C.RTM_CHANGE, C.RTM_DELETE):
         raise Reject("EINVAL", f"RTA_IFP index {ifindex} is an underlying IPMP interface (R76)")
     if rtm_type == C.RTM_ADD:  # R75: the route goes on the IPMP interface
-        ipmp_index = ill.phyint.group.ipmp.ifindex
+        ipmp_index = ill.phyint.ipmp_group.ipmp.ifindex
         if kernel.ill_of_index(ipmp_index, af) is None:
             raise Reject("EINVAL", f"underlying interface {ifindex} has no {C.AF_NAMES[af]} IPMP ill (R75)")
         return ipmp_index
@@ -137,14 +141,14 @@ _RMX_FIELDS = {C.RTV_MTU: "rmx_mtu", C.RTV_HOPCOUNT: "rmx_hopcount", C.RTV_EXPIR
                C.RTV_SSTHRESH: "rmx_ssthresh", C.RTV_RTT: "rmx_rtt", C.RTV_RTTVAR: "rmx_rttvar"}
 
 
-def _metrics(hdr):
+def _metrics(hdr: dict) -> dict[int, int]:
     """{RTV_ bit: wire value} for the bits set in rtm_inits."""
     rmx = hdr["rtm_rmx"]
     rmx = rmx if isinstance(rmx, dict) else vars(rmx)
     return {bit: rmx[name] for bit, name in _RMX_FIELDS.items() if hdr["rtm_inits"] & bit}
 
 
-def _add(kernel, sock, hdr, a, ifindex):
+def _add(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> None:
     flags = hdr["rtm_flags"]
     if a.gateway is None:
         raise Reject("EINVAL", "RTM_ADD without RTA_GATEWAY (R18)")
@@ -160,7 +164,7 @@ def _add(kernel, sock, hdr, a, ifindex):
                  ifindex=ifindex or None, src=a.src, metrics=_metrics(hdr))
 
 
-def _delete(kernel, sock, hdr, a, ifindex):
+def _delete(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> None:
     if a.gateway is None:
         raise Reject("EINVAL", "RTM_DELETE without RTA_GATEWAY (R19)")
     if hdr["rtm_flags"] & C.RTF_SETSRC:
@@ -169,14 +173,14 @@ def _delete(kernel, sock, hdr, a, ifindex):
                  ifindex=ifindex or None)
 
 
-def _change(kernel, sock, hdr, a, ifindex):
+def _change(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> None:
     if a.src is not None and not hdr["rtm_flags"] & C.RTF_SETSRC:
         raise Reject("EOPNOTSUPP", "RTM_CHANGE with RTA_SRC but no RTF_SETSRC (R25)")
     _kernel_call(kernel.route_change, a.af, a.dst, a.netmask, a.gateway, hdr["rtm_flags"],
                  ifindex=ifindex or None, src=a.src, metrics=_metrics(hdr))
 
 
-def _get(kernel, sock, hdr, a, ifindex):
+def _get(kernel: Kernel, sock: RtSocket, hdr: dict, a: Any, ifindex: int) -> RtMsghdr:
     if a.src is not None:
         raise Reject("EOPNOTSUPP", "RTM_GET with RTA_SRC (R25)")
     route = _kernel_call(kernel.route_get, a.af, a.dst, a.netmask, a.gateway,
@@ -187,7 +191,7 @@ def _get(kernel, sock, hdr, a, ifindex):
 _PER_TYPE = {C.RTM_ADD: _add, C.RTM_DELETE: _delete, C.RTM_CHANGE: _change, C.RTM_GET: _get}
 
 
-def _echo(hub, sock, data, hdr, af, err, reply):
+def _echo(hub, sock, data, hdr, af, err, reply) -> None:
     """Step 9: queue the echo (RTSQ_ALL, R30) or the RTM_GET reply (R81).
 
     Echoes of errors found before the family is known (R7, R8, R9, R10) go only

@@ -11,8 +11,20 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rtsock_emul.wire.constants import (
-    AF_INET, AF_INET6, AF_UNSPEC, RT_AWARE, RTAW_DEFAULT, SHUT_RD, SHUT_RDWR, SHUT_WR,
-    SO_PROTOTYPE, SO_RCVBUF, SO_USELOOPBACK, SOL_ROUTE, SOL_SOCKET)
+    AF_INET,
+    AF_INET6,
+    AF_UNSPEC,
+    RT_AWARE,
+    RTAW_DEFAULT,
+    SHUT_RD,
+    SHUT_RDWR,
+    SHUT_WR,
+    SO_PROTOTYPE,
+    SO_RCVBUF,
+    SO_USELOOPBACK,
+    SOL_ROUTE,
+    SOL_SOCKET,
+)
 
 # rts_create accepts these protocols (R1).
 PROTOCOLS = frozenset({AF_UNSPEC, AF_INET, AF_INET6})
@@ -52,7 +64,7 @@ class RtSocket:
     dropped: int = 0
     overflowed: bool = field(default=False)  # dropped since the last successful send
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.privileged is None:
             self.privileged = self.uid == 0
         if self.proto not in PROTOCOLS:

@@ -5,6 +5,8 @@ Each worker is a child of the pytest process that spins until its deadline
 (`--cpu-load-seconds`), or until that parent is gone. The session stops them
 by pid when it ends, also after Ctrl-C, and never by name.
 """
+from __future__ import annotations
+
 import os
 import subprocess
 import sys
@@ -22,7 +24,7 @@ _BUSY = ("import os,sys,time\n"
          "    for _ in range(200000): pass\n")
 
 
-def load_average():
+def load_average() -> str:
     """'load average 1.97 1.20 0.88 on 2 CPUs', for timeout messages."""
     try:
         one, five, fifteen = os.getloadavg()
@@ -34,22 +36,22 @@ def load_average():
 class BusyWorkers:
     """N busy processes, bounded in time, stopped by pid."""
 
-    def __init__(self, n, seconds=DEFAULT_SECONDS):
+    def __init__(self, n, seconds=DEFAULT_SECONDS) -> None:
         if n < 0:
             raise ValueError(f"--cpu-load {n}: need 0 or more workers")
         self.n, self.seconds = n, seconds
-        self.procs = []
+        self.procs: list[subprocess.Popen] = []
 
-    def start(self):
+    def start(self) -> BusyWorkers:
         for _ in range(self.n):
             self.procs.append(subprocess.Popen([sys.executable, "-c", _BUSY, str(self.seconds)],
                                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
         return self
 
-    def pids(self):
+    def pids(self) -> list[int]:
         return [p.pid for p in self.procs]
 
-    def stop(self):
+    def stop(self) -> None:
         for p in self.procs:
             if p.poll() is None:
                 p.terminate()
@@ -64,7 +66,7 @@ class BusyWorkers:
         self.procs = []
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser) -> None:
     group = parser.getgroup("rtsock", "ipmp-lab scenarios")
     group.addoption("--cpu-load", type=int, default=0, metavar="N",
                     help="start N busy worker processes for the whole session (contended CPUs)")
@@ -73,7 +75,7 @@ def pytest_addoption(parser):
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
+def pytest_sessionstart(session) -> None:
     n = session.config.getoption("cpu_load")
     if n:
         workers = BusyWorkers(n, session.config.getoption("cpu_load_seconds")).start()
@@ -84,7 +86,7 @@ def pytest_sessionstart(session):
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session, exitstatus):
+def pytest_sessionfinish(session, exitstatus) -> None:
     """Before the leftover check: the workers are this session's own children."""
     workers = getattr(session.config, "_rtsock_busy", None)
     if workers is not None:
@@ -92,7 +94,7 @@ def pytest_sessionfinish(session, exitstatus):
         session.config._rtsock_busy = None
 
 
-def pytest_unconfigure(config):
+def pytest_unconfigure(config) -> None:
     workers = getattr(config, "_rtsock_busy", None)
     if workers is not None:
         workers.stop()

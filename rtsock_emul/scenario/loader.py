@@ -3,6 +3,11 @@
 yaml.compose gives nodes with marks; we build plain dicts/lists that remember
 where each value came from, so schema errors can name file:line.
 """
+from __future__ import annotations
+
+import os
+from typing import Any
+
 import yaml
 
 from rtsock_emul.util.textfile import MAX_FILE_BYTES, read_text  # noqa: F401 (MAX_FILE_BYTES: tests)
@@ -27,11 +32,11 @@ class LList(list):
 _SCALARS = yaml.SafeLoader("")  # only its scalar constructors are used
 
 
-def _line(node):
+def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
-def _end_line(node):
+def _end_line(node: yaml.Node) -> int:
     """Last line holding text of node (a block's end mark is where the next token starts)."""
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
         last = node.value[-1]
@@ -48,16 +53,16 @@ class _TooMany(Exception):
 class _Budget:
     """Counts the values built; aliases make one node count each time it is used."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.left = MAX_VALUES
 
-    def take(self, node):
+    def take(self, node: yaml.Node) -> None:
         self.left -= 1
         if self.left < 0:
             raise _TooMany()
 
 
-def _build(node, path, budget):
+def _build(node: yaml.Node, path: str, budget: _Budget) -> Any:
     budget.take(node)
     if isinstance(node, yaml.MappingNode):
         out = LMap()
@@ -78,16 +83,16 @@ def _build(node, path, budget):
             out.key_lines[key] = _line(knode)
         return out
     if isinstance(node, yaml.SequenceNode):
-        out = LList(_build(n, path, budget) for n in node.value)
-        out.line, out.end_line = _line(node), _end_line(node)
-        out.item_lines = [_line(n) for n in node.value]
-        return out
+        items = LList(_build(n, path, budget) for n in node.value)
+        items.line, items.end_line = _line(node), _end_line(node)
+        items.item_lines = [_line(n) for n in node.value]
+        return items
     if node.tag == "tag:yaml.org,2002:str":
         return node.value
     return _SCALARS.construct_object(node, deep=True)
 
 
-def yaml_error_place(exc):
+def yaml_error_place(exc: Any) -> tuple[int, str]:
     """(line, text) of a PyYAML error: where it was noticed, and where the construct it was
     reading began (an unclosed bracket is noticed lines later)."""
     mark = exc.problem_mark or exc.context_mark
@@ -99,7 +104,7 @@ def yaml_error_place(exc):
     return line, text
 
 
-def line_of(container, key, default=0):
+def line_of(container: Any, key: Any, default: int = 0) -> int:
     """Line of container[key] (a key of an LMap or an index of an LList)."""
     if isinstance(container, LMap):
         return container.key_lines.get(key, container.line)
@@ -108,7 +113,7 @@ def line_of(container, key, default=0):
     return getattr(container, "line", default)
 
 
-def load_text(text, path="<string>"):
+def load_text(text: str, path="<string>"):
     """Parse YAML text into LMap/LList/scalars; YAML syntax errors become ScenarioError."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -127,7 +132,7 @@ def load_text(text, path="<string>"):
                             "are expanded", "a scenario is small: write the values out, without nested aliases") from None
 
 
-def load_file(path):
+def load_file(path: str | os.PathLike) -> Any:
     """Parse one scenario file (not yet validated; see schema.parse_scenario)."""
     text = read_text(path, "scenario", lambda line, what, hint: ScenarioError(path, line, what, hint))
     return load_text(text, path)

@@ -1,10 +1,17 @@
 """Compare what a subscriber received with an expectation: exact, ordered, unordered, absent."""
+from __future__ import annotations
+
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.wire import constants as C
 
 from .patterns import IF_TYPES
+
+if TYPE_CHECKING:
+    from .streams import Record
 
 MODES = ("exact", "ordered", "unordered")
 
@@ -20,38 +27,40 @@ class MsgView:
     errno: str = "0"
     addrs: dict = field(default_factory=dict)   # RTA_ bit -> sockaddr object
     msglen: int = 0       # bytes read (the *_msglen the reader saw)
-    inits: int = None     # rtm_inits (rt_msghdr only)
-    metric: int = None    # ifam_metric or ifi_metric
-    mtu: int = None       # ifi_mtu or rmx_mtu
+    inits: int | None = None     # rtm_inits (rt_msghdr only)
+    metric: int | None = None    # ifam_metric or ifi_metric
+    mtu: int | None = None       # ifi_mtu or rmx_mtu
 
 
-def view(msg, raw=None):
+def view(msg: Any, raw: bytes | None = None) -> MsgView:
     """raw: the bytes read, for `len`; without them the message is re-encoded."""
-    for prefix in ("rtm_", "ifm_", "ifam_"):
-        if hasattr(msg, prefix + "type"):
-            get = lambda name, d=0: getattr(msg, prefix + name, d)  # noqa: E731
-            v = MsgView(type=get("type"), index=get("index"), flags=get("flags"),
-                        pid=get("pid"), seq=get("seq"),
-                        errno=C.from_wire_errno(get("errno")),
-                        addrs=dict(getattr(msg, "sockaddrs", {}) or {}))
-            v.msglen = len(raw) if raw else len(msg.encode())
-            if prefix == "rtm_":
-                v.inits, v.mtu = msg.rtm_inits, msg.rtm_rmx.rmx_mtu
-            elif prefix == "ifm_":
-                v.metric, v.mtu = msg.ifm_data.ifi_metric, msg.ifm_data.ifi_mtu
-            else:
-                v.metric = msg.ifam_metric
-            return v
-    raise TypeError(f"not a routing message: {msg!r}")
+    prefix = next((p for p in ("rtm_", "ifm_", "ifam_") if hasattr(msg, p + "type")), None)
+    if prefix is None:
+        raise TypeError(f"not a routing message: {msg!r}")
+
+    def get(name: str) -> int:
+        return getattr(msg, prefix + name, 0)
+    v = MsgView(type=get("type"), index=get("index"), flags=get("flags"),
+                pid=get("pid"), seq=get("seq"),
+                errno=C.from_wire_errno(get("errno")),
+                addrs=dict(getattr(msg, "sockaddrs", {}) or {}))
+    v.msglen = len(raw) if raw else len(msg.encode())
+    if prefix == "rtm_":
+        v.inits, v.mtu = msg.rtm_inits, msg.rtm_rmx.rmx_mtu
+    elif prefix == "ifm_":
+        v.metric, v.mtu = msg.ifm_data.ifi_metric, msg.ifm_data.ifi_mtu
+    else:
+        v.metric = msg.ifam_metric
+    return v
 
 
-def sa_addr(sa):
+def sa_addr(sa: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The IP address of a sockaddr object, or None (AF_UNSPEC, AF_LINK, missing)."""
     addr = getattr(sa, "addr", None)
     return addr if isinstance(addr, (ipaddress.IPv4Address, ipaddress.IPv6Address)) else None
 
 
-def mask_plen(sa):
+def mask_plen(sa: Any) -> int | None:
     addr = sa_addr(sa)
     if addr is None:
         return 0 if sa is not None else None
@@ -62,10 +71,10 @@ def mask_plen(sa):
 class IfNames:
     """ifindex -> interface name for one host: from the agent and from RTA_IFP names seen."""
 
-    def __init__(self, table=None):
+    def __init__(self, table=None) -> None:
         self.table = dict(table or {})
 
-    def learn(self, msg):
+    def learn(self, msg) -> None:
         v = view(msg)
         sdl = v.addrs.get(C.RTA_IFP)
         name = getattr(sdl, "name", "")
@@ -73,17 +82,17 @@ class IfNames:
             if name and v.index and v.index not in self.table:
                 self.table[v.index] = name.split(":")[0]
 
-    def name(self, index):
+    def name(self, index: int) -> str | None:
         return self.table.get(index)
 
-    def index(self, name):
+    def index(self, name: str):
         for idx, known in self.table.items():
             if known == name:
                 return idx
         return None
 
 
-def mismatch(pat, msg, names, raw=None):
+def mismatch(pat, msg, names: IfNames, raw=None):
     """None if msg matches pat, else a short reason naming the first field that differs."""
     v = view(msg, raw)
     if v.type != pat.type:
@@ -111,15 +120,15 @@ def mismatch(pat, msg, names, raw=None):
 _ADDR_SLOTS = {"gateway": C.RTA_GATEWAY, "author": C.RTA_AUTHOR, "brd": C.RTA_BRD}
 
 
-def _names(table, word):
+def _names(table: Mapping[int, str], word: int) -> str:
     return ",".join(n.split("_", 1)[1] if n.startswith("RT") else n for n in C.flag_names(table, word)) or "none"
 
 
-def _bits(mask):
+def _bits(mask: int) -> list[int]:
     return [1 << i for i in range(mask.bit_length()) if mask >> i & 1]
 
 
-def _field_mismatch(key, want, v, names):
+def _field_mismatch(key, want, v, names: IfNames):
     if key in ("dst", "ifa"):
         bit = C.RTA_DST if key == "dst" else C.RTA_IFA
         addr, plen = want
@@ -143,8 +152,8 @@ def _field_mismatch(key, want, v, names):
         return None if got == want else f"{key} is {got}, expected {want}"
     if key == "netmask":
         mask = v.addrs.get(C.RTA_NETMASK)
-        got = mask_plen(mask) if isinstance(want, int) else sa_addr(mask)
-        return None if got == want else f"netmask is {got}, expected {want}"
+        got_mask = mask_plen(mask) if isinstance(want, int) else sa_addr(mask)
+        return None if got_mask == want else f"netmask is {got_mask}, expected {want}"
     if key == "ifp":
         sdl = v.addrs.get(C.RTA_IFP)
         got = getattr(sdl, "sdl_index" if isinstance(want, int) else "name", None)
@@ -170,7 +179,7 @@ class Expectation:
     messages: list = field(default_factory=list)   # Patterns
     absent: list = field(default_factory=list)     # Patterns
     line: int = 0
-    overflow: bool = None    # True/False: a read reported ENOBUFS since the previous expect
+    overflow: bool | None = None    # True/False: a read reported ENOBUFS since the previous expect
 
 
 @dataclass
@@ -179,15 +188,15 @@ class Diff:
     exp: Expectation
     observed: list              # Records
     reason: str
-    exp_index: int = None       # first expected pattern that is wrong/missing
-    obs_index: int = None       # first observed record that is wrong/extra/forbidden
+    exp_index: int | None = None       # first expected pattern that is wrong/missing
+    obs_index: int | None = None       # first observed record that is wrong/extra/forbidden
 
 
-def _messages(records):
+def _messages(records: list[Record]) -> list[Record]:
     return [r for r in records if r.msg is not None]
 
 
-def satisfied(exp, records, names):
+def satisfied(exp, records, names: IfNames):
     """True once waiting longer cannot help (the quiet window follows)."""
     msgs = _messages(records)
     if exp.mode == "exact":
@@ -195,7 +204,7 @@ def satisfied(exp, records, names):
     return compare(Expectation(exp.sub, exp.mode, exp.messages), records, names) is None
 
 
-def compare(exp, records, names):
+def compare(exp, records, names: IfNames):
     """None if records meet exp, else a Diff with the first difference."""
     bad = [r for r in records if r.msg is None and not r.overflow]
     if bad:
@@ -213,7 +222,7 @@ def compare(exp, records, names):
     return diff
 
 
-def _exact(exp, msgs, names):
+def _exact(exp, msgs, names: IfNames):
     for i in range(max(len(exp.messages), len(msgs))):
         if i >= len(msgs):
             return Diff(exp, msgs, f"missing: {exp.messages[i]}", exp_index=i, obs_index=i)
@@ -226,7 +235,7 @@ def _exact(exp, msgs, names):
     return None
 
 
-def _ordered(exp, msgs, names):
+def _ordered(exp, msgs, names: IfNames):
     pos = 0
     for j, pat in enumerate(exp.messages):
         while pos < len(msgs) and mismatch(pat, msgs[pos].msg, names, msgs[pos].raw):
@@ -237,11 +246,11 @@ def _ordered(exp, msgs, names):
     return None
 
 
-def _unordered(exp, msgs, names):
+def _unordered(exp, msgs, names: IfNames):
     fits = [[i for i, r in enumerate(msgs) if mismatch(p, r.msg, names, r.raw) is None] for p in exp.messages]
-    owner = {}
+    owner: dict = {}
 
-    def place(j, seen):
+    def place(j, seen) -> bool:
         for i in fits[j]:
             if i not in seen:
                 seen.add(i)

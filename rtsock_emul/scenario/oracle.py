@@ -8,17 +8,32 @@ flags, addresses in DAD), so reading order, scheduler delays and step
 boundaries change no verdict, and a join or leave in flight is judged like any
 other moment. `res.judged` counts, per rule, the messages it judged.
 """
+from __future__ import annotations
+
 from collections import Counter
 from dataclasses import dataclass
-
-from rtsock_emul.wire import constants as C
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.rtsock.journal import digest
+from rtsock_emul.wire import constants as C
 
 from .matcher import sa_addr
-from .oracle_state import (ADDR_TYPES, about_index, addr_route, family, held_back, ifinfo_flags,
-                           join_silence, leave_order)
+from .oracle_state import (
+    ADDR_TYPES,
+    about_index,
+    addr_route,
+    family,
+    held_back,
+    ifinfo_flags,
+    join_silence,
+    leave_order,
+)
 from .truth import TruthFailure
+
+if TYPE_CHECKING:
+    from .runner import RunResult, SendRecord
+    from .streams import Record
+    from .truth import State
 
 RULES = {
     "M10": "Every message sent to the kernel is returned, and copies go to every interested listener.",
@@ -69,14 +84,14 @@ class Violation:
     rule: str
     sub: str
     what: str
-    record: object = None
+    record: Record | None = None
 
     @property
-    def text(self):
+    def text(self) -> str:
         return RULES.get(self.rule, "")
 
 
-def is_echo(msg, sent=frozenset()):
+def is_echo(msg: Any, sent: frozenset | set = frozenset()) -> bool:
     """A request's echo or RTM_GET reply: an rt_msghdr (whatever its rtm_type: the echo
     of an RTM_NEWADDR request is the caller's rt_msghdr) with the sender's pid, or the
     (type, seq) of a request of this run (`sent`)."""
@@ -86,30 +101,30 @@ def is_echo(msg, sent=frozenset()):
 
 
 class _Ctx:
-    def __init__(self, res):
+    def __init__(self, res) -> None:
         self.res, self.sc = res, res.scenario
-        self.out = []
-        self.judged = Counter()
+        self.out: list[Violation] = []
+        self.judged: Counter[str] = Counter()
         self.sent = frozenset((s.type, s.seq) for s in res.sends if s.seq)   # per run
-        self.placed = {}          # subscriber -> [(Record, truth.Entry)] in reading order
+        self.placed: dict[str, list] = {}          # subscriber -> [(Record, truth.Entry)] in reading order
 
-    def is_echo(self, msg):
+    def is_echo(self, msg: Any) -> bool:
         return is_echo(msg, self.sent)
 
-    def add(self, rule, sub, what, rec=None):
+    def add(self, rule, sub, what, rec=None) -> None:
         self.out.append(Violation(rule, sub, what, rec))
 
-    def judge(self, rule, n=1):
+    def judge(self, rule, n=1) -> None:
         self.judged[rule] += n
 
-    def journal(self, host):
+    def journal(self, host: str):
         j = self.res.journals.get(host)
         if j is None or j.start is None:
             raise TruthFailure(host, "the run has no delivery journal of this host")
         return j
 
 
-def check(res):
+def check(res: RunResult) -> list[Violation]:
     """Every Violation found in res (a runner.RunResult); res.judged gets how many
     messages each rule judged. Raises truth.TruthFailure when a read message
     cannot be placed in its host's journal."""
@@ -132,7 +147,7 @@ def check(res):
     return ctx.out
 
 
-def place(ctx, name, sub):
+def place(ctx, name: str, sub):
     """Tie each message `name` read to the journal entry the hub queued it as: the
     k-th message read is the k-th entry delivered to its socket. A read whose bytes
     differ from the entry is an R42 finding; more reads than deliveries is a
@@ -157,7 +172,7 @@ def place(ctx, name, sub):
     return placed
 
 
-def _per_stream(ctx, sub, placed):
+def _per_stream(ctx, sub, placed) -> None:
     recs = ctx.res.streams.snapshot(sub.name)
     if sub.shutdown in (C.SHUT_RD, C.SHUT_RDWR):
         ctx.judge("M15", len(recs) or 1)
@@ -193,7 +208,7 @@ def _per_stream(ctx, sub, placed):
     join_silence(ctx, sub, kernel, ctx.journal(sub.host))
 
 
-def _format(ctx, sub, r, m, state):
+def _format(ctx, sub, r, m, state) -> None:
     if m.type == C.RTM_IFINFO:
         ctx.judge("R44")
         ctx.judge("R43")
@@ -226,7 +241,7 @@ def _format(ctx, sub, r, m, state):
                                      f"but the address belongs to {sdl.name}", r)
 
 
-def _membership(ctx, sub, r, m, e):
+def _membership(ctx, sub, r, m, e) -> None:
     """M16 and R46, against the membership when the message was queued."""
     state = e.state
     idx = about_index(m)
@@ -252,7 +267,7 @@ def _membership(ctx, sub, r, m, e):
                                          f"expected {want} ({want_name})", r)
 
 
-def _pairs(ctx, sub, r, m, nxt):
+def _pairs(ctx, sub, r, m, nxt) -> None:
     if m.type == C.RTM_NEWADDR:
         ctx.judge("R55")
         ifa = sa_addr(m.sockaddrs.get(C.RTA_IFA))
@@ -265,7 +280,7 @@ def _pairs(ctx, sub, r, m, nxt):
             ctx.add("R55", sub.name, f"RTM_DELETE {dst} is followed by {nxt.type_name}, not RTM_DELADDR {dst}", r)
 
 
-def _echoes(ctx):
+def _echoes(ctx) -> None:
     subs, res = ctx.sc.subscribers, ctx.res
     overflowed = {n for n in subs if any(r.overflow for r in res.streams.snapshot(n))}
     for send in res.sends:
@@ -279,7 +294,7 @@ def _echoes(ctx):
                 if not twins:
                     ctx.judge("M13")
                     if got != send.errno:
-                        ctx.add("M13", name, f"the echo of {C.name_of(C.RTM_NAMES, send.type)} seq {send.seq} "
+                        ctx.add("M13", name, f"the echo of {C.name_of(C.RTM_NAMES, send.type or 0)} seq {send.seq} "
                                              f"has rtm_errno {got}, but the write returned {send.errno}", r)
             if twins:
                 continue
@@ -295,17 +310,17 @@ def _echoes(ctx):
             if interested and not send.raw and send.errno not in UNDEFINED_AF_ERRORS and name not in overflowed:
                 ctx.judge("M10")
                 if not echoes:
-                    ctx.add("M10", name, f"no echo of {C.name_of(C.RTM_NAMES, send.type)} seq {send.seq} "
+                    ctx.add("M10", name, f"no echo of {C.name_of(C.RTM_NAMES, send.type or 0)} seq {send.seq} "
                                          f"written by {send.sub}")
         if not send.raw and send.type in (C.RTM_DELETE, C.RTM_CHANGE) and send.ifp and send.errno == "0":
             state = _state_at_request(ctx, send)
             ctx.judge("M21")
-            if state.under.get(send.ifp.split(":")[0]):
-                ctx.add("M21", send.sub, f"{C.name_of(C.RTM_NAMES, send.type)} naming underlying "
+            if state is not None and state.under.get(send.ifp.split(":")[0]):
+                ctx.add("M21", send.sub, f"{C.name_of(C.RTM_NAMES, send.type or 0)} naming underlying "
                                          f"{send.ifp} succeeded")
 
 
-def _state_at_request(ctx, send):
+def _state_at_request(ctx: _Ctx, send: SendRecord) -> State | None:
     """The state when the kernel handled `send`: at its echo's journal entry (queued
     whether or not anyone reads it)."""
     sub = ctx.sc.subscribers[send.sub]
@@ -314,12 +329,12 @@ def _state_at_request(ctx, send):
     sends = [s for s in ctx.res.sends if s.sub == send.sub and s.type == send.type]
     k = sends.index(send)
     if k >= len(mine):
-        raise TruthFailure(sub.host, f"no journal entry for the echo of {C.name_of(C.RTM_NAMES, send.type)} "
+        raise TruthFailure(sub.host, f"no journal entry for the echo of {C.name_of(C.RTM_NAMES, send.type or 0)} "
                                      f"seq {send.seq} written by {send.sub}")
     return mine[k].state
 
 
-def selection(ctx, host):
+def selection(ctx, host: str) -> None:
     """R38, R40, M19 per queued kernel message, from whom the delivery predicate chose
     (delivered, dropped for a full buffer or refused after shutdown alike), after all
     subscribers of the host were open and set up. R40 judges messages about
@@ -336,7 +351,7 @@ def selection(ctx, host):
         fam_ok = {n: s.protocol in (C.AF_UNSPEC, e.af) for n, s in subs.items()}
         about = _about_name(ctx, e)
         under = e.state.under.get(about) if about else None
-        classes = {}
+        classes: dict = {}
         for n, s in subs.items():
             classes.setdefault((s.protocol, s.aware), []).append(n)
         for names in classes.values():
@@ -370,7 +385,7 @@ def selection(ctx, host):
                                          f"that {got} was chosen for")
 
 
-def _about_name(ctx, e):
+def _about_name(ctx: _Ctx, e: Any) -> str | None:
     """The interface a journal entry is about (about_index's rule on its header), or None."""
     if e.type in (C.RTM_IFINFO,) + ADDR_TYPES or (
             e.type in (C.RTM_ADD, C.RTM_DELETE) and e.pid == 0 and e.addrs == C.RTA_DST | C.RTA_NETMASK):

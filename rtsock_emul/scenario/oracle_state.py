@@ -1,16 +1,23 @@
 """Oracle checks that compare a message with the kernel state when it was queued
 (truth.Entry.state from the delivery journal): M17, M18, M23, R45; and the
 message classifiers the oracle shares (family, addr_route, about_index)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from rtsock_emul.wire import constants as C
 
 from .matcher import sa_addr, view
+
+if TYPE_CHECKING:
+    from .truth import HostJournal, State
 
 ADDR_TYPES = (C.RTM_NEWADDR, C.RTM_DELADDR, C.RTM_CHGADDR, C.RTM_FREEADDR)
 # phyint flags (R45 check): the same on every ill of an interface and shown by ifconfig
 PHYINT_BITS = C.IFF_RUNNING | C.IFF_FAILED | C.IFF_STANDBY | C.IFF_INACTIVE | C.IFF_OFFLINE
 
 
-def family(msg):
+def family(msg: Any) -> int:
     """The delivery af of a message: IFINFO's from IFF_IPV4/IPV6, else its sockaddrs'."""
     if msg.PREFIX == "ifm_":
         flags = msg.ifm_flags
@@ -18,20 +25,20 @@ def family(msg):
     return msg.family()
 
 
-def addr_route(msg):
+def addr_route(msg: Any) -> bool:
     """An address-derived RTM_ADD/RTM_DELETE (kernel, DST|NETMASK only)."""
     return (msg.type in (C.RTM_ADD, C.RTM_DELETE) and msg.rtm_pid == 0
             and set(msg.sockaddrs) == {C.RTA_DST, C.RTA_NETMASK})
 
 
-def about_index(msg):
+def about_index(msg: Any) -> int | None:
     """The ifindex a message is about, or None (request echoes, MISS, REDIRECT, ...)."""
     if msg.PREFIX in ("ifm_", "ifam_") or addr_route(msg):
         return view(msg).index
     return None
 
 
-def changes(journal, name):
+def changes(journal, name: str):
     """[(seq, IPMP interface before, after)] for each change of name's membership."""
     out, prev = [], journal.base.under.get(name)
     for e in journal.entries:
@@ -41,7 +48,7 @@ def changes(journal, name):
     return out
 
 
-def held_back(ctx, sub, r, m, e):
+def held_back(ctx, sub, r, m, e) -> None:
     """M23: RTM_NEWADDR is not queued while its address is still in DAD."""
     if m.type != C.RTM_NEWADDR or m.PREFIX != "ifam_":
         return
@@ -52,7 +59,7 @@ def held_back(ctx, sub, r, m, e):
                                  f"(DAD running; journal entry {e.seq})", r)
 
 
-def ifinfo_flags(ctx, sub, r, m, e):
+def ifinfo_flags(ctx, sub, r, m, e) -> None:
     """R45: an IFINFO's phyint bits are the interface's phyint flags when it was queued."""
     if m.PREFIX != "ifm_":
         return
@@ -67,18 +74,20 @@ def ifinfo_flags(ctx, sub, r, m, e):
                                  f"<{_names(want)}> when the kernel queued it (journal entry {e.seq})", r)
 
 
-def _names(bits):
+def _names(bits: int) -> str:
     return ",".join(C.flag_names(C.IFF_NAMES, bits, "IFF_"))
 
 
-def _about(m, state):
+def _about(m: Any, state: State) -> str | None:
     idx = about_index(m)
     return state.name(idx) if idx is not None else None
 
 
-def joins(journal, since=0):
+def joins(journal: HostJournal, since: int = 0) -> list:
     """[(seq, name, IPMP interface)] for each interface that joined a group at seq >= since."""
-    out, prev = [], journal.base.under
+    assert journal.base is not None, "the journal has no base state yet"
+    out: list = []
+    prev = journal.base.under
     for e in journal.entries:
         if e.kind != "state":
             continue
@@ -88,7 +97,7 @@ def joins(journal, since=0):
     return out
 
 
-def join_silence(ctx, sub, placed, journal):
+def join_silence(ctx, sub, placed, journal) -> None:
     """M17: X's join is announced to a normal socket by RTM_DELADDRs and an RTM_IFINFO
     per ill saying X is down; between that IFINFO and the join, no RTM_NEWADDR about X
     of that family. Judged once per join seen after the subscriber opened, over the
@@ -114,7 +123,7 @@ def join_silence(ctx, sub, placed, journal):
                                          f"and before {name} joined {group} (entry {seq})", r)
 
 
-def leave_order(ctx, sub, placed, journal):
+def leave_order(ctx, sub, placed, journal) -> None:
     """M18: after X leaves its group, a normal socket hears RTM_IFINFO X with UP before
     any RTM_NEWADDR about X."""
     if sub.aware:

@@ -10,16 +10,22 @@ captured on that link since the previous `packets` step with the same link and
 match ended (or since the steps began); it waits up to `within` for `count` of them, holds a `quiet` window, and
 then checks the count and the gap between each two packets.
 """
+from __future__ import annotations
+
 import io
 import re
 import subprocess
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 
 from .errors import StepFailure
 from .loader import line_of
+
+if TYPE_CHECKING:
+    from .schema import Scenario, _Checker
 
 PACKETS_KEYS = ("link", "match", "count", "spacing", "within", "quiet")
 DEFAULT_WITHIN = 2.0
@@ -36,18 +42,18 @@ class Spacing:
     tolerance: float  # fraction: 0.2 for ±20%
 
     @property
-    def low(self):
+    def low(self) -> float:
         return self.nominal * (1 - self.tolerance)
 
     @property
-    def high(self):
+    def high(self) -> float:
         return self.nominal * (1 + self.tolerance)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.nominal * 1000:g}ms±{self.tolerance * 100:g}%"
 
 
-def parse_spacing(text):
+def parse_spacing(text: str):
     m = _SPACING.match(str(text))
     if not m:
         raise ValueError(text)
@@ -55,7 +61,7 @@ def parse_spacing(text):
     return Spacing(float(m.group(1)) * scale, float(m.group(3)) / 100)
 
 
-def compile_check(bpf):
+def compile_check(bpf: str) -> str | None:
     """None if bpf compiles for Ethernet, else libpcap's complaint."""
     from scapy.arch.common import compile_filter
     from scapy.data import DLT_EN10MB
@@ -67,7 +73,7 @@ def compile_check(bpf):
     return None
 
 
-def parse(ck, sc, raw, line, host_if):
+def parse(ck: _Checker, sc: Scenario, raw: Any, line: int, host_if: Any) -> dict:
     """Arguments of a packets step; every mistake names its line."""
     spec = ck.mapping(raw["packets"], line, "packets", PACKETS_KEYS, HINT)
     for key in ("link", "match", "count"):
@@ -98,7 +104,7 @@ def parse(ck, sc, raw, line, host_if):
             "at_least": bool(m.group(2)), "spacing": spacing, "within": within, "quiet": quiet}
 
 
-def read_matching(path, bpf, since):
+def read_matching(path: str, bpf: str, since: float) -> list[tuple[float, Any]]:
     """(capture time, scapy packet) of each packet in the pcap at `path` that matches bpf,
     captured after `since` (a time.time() value)."""
     from scapy.layers import inet, inet6, l2  # noqa: F401 (registers Ethernet and its payloads)
@@ -109,11 +115,11 @@ def read_matching(path, bpf, since):
         err = proc.stderr.decode(errors="replace").strip()
         raise RuntimeError(f"tcpdump -r {path} failed (rc {proc.returncode}): {err}")
     # A capture still being written may end in a partial record; tcpdump copies the whole ones.
-    with PcapReader(io.BytesIO(proc.stdout)) as reader:
+    with PcapReader(io.BytesIO(proc.stdout)) as reader:  # type: ignore[arg-type]  # a file object is fine
         return [(float(p.time), p) for p in reader if float(p.time) > since]
 
 
-def _verdict(args, got):
+def _verdict(args: dict, got: list[tuple[float, Any]]) -> str | None:
     n, count = len(got), args["count"]
     if n < count or (n > count and not args["at_least"]):
         want = f"at least {count}" if args["at_least"] else f"exactly {count}"
@@ -128,7 +134,7 @@ def _verdict(args, got):
     return None
 
 
-def run_step(st, pcap_path, since, host, ifname, bpf, count, at_least, spacing, within, quiet):
+def run_step(st, pcap_path, since, host: str, ifname: str, bpf, count: int, at_least, spacing, within, quiet: bool):
     """Wait for the packets, hold `quiet`, judge; returns the time the window ends."""
     args = {"count": count, "at_least": at_least, "spacing": spacing}
     what = f"{count}{'+' if at_least else ''} packet(s) matching {bpf!r} on {host}:{ifname}"
@@ -138,7 +144,7 @@ def run_step(st, pcap_path, since, host, ifname, bpf, count, at_least, spacing, 
                            "and a reports directory (--rtsock-reports)"])
     seen = {}
 
-    def probe():
+    def probe() -> bool:
         seen["got"] = read_matching(pcap_path, bpf, since)
         return len(seen["got"]) >= count
     try:

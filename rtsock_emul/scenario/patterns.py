@@ -7,9 +7,12 @@ route messages and RTA_IFA for address messages. +FLAG/-FLAG test one bit (IFF_
 for RTM_IFINFO, RTF_ otherwise); `flags=` compares the whole word, `addrs=` the
 set of RTA_ bits present, `inits=` the whole rtm_inits word (RTV_ names).
 """
+from __future__ import annotations
+
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from rtsock_emul.wire import constants as C
 
@@ -28,7 +31,7 @@ _IFNAME = re.compile(r"^[a-z][a-z0-9_]*[0-9]+(:[0-9]+)?$")
 class PatternError(ValueError):
     """A pattern cannot be parsed; .hint says what would be right."""
 
-    def __init__(self, what, hint=""):
+    def __init__(self, what, hint="") -> None:
         self.what, self.hint = what, hint
         super().__init__(what)
 
@@ -37,20 +40,20 @@ class PatternError(ValueError):
 class Pattern:
     text: str
     type: int
-    ifname: object = None            # interface name, or None
+    ifname: object | None = None            # interface name, or None
     fields: dict = field(default_factory=dict)
     set_flags: int = 0
     clear_flags: int = 0
 
     @property
-    def flag_prefix(self):
+    def flag_prefix(self) -> str:
         return "IFF_" if self.type in IF_TYPES else "RTF_"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.text
 
 
-def parse_type(text):
+def parse_type(text: str):
     try:
         return C.value_of("RTM_", str(text))
     except ValueError:
@@ -58,7 +61,7 @@ def parse_type(text):
                            "one of " + ", ".join(C.RTM_NAMES.values())) from None
 
 
-def parse_addr(text, what="address"):
+def parse_addr(text: str, what="address"):
     """'192.0.2.1' or '192.0.2.0/24' -> (ip_address, plen or None)."""
     text = str(text).strip()
     if text == "default":
@@ -76,7 +79,7 @@ def parse_addr(text, what="address"):
     return ip, None
 
 
-def parse_errno(value):
+def parse_errno(value: Any) -> str:
     if value in (0, "0", None):
         return "0"
     name = str(value).upper()
@@ -85,14 +88,14 @@ def parse_errno(value):
     return name
 
 
-def _flag(prefix, name):
+def _flag(prefix: str, name: str):
     try:
         return C.value_of(prefix, name)
     except ValueError as exc:
         raise PatternError(str(exc).split(";")[0], str(exc).split("; ", 1)[-1]) from None
 
 
-def _set_key(pat, key, value):
+def _set_key(pat: Pattern, key: str, value: Any) -> None:
     if key not in KEYS:
         raise PatternError(f"unknown pattern key {key!r}", "keys: " + ", ".join(KEYS))
     if key in ("dst", "ifa"):
@@ -125,7 +128,7 @@ def _set_key(pat, key, value):
         _set_flags(pat, value)
 
 
-def _check_header(pat, key):
+def _check_header(pat: Pattern, key: str) -> None:
     if key not in _NO_FIELD:
         return
     kind = "addr" if pat.type in ADDR_TYPES else "if" if pat.type in IF_TYPES else "rt"
@@ -135,7 +138,7 @@ def _check_header(pat, key):
                            f"{key} is not carried by {_NO_FIELD[key]}")
 
 
-def _bit_set(value, prefix, key):
+def _bit_set(value, prefix: str, key):
     """`DST,GATEWAY`, a list of names, a number, or `0`/`none` -> the whole word."""
     items = value if isinstance(value, list) else str(value).replace(",", " ").replace("|", " ").split()
     word = 0
@@ -151,7 +154,7 @@ def _bit_set(value, prefix, key):
     return word
 
 
-def _set_flags(pat, value):
+def _set_flags(pat: Pattern, value: Any) -> None:
     items = value if isinstance(value, list) else str(value).replace(",", " ").replace("|", " ").split()
     items = [str(i) for i in items]
     signed = [i for i in items if i[:1] in "+-"]
@@ -175,19 +178,19 @@ def _set_flags(pat, value):
         pat.fields["flags"] = word
 
 
-def _set_addr(pat, value):
+def _set_addr(pat: Pattern, value: Any) -> None:
     if pat.type in IF_TYPES:
         raise PatternError("RTM_IFINFO carries no address", "remove the address from this pattern")
     pat.fields["ifa" if pat.type in ADDR_TYPES else "dst"] = parse_addr(value)
 
 
-def _set_ifname(pat, value):
+def _set_ifname(pat: Pattern, value: Any) -> None:
     if not _IFNAME.match(str(value)):
         raise PatternError(f"bad interface name {value!r}", "a Solaris-style name such as net0, ipmp0 or net0:1")
     pat.ifname = str(value)
 
 
-def parse_pattern(spec):
+def parse_pattern(spec: Any) -> Pattern:
     """A string or mapping -> Pattern; raises PatternError."""
     if isinstance(spec, str):
         return _parse_string(spec)
@@ -197,7 +200,7 @@ def parse_pattern(spec):
                        "e.g. `RTM_IFINFO net0 +FAILED` or {type: RTM_ADD, dst: 192.0.2.0/24}")
 
 
-def _parse_string(text):
+def _parse_string(text: str):
     tokens = text.split()
     if not tokens:
         raise PatternError("empty pattern", "start with a message type such as RTM_IFINFO")
@@ -219,11 +222,11 @@ def _parse_string(text):
     return pat
 
 
-def _looks_like_addr(tok):
+def _looks_like_addr(tok: str) -> bool:
     return tok == "default" or bool(re.match(r"^[0-9a-fA-F:.]+(/\d+)?$", tok)) and ("." in tok or ":" in tok)
 
 
-def _parse_mapping(spec):
+def _parse_mapping(spec: dict) -> Pattern:
     unknown = [k for k in spec if k not in MAPPING_KEYS]
     if unknown:
         raise PatternError(f"unknown pattern key {unknown[0]!r}", "keys: " + ", ".join(MAPPING_KEYS))

@@ -3,11 +3,15 @@
     pytest scenarios/ -k member-failure -m R39 --rtsock-mode=sim
     pytest -p rtsock_emul.scenario.pytest_plugin SOME/DIR     # scenario files kept anywhere
 """
+from __future__ import annotations
+
 import os
 import shutil
 import signal
 import threading
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _pytest._code.code import ReprFileLocation, TerminalRepr
@@ -21,7 +25,7 @@ SUFFIX = ".scenario.yaml"
 pytest_plugins = ["rtsock_emul.scenario.cpuload"]     # --cpu-load N
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser) -> None:
     group = parser.getgroup("rtsock", "ipmp-lab scenarios")
     group.addoption("--rtsock-mode", choices=("auto", "mininet", "sim"), default="auto",
                     help="auto: Mininet when root, else the sim platform where the scenario allows it")
@@ -36,7 +40,7 @@ def pytest_addoption(parser):
 _SESSION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-def pytest_configure(config):
+def pytest_configure(config) -> None:
     for rule in all_rule_ids():
         config.addinivalue_line("markers", f"{rule}: the scenario covers rule {rule} (docs/rules.md#{rule.lower()})")
     # SIGTERM (CI cancel, `timeout`) and SIGHUP (closed terminal) end the session like Ctrl-C:
@@ -50,12 +54,12 @@ def pytest_configure(config):
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
+def pytest_configure_node(node) -> None:
     """xdist: each worker writes into the controller's run folder."""
     node.workerinput["rtsock_run"] = node.config.rtsock_run
 
 
-def pytest_unconfigure(config):
+def pytest_unconfigure(config) -> None:
     for signum, handler in getattr(config, "_rtsock_old_handlers", {}).items():
         signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
@@ -63,12 +67,12 @@ def pytest_unconfigure(config):
 _interrupted: list = []    # signal numbers (0 for Ctrl-C) of sessions being interrupted
 
 
-def pytest_keyboard_interrupt(excinfo):
+def pytest_keyboard_interrupt(excinfo) -> None:
     _interrupted.append(getattr(excinfo.value, "signum", 0))
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session):
+def pytest_sessionfinish(session) -> None:
     """An interrupted session stops any lab still live (before the leftover check) and, when
     SIGTERM or SIGHUP ended it, exits 128+signal as the shell reports a process killed by it."""
     if not _interrupted:
@@ -86,7 +90,7 @@ _REPORT_KEY = "ipmp_lab_report"     # a failure report's parts, across pytest-xd
 # old-style wrappers: an older pytest that loads this plugin (before the root conftest
 # re-runs it inside .venv) must still be able to read it
 @pytest.hookimpl(hookwrapper=True)
-def pytest_report_to_serializable(config, report):
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Generator[None, Any, Any]:
     outcome = yield
     data, longrepr = outcome.get_result(), getattr(report, "longrepr", None)
     if isinstance(data, dict) and isinstance(longrepr, ReportRepr):
@@ -95,21 +99,21 @@ def pytest_report_to_serializable(config, report):
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_report_from_serializable(config, data):
+def pytest_report_from_serializable(config: pytest.Config, data: dict) -> Generator[None, Any, Any]:
     outcome = yield
     report = outcome.get_result()
     if report is not None and isinstance(data, dict) and _REPORT_KEY in data:
         report.longrepr = ReportRepr(*data[_REPORT_KEY])
 
 
-def pytest_collect_file(parent, file_path):
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> ScenarioFile | None:
     if file_path.name.endswith(SUFFIX):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
 class ScenarioFile(pytest.File):
-    def collect(self):
+    def collect(self) -> Iterator[pytest.Item]:
         sc = parse_scenario(load_file(self.path), _display(self.path))
         item = ScenarioItem.from_parent(self, name=self.path.name[:-len(SUFFIX)], scenario=sc)
         for rule in sc.covers:
@@ -117,13 +121,13 @@ class ScenarioFile(pytest.File):
         item.extra_keyword_matches.add(sc.name)
         yield item
 
-    def repr_failure(self, excinfo):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
 
-def _display(path):
+def _display(path: str | Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
@@ -133,7 +137,7 @@ def _display(path):
 class ScenarioFailed(Exception):
     """The scenario failed; the text is the whole report, `summary` its one line."""
 
-    def __init__(self, text, summary):
+    def __init__(self, text: str, summary) -> None:
         super().__init__(text)
         self.summary = summary
 
@@ -143,16 +147,16 @@ class ReportRepr(TerminalRepr):
     <failure> body; `reprcrash.message` (the summary) is junit's message attribute and
     the short summary line's."""
 
-    def __init__(self, text, path, lineno, summary):
+    def __init__(self, text: str, path, lineno, summary) -> None:
         self.text = text
         self.reprcrash = ReprFileLocation(str(path), lineno, summary)
 
-    def toterminal(self, tw):
+    def toterminal(self, tw) -> None:
         for line in self.text.splitlines():
             tw.line(line)
 
 
-def choose_mode(option, scenario, is_root):
+def choose_mode(option, scenario, is_root: bool):
     """(mode, None) or (None, reason to skip)."""
     if option == "mininet" or (option == "auto" and is_root):
         if not is_root:
@@ -169,11 +173,11 @@ def choose_mode(option, scenario, is_root):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, scenario, **kwargs):
+    def __init__(self, *, scenario, **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
 
-    def runtest(self):
+    def runtest(self) -> None:
         from .artifacts import report_dir
         from .report import failure_summary, format_failure
         from .runner import Runner
@@ -183,7 +187,8 @@ class ScenarioItem(pytest.Item):
             pytest.skip(reason)
         base = config.getoption("rtsock_reports") or os.path.join(str(config.rootpath), "reports")
         keep = config.getoption("keep_lab")
-        runner = Runner(self.scenario, mode, reports_dir=report_dir(base, config.rtsock_run, self.name),
+        run = config.rtsock_run  # type: ignore[attr-defined]  # set by pytest_configure
+        runner = Runner(self.scenario, mode, reports_dir=report_dir(base, run, self.name),
                         keep_lab=keep,
                         on_error=self._cli if config.getoption("cli_on_error") else None)
         try:
@@ -199,7 +204,7 @@ class ScenarioItem(pytest.Item):
         if res.failure is not None:
             raise ScenarioFailed(format_failure(res), failure_summary(res))
 
-    def _interactive(self, fn):
+    def _interactive(self, fn) -> None:
         """Run fn with pytest's capture suspended, so the user's terminal is the lab's."""
         capman = self.config.pluginmanager.getplugin("capturemanager")
         if capman:
@@ -210,14 +215,14 @@ class ScenarioItem(pytest.Item):
             if capman:
                 capman.resume_global_capture()
 
-    def _cli(self, lab, exc):
+    def _cli(self, lab, exc) -> None:
         if getattr(lab, "net", None) is None:
             return
         from rtsock_emul.lab.interact import interact
         print(f"\n{exc}\n--cli-on-error: the lab is as the failing step left it; `exit` to go on")
         self._interactive(lambda: interact(lab))
 
-    def _pause(self, lab):
+    def _pause(self, lab) -> None:
         """--keep-lab: the lab stays up after the scenario until the user is done with it
         (Mininet: the lab CLI until `exit`; sim: until Enter); then it is stopped."""
         agents = ", ".join(f"{h}: RTSOCK_AGENT={lab.agent_path(h)}" for h in lab.hosts)
@@ -229,18 +234,18 @@ class ScenarioItem(pytest.Item):
         else:
             self._interactive(lambda: _read_line("press Enter to stop it: "))
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioFailed):
             return ReportRepr(str(excinfo.value), self.path, self.scenario.line, excinfo.value.summary)
         if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
-    def reportinfo(self):
+    def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"scenario: {self.scenario.name}"
 
 
-def _read_line(prompt):
+def _read_line(prompt: str) -> None:
     try:
         input(prompt)
     except EOFError:    # no terminal (CI): nothing to wait for

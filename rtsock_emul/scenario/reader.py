@@ -5,12 +5,14 @@ client's control channel stays with the thread that writes requests.
 A held subscriber (`hold: true`) is not read until `release`: its messages stay
 in the agent-side buffer (SO_RCVBUF), as for a process busy elsewhere.
 """
+from __future__ import annotations
+
 import os
 import selectors
 import socket
-import threading
-
 import struct
+import threading
+from typing import Any
 
 from rtsock_emul.wire import WireError, decode, decode_request
 from rtsock_emul.wire.structs import RT_MSGHDR
@@ -19,33 +21,33 @@ MAX_MSG = 1 << 16
 
 
 class Reader:
-    def __init__(self, streams):
+    def __init__(self, streams) -> None:
         self.streams = streams
         self.sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         self.sel.register(self._wake_r, selectors.EVENT_READ, None)
-        self.socks = {}
-        self.thread = None
+        self.socks: dict[str, Any] = {}
+        self.thread: threading.Thread | None = None
         self._stop = False
         self._lock = threading.Lock()
-        self._want_read = {}          # name -> bool, applied by the reader thread
+        self._want_read: dict[str, bool] = {}          # name -> bool, applied by the reader thread
         self._applied = threading.Condition(self._lock)
         self._generation = self._done = 0
 
-    def add(self, name, rsock, hold=False):
+    def add(self, name: str, rsock, hold=False) -> None:
         dup = socket.socket(fileno=os.dup(rsock.fileno()))
         dup.setblocking(False)
         self.socks[name] = dup
         if not hold:
             self.sel.register(dup, selectors.EVENT_READ, name)
 
-    def hold(self, name):
+    def hold(self, name: str) -> None:
         self._set_reading(name, False)
 
-    def release(self, name):
+    def release(self, name: str) -> None:
         self._set_reading(name, True)
 
-    def _set_reading(self, name, on):
+    def _set_reading(self, name: str, on) -> None:
         """Ask the reader thread to (un)register `name` and wait until it has, so a
         `hold` returns only once no further message of `name` will be read."""
         with self._lock:
@@ -59,7 +61,7 @@ class Reader:
         with self._applied:
             self._applied.wait_for(lambda: self._done >= gen or self._stop, 5)
 
-    def _apply(self):
+    def _apply(self) -> None:
         with self._lock:
             for name, on in self._want_read.items():
                 registered = self.sock_registered(name)
@@ -71,18 +73,18 @@ class Reader:
             self._done = self._generation
             self._applied.notify_all()
 
-    def sock_registered(self, name):
+    def sock_registered(self, name: str) -> bool:
         try:
             self.sel.get_key(self.socks[name])
             return True
         except KeyError:
             return False
 
-    def start(self):
-        self.thread = threading.Thread(target=self._loop, name="scenario-reader", daemon=True)
-        self.thread.start()
+    def start(self) -> None:
+        thread = self.thread = threading.Thread(target=self._loop, name="scenario-reader", daemon=True)
+        thread.start()
 
-    def _loop(self):
+    def _loop(self) -> None:
         while not self._stop:
             for key, _ in self.sel.select():
                 if key.data is None:
@@ -92,7 +94,7 @@ class Reader:
                     return
                 self._read(key.data, key.fileobj)
 
-    def _read(self, name, sock):
+    def _read(self, name: str, sock) -> None:
         try:
             data = sock.recv(MAX_MSG)
         except BlockingIOError:
@@ -114,7 +116,7 @@ class Reader:
             else:
                 self.streams.add(name, raw=data, error=f"{type(exc).__name__}: {exc}")
 
-    def stop(self):
+    def stop(self) -> None:
         self._stop = True
         os.write(self._wake_w, b"x")
         if self.thread:
@@ -126,7 +128,7 @@ class Reader:
         os.close(self._wake_w)
 
 
-def echo_of_request(data):
+def echo_of_request(data: bytes) -> Any:
     """The echo of a malformed request is the sender's own bytes (R29) with rtm_pid
     set (R28): read it as the kernel read the request (an rt_msghdr whatever its
     type, rtm_msglen taken as the length read), or None if it is not an echo."""

@@ -1,19 +1,28 @@
 """The failure report: the step's YAML lines, expected vs observed per subscriber
 (decoded, `route monitor` style, first difference marked), oracle rule texts,
 and the tail of the agents' logs."""
-from pathlib import Path
+from __future__ import annotations
 
-from rtsock_emul.wire.render import render as render_msg, to_json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rtsock_emul.wire.render import render as render_msg
 
 from .errors import OracleViolation, StepFailure
 from .rulebook import rule_ref
 from .truth import TruthFailure
 
+if TYPE_CHECKING:
+    from .matcher import Diff
+    from .oracle import Violation
+    from .runner import RunResult
+    from .streams import Record
+
 LOG_TAIL = 15
 MARK = ">>> "
 
 
-def yaml_lines(path, first, last, context=0):
+def yaml_lines(path: str, first: int, last: int, context: int = 0) -> list[str]:
     try:
         lines = Path(path).read_text().splitlines()
     except OSError:
@@ -22,7 +31,7 @@ def yaml_lines(path, first, last, context=0):
     return [f"{path}:{n}: {lines[n - 1]}" for n in range(lo, hi + 1)]
 
 
-def _render(rec):
+def _render(rec: Record) -> str:
     if rec.overflow:
         return "read() -> ENOBUFS (the agent dropped messages for this socket: buffer full)"
     if rec.msg is None:
@@ -33,11 +42,11 @@ def _render(rec):
         return f"{rec.msg!r} (render failed: {exc})"
 
 
-def _indent(text, prefix):
+def _indent(text: str, prefix: str):
     return [prefix + line for line in text.splitlines()]
 
 
-def diff_lines(diff):
+def diff_lines(diff: Diff) -> list[str]:
     exp = diff.exp
     out = [f"subscriber {exp.sub} (match: {exp.mode}, line {exp.line}): {diff.reason}", "  expected:"]
     if not exp.messages:
@@ -56,7 +65,7 @@ def diff_lines(diff):
     return out
 
 
-def violation_lines(v):
+def violation_lines(v: Violation) -> list[str]:
     out = [f"rule {v.rule} broken on subscriber {v.sub}: {v.what}",
            f"  {v.rule}: \"{v.text}\" (see {rule_ref(v.rule)})"]
     if v.record is not None:
@@ -65,7 +74,7 @@ def violation_lines(v):
     return out
 
 
-def judged_lines(res):
+def judged_lines(res: RunResult) -> list[str]:
     """How many messages each rule judged in this run; rules that judged none are named."""
     judged = res.judged or {}
     if not judged:
@@ -76,13 +85,13 @@ def judged_lines(res):
             f"rule oracle: rules that judged nothing in this run: {idle or 'none'}"]
 
 
-def _rule_key(item):
+def _rule_key(item: tuple[str, int]) -> tuple[str, int, str]:
     rule = item[0]
     digits = "".join(ch for ch in rule[1:] if ch.isdigit())
     return rule[0], int(digits or 0), rule
 
 
-def log_tails(log_text, n=LOG_TAIL):
+def log_tails(log_text: dict[str, str], n: int = LOG_TAIL) -> list[str]:
     out = []
     for host, text in sorted((log_text or {}).items()):
         lines = text.splitlines()[-n:]
@@ -91,7 +100,7 @@ def log_tails(log_text, n=LOG_TAIL):
     return out
 
 
-def failure_summary(res):
+def failure_summary(res: RunResult) -> str:
     """One line for the failure: CI's message next to the test's name."""
     sc, exc = res.scenario, res.failure
     if isinstance(exc, StepFailure):
@@ -103,7 +112,7 @@ def failure_summary(res):
     return " ".join(line.split())
 
 
-def format_failure(res):
+def format_failure(res: RunResult) -> str:
     """The whole report for a failed RunResult, as text."""
     sc, exc = res.scenario, res.failure
     out = [f"scenario {sc.name!r} ({sc.path}) failed in {res.mode} mode"]
@@ -118,7 +127,7 @@ def format_failure(res):
     elif exc is not None and not isinstance(exc, (OracleViolation, TruthFailure)):
         out.append(f"{type(exc).__name__}: {exc}")
     if res.truth_failure is not None:
-        out.extend(res.truth_failure.lines())
+        out.extend(res.truth_failure.lines())  # type: ignore[attr-defined]
     if res.violations:
         out.append(f"rule oracle: {len(res.violations)} violation(s) the scenario's expectations do not mention:")
         for v in res.violations[:10]:

@@ -5,15 +5,18 @@ a rule, and the oracle's rule table.
     python -m rtsock_emul.scenario.rulebook            # print it
     python -m rtsock_emul.scenario.rulebook --write    # update docs/rules.md
 """
+from __future__ import annotations
+
 import ast
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
-from .coverage import ROOT, all_rule_ids, collect
 from ..util.textfile import generated_doc
+from .coverage import ROOT, all_rule_ids, collect
 from .ruleref import anchor, rule_ref
 
 DATA = Path(__file__).with_name("rules.yaml")
@@ -30,7 +33,7 @@ def load():
         return {str(k): v for k, v in yaml.safe_load(fh).items()}
 
 
-def ids_in(text):
+def ids_in(text: str):
     """Every rule id written in text; ranges such as R99-R101 or R123–R126 count each id."""
     found = {"".join(m.groups()) for m in RULE_ID.finditer(text)}
     for m in RULE_RANGE.finditer(text):
@@ -40,7 +43,7 @@ def ids_in(text):
     return found
 
 
-def _test_places(path, base=ROOT):
+def _test_places(path: Path, base: Path = ROOT) -> Iterator[tuple[str, str]]:
     """(place, text) per test function of a test module, and the module docstring's place."""
     src = path.read_text(encoding="utf-8")
     tree = ast.parse(src)
@@ -54,9 +57,9 @@ def _test_places(path, base=ROOT):
                 lines[first - 1:node.end_lineno])
 
 
-def collect_tests(root=TESTS, base=ROOT):
+def collect_tests(root: Path = TESTS, base: Path = ROOT) -> dict[str, list[str]]:
     """rule id -> [test places] (a test function, or a whole module when its docstring names it)."""
-    table = {}
+    table: dict[str, list[str]] = {}
     for path in sorted(Path(root).rglob("test_*.py")):
         if path.name in SELF_TESTS:
             continue
@@ -66,12 +69,13 @@ def collect_tests(root=TESTS, base=ROOT):
     return table
 
 
-def oracle_rules():
+def oracle_rules() -> set[str]:
     from .oracle import RULES
     return set(RULES)
 
 
-def render(book=None, scenarios=None, tests=None, checked=None):
+def render(book: dict | None = None, scenarios: dict | None = None, tests: dict | None = None,
+           checked: set | None = None) -> str:
     book = load() if book is None else book
     scenarios = collect() if scenarios is None else scenarios
     tests = collect_tests() if tests is None else tests

@@ -5,21 +5,30 @@ docs/scenario-language.md is the language reference, and tests check that every 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rtsock_emul.wire import constants as C
 
 from . import steps as step_parsers
 from .errors import ScenarioError, did_you_mean
 from .loader import LList, LMap, line_of
-from .patterns import PatternError, parse_errno, parse_pattern
+from .patterns import Pattern, PatternError, parse_errno, parse_pattern
+
 # the step vocabulary lives with the step parsers (steps.py); named here too, as the
 # scenario language's keys (docs/scenario-language.md, checked by tests/scenario/test_docs.py)
-from .steps import (DEFAULT_QUIET, DEFAULT_WITHIN, EXPECT_SUB_KEYS, SEND_MSG_KEYS,  # noqa: F401
-                    STEP_KEYS, STEP_KINDS, Step, parse_duration)
+from .steps import (  # noqa: F401
+    DEFAULT_QUIET,
+    DEFAULT_WITHIN,
+    EXPECT_SUB_KEYS,
+    SEND_MSG_KEYS,
+    STEP_KEYS,
+    STEP_KINDS,
+    Step,
+    parse_duration,
+)
 
 if TYPE_CHECKING:
     from rtsock_emul.lab.topology import Topology
@@ -37,17 +46,17 @@ _RULE_ID = re.compile(r"^(M\d+|R\d+a?)$")
 class Subscriber:
     name: str
     host: str
-    rt_aware: int = None
+    rt_aware: int | None = None
     protocol: int = C.AF_UNSPEC
-    useloopback: bool = None
-    shutdown: int = None
-    rcvbuf: int = None
-    user: object = None
+    useloopback: bool | None = None
+    shutdown: int | None = None
+    rcvbuf: int | None = None
+    user: object | None = None
     hold: bool = False      # read only during an expect that names it (messages queue up)
     line: int = 0
 
     @property
-    def aware(self):
+    def aware(self) -> bool:
         return bool((self.rt_aware or 0) & C.RTAW_UNDER_IPMP)
 
 
@@ -55,7 +64,7 @@ class Subscriber:
 class Scenario:
     path: str
     name: str
-    topology: object                 # lab.topology.Topology
+    topology: Topology
     description: str = ""
     covers: list = field(default_factory=list)
     config: dict = field(default_factory=dict)
@@ -66,22 +75,22 @@ class Scenario:
     line: int = 1
 
     @property
-    def needs_mininet(self):
+    def needs_mininet(self) -> bool:
         return any(s.kind in MININET_ONLY for s in self.setup + self.steps)
 
     @property
-    def hosts(self):
+    def hosts(self) -> list[str]:
         return list(self.topology.hosts)
 
 
 class _Checker:
-    def __init__(self, path):
+    def __init__(self, path) -> None:
         self.path = path
 
-    def fail(self, line, what, hint=""):
+    def fail(self, line: int, what: str, hint: str = "") -> NoReturn:
         raise ScenarioError(self.path, line, what, hint)
 
-    def mapping(self, value, line, what, allowed=None, hint=""):
+    def mapping(self, value: Any, line: int, what: str, allowed: Iterable[str] | None = None, hint: str = "") -> Any:
         if not isinstance(value, dict):
             self.fail(getattr(value, "line", line), f"{what} must be a mapping, not {_kind(value)}", hint)
         if allowed is not None:
@@ -91,13 +100,13 @@ class _Checker:
                               "known keys: " + ", ".join(allowed) + did_you_mean(key, allowed))
         return value
 
-    def duration(self, value, line, what):
+    def duration(self, value: Any, line: int, what: str) -> float:
         try:
             return parse_duration(value)
         except ValueError:
             self.fail(line, f"bad duration {value!r} for {what}", "write e.g. 2s, 500ms or 1.5")
 
-    def errno(self, value, line, allow_true=False):
+    def errno(self, value: Any, line: int, allow_true: bool = False) -> str | bool:
         if allow_true and value is True:
             return True
         try:
@@ -105,13 +114,13 @@ class _Checker:
         except PatternError as exc:
             self.fail(line, exc.what, exc.hint + (" (or true for any failure)" if allow_true else ""))
 
-    def pattern(self, spec, line):
+    def pattern(self, spec: Any, line: int) -> Pattern:
         try:
             return parse_pattern(spec)
         except PatternError as exc:
             self.fail(line, f"bad pattern {spec!r}: {exc.what}", exc.hint)
 
-    def constant(self, value, prefix, line, what, table=None):
+    def constant(self, value, prefix: str, line, what, table=None):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if table and str(value).upper() in table:
@@ -122,9 +131,9 @@ class _Checker:
             self.fail(line, f"bad {what} {value!r}", str(exc).split("; ", 1)[-1])
 
 
-def _kind(value):
-    return {dict: "a mapping", LMap: "a mapping", list: "a list", LList: "a list",
-            str: "text"}.get(type(value), type(value).__name__)
+def _kind(value: Any) -> str:
+    kinds: dict[type, str] = {dict: "a mapping", LMap: "a mapping", list: "a list", LList: "a list", str: "text"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def parse_scenario(data: LMap, path: str | Path,
@@ -159,7 +168,7 @@ def parse_scenario(data: LMap, path: str | Path,
     return sc
 
 
-def _topology(ck, data, topology_loader):
+def _topology(ck: _Checker, data: LMap, topology_loader: Callable[[str], Any] | None) -> Any:
     from rtsock_emul.lab import topology as topo_mod
     from rtsock_emul.lab.errors import TopologyError
     load = topology_loader or topo_mod.load
@@ -174,7 +183,7 @@ def _topology(ck, data, topology_loader):
         ck.fail(line, f"topology{where}: {exc.text if exc.where == str(spec) else exc}", "name a file under topologies/ or fix the inline topology")
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -182,7 +191,7 @@ def _plain(value):
     return value
 
 
-def _covers(ck, data):
+def _covers(ck: _Checker, data: LMap) -> list[str]:
     covers = data.get("covers", [])
     line = line_of(data, "covers")
     if not isinstance(covers, list):
@@ -194,7 +203,7 @@ def _covers(ck, data):
     return list(covers)
 
 
-def _config(ck, data):
+def _config(ck: _Checker, data: LMap) -> dict:
     """The lab config: `config:` as given, `mpathd:` under config["mpathd"] (lab.host_config)."""
     config = {}
     if "config" in data:
@@ -208,7 +217,7 @@ def _config(ck, data):
     return config
 
 
-def _subscribers(ck, data, sc):
+def _subscribers(ck: _Checker, data: LMap, sc: Scenario) -> dict[str, Subscriber]:
     subs = data.get("subscribers", {})
     ck.mapping(subs, line_of(data, "subscribers"), "subscribers")
     out = {}

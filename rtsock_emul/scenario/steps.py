@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import packets
 from .errors import did_you_mean
@@ -84,7 +85,7 @@ def parse_step(ck, sc, raw, container, i, index):
     return Step(kind="run" if kind == "host" else kind, args=args, line=line, end_line=end, index=index)
 
 
-def _host_command(ck, sc, mapping, line, what):
+def _host_command(ck: Checker, sc: Scenario, mapping: Any, line: int, what: str) -> tuple[str, str]:
     hosts = [k for k in mapping if k in sc.topology.hosts]
     others = [k for k in mapping if k not in sc.topology.hosts]
     if len(hosts) != 1 or others:
@@ -99,7 +100,7 @@ def _host_command(ck, sc, mapping, line, what):
     return host, cmd
 
 
-def _host(ck, sc, raw, line):
+def _host(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     host = next(iter(raw))
     if len(raw) != 1:
         extra = list(raw)[1]
@@ -111,7 +112,7 @@ def _host(ck, sc, raw, line):
     return {"host": host, "command": cmd, "error": None, "output": []}
 
 
-def _run(ck, sc, raw, line):
+def _run(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["run"], line, "run", None, "write run: {h1: \"ipadm ...\"}")
     host, cmd = _host_command(ck, sc, spec, line, "run")
     error = ck.errno(raw["error"], line_of(raw, "error"), allow_true=True) if "error" in raw else None
@@ -123,10 +124,11 @@ def _run(ck, sc, raw, line):
     return {"host": host, "command": cmd, "error": error, "output": list(output)}
 
 
-def _host_if(ck, sc, text, line, what):
+def _host_if(ck, sc, text: str, line, what):
     m = _HOSTIF.match(str(text).strip())
     if not m:
         ck.fail(line, f"{what} needs HOST:IF, not {text!r}", "e.g. h1:net0")
+    assert m is not None
     host, ifname = m.group("host"), m.group("ifname")
     if host not in sc.topology.hosts:
         ck.fail(line, f"unknown host {host!r} in {what}", f"hosts: {', '.join(sc.hosts)}")
@@ -137,7 +139,7 @@ def _host_if(ck, sc, text, line, what):
     return host, ifname
 
 
-def _link(ck, sc, raw, line):
+def _link(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     parts = str(raw["link"]).split()
     if len(parts) != 2 or parts[1] not in ("up", "down"):
         ck.fail(line, f"link needs `HOST:IF down|up`, not {raw['link']!r}", "e.g. link: h1:net0 down")
@@ -145,8 +147,8 @@ def _link(ck, sc, raw, line):
     return {"host": host, "ifname": ifname, "up": parts[1] == "up"}
 
 
-def _faults(kind, parse, hint):
-    def parser(ck, sc, raw, line):
+def _faults(kind: str, parse: Callable[[Any], float], hint: str) -> Callable[[Checker, Scenario, Any, int], dict]:
+    def parser(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
         spec = ck.mapping(raw[kind], line, kind, None, hint)
         out = []
         for key, value in spec.items():
@@ -160,7 +162,7 @@ def _faults(kind, parse, hint):
     return parser
 
 
-def _percent(value):
+def _percent(value: Any) -> float:
     m = _PERCENT.match(str(value))
     if not m or float(m.group(1)) > 100:
         raise ValueError(value)
@@ -171,7 +173,7 @@ def _ms(value):
     return parse_duration(value) * 1000
 
 
-def _by(ck, sc, raw, line):
+def _by(ck: Checker, sc: Scenario, raw: Any, line: int) -> str:
     if "by" not in raw:
         ck.fail(line, "a send needs by: SUBSCRIBER", "subscribers: " + ", ".join(sc.subscribers))
     by = raw["by"]
@@ -181,7 +183,7 @@ def _by(ck, sc, raw, line):
     return by
 
 
-def _send(ck, sc, raw, line):
+def _send(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = raw["send"]
     if "msg" in raw or "by" in raw:   # flat form: send: {...} given as keys of the step
         ck.fail(line, "write send: {by: SUB, msg: {...}, errno: ...}")
@@ -208,7 +210,7 @@ def _send(ck, sc, raw, line):
     return {"by": by, "msg": dict(msg), "errno": errno, "msg_line": msg.line, "repeat": repeat}
 
 
-def _check_ifp(ck, ifp, line):
+def _check_ifp(ck, ifp, line) -> None:
     hint = "an interface name, an ifindex, AF_UNSPEC, or {index: NAME|N, name: TEXT} (R15: the name is ignored)"
     if isinstance(ifp, dict):
         ck.mapping(ifp, line, "ifp", ("index", "name"), hint)
@@ -219,7 +221,7 @@ def _check_ifp(ck, ifp, line):
         ck.fail(line, f"bad ifp {ifp!r}", hint)
 
 
-def _send_raw(ck, sc, raw, line):
+def _send_raw(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["send_raw"], line, "send_raw", ("by", "hex", "errno"))
     by = _by(ck, sc, spec, line)
     text = re.sub(r"\s+", "", str(spec.get("hex", "")))
@@ -232,7 +234,7 @@ def _send_raw(ck, sc, raw, line):
     return {"by": by, "data": data, "errno": errno}
 
 
-def _ping(ck, sc, raw, line):
+def _ping(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["ping"], line, "ping", STEP_KEYS["ping"])
     for key in ("from", "to"):
         if key not in spec:
@@ -252,7 +254,7 @@ def _ping(ck, sc, raw, line):
             "max_loss": max_loss}
 
 
-def _wait_for(ck, sc, raw, line):
+def _wait_for(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["wait_for"], line, "wait_for")
     rest = {k: v for k, v in spec.items() if k not in ("contains", "timeout")}
     host, cmd = _host_command(ck, sc, rest, line, "wait_for")
@@ -262,7 +264,7 @@ def _wait_for(ck, sc, raw, line):
     return {"host": host, "command": cmd, "contains": spec["contains"], "timeout": timeout}
 
 
-def _expect(ck, sc, raw, line):
+def _expect(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["expect"], line, "expect", None, "expect: {SUB: [PATTERN, ...]}")
     opts = {}
     for key in STEP_KEYS["expect"]:   # match/within/quiet: beside expect or inside it
@@ -282,7 +284,7 @@ def _expect(ck, sc, raw, line):
     return {"expectations": exps, "within": within, "quiet": quiet}
 
 
-def _start(ck, sc, raw, line):
+def _start(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     """A user's program in a host, with the preload shim (docs/preload.md)."""
     spec = ck.mapping(raw["start"], line, "start", None, "write start: {h1: \"./watch\"}, name: watch")
     host, cmd = _host_command(ck, sc, spec, line, "start")
@@ -304,7 +306,7 @@ def _start(ck, sc, raw, line):
             "timeout": timeout, "cwd": str(Path(sc.path).resolve().parent)}
 
 
-def _regex(ck, text, line):
+def _regex(ck, text: str, line):
     if not isinstance(text, str):
         ck.fail(line, f"a pattern of standard output must be text, not {text!r}")
     try:
@@ -314,7 +316,7 @@ def _regex(ck, text, line):
     return text
 
 
-def _stdout(ck, sc, raw, line):
+def _stdout(ck: Checker, sc: Scenario, raw: Any, line: int) -> dict:
     spec = ck.mapping(raw["stdout"], line, "stdout", None, "write stdout: {watch: \"RTM_IFINFO net0 .*FAILED\"}")
     if len(spec) != 1:
         ck.fail(line, "stdout names exactly one program", "one stdout step per program")

@@ -10,8 +10,11 @@ browser (labels are packed into rows by their measured width, so none overlap an
 two messages read in the same millisecond get two marks). Every message is also a
 row of the table below.
 """
+from __future__ import annotations
+
 import html
 import json
+from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.render import render as render_msg
@@ -20,24 +23,31 @@ from .errors import StepFailure
 from .matcher import IF_TYPES, sa_addr, view
 from .rulebook import rule_ref
 
+if TYPE_CHECKING:
+    from .matcher import IfNames
+    from .runner import RunResult
+    from .schema import Subscriber
+    from .streams import Record
+    from .truth import State
+
 COLOURS = {"IFINFO": "#3465a4", "NEWADDR": "#4e9a06", "DELADDR": "#ce5c00", "CHGADDR": "#c4a000",
            "FREEADDR": "#8f5902", "ADD": "#06989a", "DELETE": "#a40000", "CHANGE": "#75507b",
            "GET": "#555753", "MISS": "#888a85", "REDIRECT": "#ad7fa8", "LOSING": "#e9b96e"}
 OTHER = "#babdb6"
 
 
-def _short_type(msg):
+def _short_type(msg: Any) -> str:
     return C.name_of(C.RTM_NAMES, view(msg).type).removeprefix("RTM_")
 
 
-def _iface_flags(state, name, af):
+def _iface_flags(state: State | None, name: str | None, af: int) -> int | None:
     """The flags in the host's journal when the subscribers opened: what the first message changed."""
     if state is None or (name, af) not in state.flags:
         return None
     return state.flags[(name, af)] & C.IFM_FLAGS_MASK
 
 
-def _flag_change(before, after):
+def _flag_change(before: int | None, after: int) -> str:
     if before is None:
         return ""
     set_ = C.flag_names(C.IFF_NAMES, after & ~before, "IFF_")
@@ -48,11 +58,11 @@ def _flag_change(before, after):
 class _Labeller:
     """Short labels for one subscriber's messages; remembers each interface's flags."""
 
-    def __init__(self, names, base_state):
+    def __init__(self, names: IfNames | None, base_state: State | None) -> None:
         self.names, self.base = names, base_state
-        self.flags = {}
+        self.flags: dict[tuple[int, int], int] = {}
 
-    def __call__(self, rec):
+    def __call__(self, rec: Record) -> tuple[str, str]:
         if rec.overflow:
             return "ENOBUFS", "read() -> ENOBUFS"
         if rec.msg is None:
@@ -79,7 +89,7 @@ class _Labeller:
         return " ".join(p for p in parts if p), kind
 
 
-def _about(sub):
+def _about(sub: Subscriber) -> str:
     """The subscriber's socket in words: host, protocol, RT_AWARE, shutdown."""
     words = [sub.host]
     if sub.protocol:
@@ -91,9 +101,10 @@ def _about(sub):
     return " ".join(words)
 
 
-def _failure_marks(res):
+def _failure_marks(res: RunResult) -> tuple[int | None, str, dict[int, str]]:
     """(failed step index or None, summary, {id(record): why} for first differences)."""
-    exc, diffs = res.failure, {}
+    exc = res.failure
+    diffs: dict[int, str] = {}
     if not isinstance(exc, StepFailure):
         return None, "", diffs
     for d in exc.diffs:
@@ -102,11 +113,11 @@ def _failure_marks(res):
     return exc.step.index, exc.summary, diffs
 
 
-def data(res):
+def data(res: RunResult) -> dict:
     """Everything the page draws, as plain JSON-able data."""
     sc = res.scenario
     failed_step, failed_why, diffs = _failure_marks(res)
-    findings = {}
+    findings: dict = {}
     for v in res.violations:
         if v.record is not None:
             findings.setdefault(id(v.record), []).append(f"{v.rule}: {v.what}")
@@ -136,7 +147,7 @@ def data(res):
             "rules": [[v.rule, v.sub, v.what, v.text, rule_ref(v.rule)] for v in res.violations]}
 
 
-def page(res):
+def page(res) -> str:
     d = data(res)
     return (f"<!doctype html><html lang=en><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width'><title>{html.escape(d['title'])}</title>"
@@ -153,7 +164,7 @@ def page(res):
             f"<script>const D={_json(d)};{_JS}</script></body></html>")
 
 
-def _json(d):
+def _json(d: Any) -> str:
     return json.dumps(d).replace("</", "<\\/")
 
 

@@ -8,6 +8,8 @@ that moment. Nothing here guesses: a host whose journal cannot be read, or
 that forgot entries the run needs, raises TruthFailure with the host, what
 failed and the agent's last log lines.
 """
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass, field
 
@@ -18,11 +20,11 @@ LOG_TAIL = 10
 class TruthFailure(AssertionError):
     """The state the oracle needs could not be obtained: the scenario fails."""
 
-    def __init__(self, host, what, log_tail=()):
+    def __init__(self, host: str, what, log_tail=()) -> None:
         self.host, self.what, self.log_tail = host, what, list(log_tail)
         super().__init__(f"ground truth of {host} unavailable: {what}")
 
-    def lines(self):
+    def lines(self) -> list[str]:
         out = [f"the rule oracle cannot judge {self.host}'s subscribers: {self.what}"]
         if self.log_tail:
             out.append(f"  last {len(self.log_tail)} line(s) of {self.host}'s agent log:")
@@ -30,7 +32,9 @@ class TruthFailure(AssertionError):
         return out
 
 
-def _tail(log_path, n=LOG_TAIL):
+def _tail(log_path: str | None, n: int = LOG_TAIL) -> list[str]:
+    if log_path is None:
+        return []
     try:
         with open(log_path, errors="replace") as fh:
             return fh.read().splitlines()[-n:]
@@ -48,7 +52,7 @@ class State:
     tentative: frozenset = frozenset()              # address texts, DAD not finished
 
     @classmethod
-    def from_json(cls, d):
+    def from_json(cls, d: dict) -> State:
         flags = {}
         for key, value in d.get("flags", {}).items():
             name, af = key.rsplit(" ", 1)
@@ -56,10 +60,10 @@ class State:
         return cls({int(k): v for k, v in d.get("index", {}).items()}, dict(d.get("under", {})),
                    frozenset(d.get("ipmp", ())), flags, frozenset(d.get("tentative", ())))
 
-    def name(self, index):
+    def name(self, index: int) -> str | None:
         return self.index.get(index)
 
-    def ifindex(self, name):
+    def ifindex(self, name: str):
         return next((i for i, n in self.index.items() if n == name), None)
 
 
@@ -68,21 +72,21 @@ class Entry:
     seq: int
     t: float
     kind: str                 # "msg" or "state"
-    state: State              # in effect when the entry was written
-    type: int = None
-    af: int = None
+    state: State | None       # in effect when the entry was written
+    type: int | None = None
+    af: int | None = None
     rtsq: int = 0
     index: int = 0
     addrs: int = 0
     pid: int = 0
     digest: str = ""
     length: int = 0
-    origin: int = None
+    origin: int | None = None
     to: tuple = ()
     dropped: tuple = ()
     shut: tuple = ()
 
-    def selected(self, ident):
+    def selected(self, ident) -> bool:
         """The delivery predicate chose this socket (whether or not its buffer had room)."""
         return ident in self.to or ident in self.dropped or ident in self.shut
 
@@ -91,20 +95,20 @@ class Entry:
 class HostJournal:
     """The part of one host's journal a run has seen, from the first fetch on."""
     host: str
-    start: int = None              # seq of the first fetch ("now" when subscribers open)
-    next: int = None
-    base: State = None             # state at `start`
+    start: int | None = None              # seq of the first fetch ("now" when subscribers open)
+    next: int | None = None
+    base: State | None = None             # state at `start`
     entries: list = field(default_factory=list)
     marks: dict = field(default_factory=dict)   # label -> seq at that fetch (e.g. "open")
-    last: State = None
+    last: State | None = None
 
-    def messages(self):
+    def messages(self) -> list[Entry]:
         return [e for e in self.entries if e.kind == "msg"]
 
-    def states(self):
+    def states(self) -> list[State | None]:
         return [self.base] + [e.state for e in self.entries if e.kind == "state"]
 
-    def add_page(self, page):
+    def add_page(self, page: dict) -> bool:
         if self.start is None:
             self.start = self.next = page["next"]
             self.base = self.last = State.from_json(page["state"])
@@ -122,14 +126,14 @@ class HostJournal:
         return page["next"] >= page["end"]
 
 
-def _entry(raw, state):
+def _entry(raw: dict, state: State | None) -> Entry:
     return Entry(raw["seq"], raw["t"], raw["kind"], state, raw.get("type"), raw.get("af"),
                  raw.get("rtsq", 0), raw.get("index", 0), raw.get("addrs", 0), raw.get("pid", 0),
                  raw.get("digest", ""), raw.get("len", 0), raw.get("origin"),
                  tuple(raw.get("to", ())), tuple(raw.get("dropped", ())), tuple(raw.get("shut", ())))
 
 
-def fetch(admin, host, journal, log_path=None):
+def fetch(admin, host: str, journal, log_path=None):
     """Read `host`'s journal from journal.next on (from now on the first call)."""
     since = "now" if journal.start is None else str(journal.next)
     try:

@@ -11,6 +11,7 @@ import ipaddress
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from rtsock_emul.mpathd.prober import FakeProber
 from rtsock_emul.platform import LinkInfo, boot
@@ -58,9 +59,9 @@ class SimProber(FakeProber):
     """in.mpathd's probes on simulated wires: targets answer while the link is up,
     minus `loss` percent."""
 
-    def __init__(self, platform: "SimPlatform", clock, seed: int = 0):
+    def __init__(self, platform: "SimPlatform", clock, seed: int = 0) -> None:
         super().__init__(clock, _REPLY_DELAY)
-        self.sent = deque(maxlen=_EVENTS_KEPT)  # recent probes only: the agent runs for long
+        self.sent = deque(maxlen=_EVENTS_KEPT)  # type: ignore[assignment]  # recent probes only: the agent runs for long
         self.platform = platform
         self._random = random.Random(seed)
 
@@ -70,7 +71,7 @@ class SimProber(FakeProber):
             return False
         return link.loss <= 0 or (link.loss < 100 and self._random.random() * 100 >= link.loss)
 
-    def _reply(self, ifname, af, target, seq):
+    def _reply(self, ifname: str, af, target, seq) -> None:
         if self._passes(ifname):
             super()._reply(ifname, af, target, seq)
 
@@ -78,23 +79,23 @@ class SimProber(FakeProber):
 class SimPlatform:
     """Platform protocol (rtsock_emul/platform.py) with no system calls."""
 
-    def __init__(self, config: dict, log):
+    def __init__(self, config: dict, log) -> None:
         self.config, self.log = config, log
         self.links = {link.name: link for link in _links(config)}
-        self.ctx = None
-        self.prober = None
+        self.ctx: Any = None          # the agent's context, from start()
+        self.prober: SimProber | None = None
         self.events: deque = deque(maxlen=_EVENTS_KEPT)  # recent (kind, ...) of announce/changed
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, ctx) -> None:
         self.ctx = ctx
-        self.prober = SimProber(self, ctx.clock)
+        prober = self.prober = SimProber(self, ctx.clock)
         for entry, link in zip(self.config.get("interfaces", ()), self.links.values()):
             for target in entry.get("targets", ()):
                 addr = ipaddress.ip_address(target)
                 key = (link.name, _AF[addr.version])
-                self.prober.responders.setdefault(key, set()).add(addr)
-                self.prober.multicast.setdefault(key, []).append(addr)
+                prober.responders.setdefault(key, set()).add(addr)
+                prober.multicast.setdefault(key, []).append(addr)
         boot(ctx.kernel, self, self.config.get("interfaces", ()))
         self.log.info("sim: %d datalinks: %s", len(self.links), ", ".join(self.links))
 
@@ -103,7 +104,7 @@ class SimPlatform:
         return None if link is None else LinkInfo(link.name, link.mac, link.mtu, link.up)
 
     def datalinks(self) -> list[LinkInfo]:
-        return [self.link_info(name) for name in self.links]
+        return [info for info in map(self.link_info, self.links) if info is not None]
 
     def stop(self) -> None:
         if self.prober is not None:

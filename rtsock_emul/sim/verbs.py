@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import TYPE_CHECKING
 
 from rtsock_emul.platform import plumbed
 
@@ -18,6 +19,9 @@ def parse_mac(text: str) -> bytes:
     return bytes(int(p, 16) for p in parts)
 
 
+if TYPE_CHECKING:
+    from .platform import SimPlatform
+
 # a literal, not the docstring: agents run under python -OO, which drops docstrings
 USAGE = """    sim link IF up|down            carrier (R63, R64)
     sim loss IF PERCENT            probe loss seen by in.mpathd (0 clears)
@@ -32,14 +36,14 @@ class _Usage(Exception):
     pass
 
 
-def _link(platform, name):
+def _link(platform, name: str):
     try:
         return platform.links[name]
     except KeyError:
         raise _Usage(f"no sim interface {name!r}; have {', '.join(platform.links) or 'none'}") from None
 
 
-def _verb_link(platform, args):
+def _verb_link(platform, args) -> str:
     if len(args) != 2 or args[1] not in ("up", "down"):
         raise _Usage("sim link IF up|down")
     link = _link(platform, args[0])
@@ -49,7 +53,7 @@ def _verb_link(platform, args):
     return ""
 
 
-def _verb_loss(platform, args):
+def _verb_loss(platform, args) -> str:
     if len(args) != 2:
         raise _Usage("sim loss IF PERCENT")
     try:
@@ -62,7 +66,7 @@ def _verb_loss(platform, args):
     return ""
 
 
-def _verb_conflict(platform, args):
+def _verb_conflict(platform, args) -> str:
     if len(args) not in (2, 3):
         raise _Usage("sim conflict IF ADDR [MAC]")
     link = _link(platform, args[0])
@@ -71,14 +75,14 @@ def _verb_conflict(platform, args):
     return ""
 
 
-def _verb_noconflict(platform, args):
+def _verb_noconflict(platform, args) -> str:
     if len(args) != 2:
         raise _Usage("sim noconflict IF ADDR")
     _link(platform, args[0]).conflicts.pop(ipaddress.ip_address(args[1]), None)
     return ""
 
 
-def _verb_show(platform, args):
+def _verb_show(platform: SimPlatform, args: list[str]) -> str:
     lines = []
     for link in platform.links.values():
         conflicts = " ".join(str(a) for a in link.conflicts) or "-"
@@ -87,7 +91,7 @@ def _verb_show(platform, args):
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _verb_settle(platform, args):
+def _verb_settle(platform, args) -> str:
     pending = [f"{ipif.name} {ipif.addr}" for ipif in platform.ctx.kernel.lifs()
                if ipif.up and not ipif.ready]
     if pending:
@@ -104,7 +108,7 @@ VERBS = {"settle": _verb_settle, "link": _verb_link, "loss": _verb_loss, "confli
 _READ_ONLY = {"show", "settle"}
 
 
-def run_sim_verb(platform, argv, uid):
+def run_sim_verb(platform: SimPlatform, argv: list[str], uid: int) -> tuple[int, str, str]:
     """(rc, out, err) of one `sim` verb."""
     if not argv or argv[0] not in VERBS:
         return 2, "", f"usage:\n{USAGE}"

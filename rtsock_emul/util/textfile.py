@@ -1,11 +1,12 @@
 """Reading the small text files a person writes (scenarios, topologies) defensively."""
 import os
 import sys
+from collections.abc import Callable
 
 MAX_FILE_BYTES = 1 << 20        # a scenario or topology is a few KB; more is a mistake or an attack
 
 
-def read_text(path, what, error):
+def read_text(path: str | os.PathLike, what: str, error: Callable[[int, str, str], Exception]) -> str:
     """A small UTF-8 file's text; error(line, what, hint) for a missing, huge or binary one."""
     try:
         size = os.path.getsize(path)

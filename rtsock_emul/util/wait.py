@@ -1,12 +1,17 @@
 """The one polling helper: wait for a state, never sleep to synchronise."""
 import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class WaitTimeout(AssertionError):
     """A waited-for condition did not hold in time; says what and what was last seen."""
 
 
-def wait_until(probe, timeout, *, interval=0.01, what=None, clock=time.monotonic):
+def wait_until(probe: Callable[[], T | None], timeout: float, *, interval: float = 0.01, what: str | None = None,
+               clock: Callable[[], float] = time.monotonic) -> T:
     """Call probe() until it returns a truthy value; return that value.
 
     probe: a callable returning a truthy result when the wait is over.

@@ -12,9 +12,24 @@ from collections.abc import Iterable, Mapping
 from ipaddress import IPv4Address, IPv6Address, ip_interface
 from typing import NoReturn, Union
 
-from .constants import (AF_INET, RTA_AUTHOR, RTA_BRD, RTA_DST, RTA_GATEWAY, RTA_GENMASK, RTA_IFA,
-                        RTA_IFP, RTA_NETMASK, RTA_SRC, RTF_HOST, RTM_IFINFO, RTM_VERSION,
-                        parse_flags, to_wire_errno, value_of)
+from .constants import (
+    AF_INET,
+    RTA_AUTHOR,
+    RTA_BRD,
+    RTA_DST,
+    RTA_GATEWAY,
+    RTA_GENMASK,
+    RTA_IFA,
+    RTA_IFP,
+    RTA_NETMASK,
+    RTA_SRC,
+    RTF_HOST,
+    RTM_IFINFO,
+    RTM_VERSION,
+    parse_flags,
+    to_wire_errno,
+    value_of,
+)
 from .messages import IfaMsghdr, IfData, IfMsghdr, RtMetrics, RtMsghdr
 from .sockaddrs import Sockaddr, SockaddrDl, to_sockaddr
 

@@ -18,9 +18,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from .constants import (AF_INET, AF_INET6, AF_UNSPEC, IFM_FLAGS_MASK, RTA_ALL, RTA_NAMES,
-                        RTAX_MAX, RTM_ADD, RTM_CHGADDR, RTM_DELADDR, RTM_FREEADDR, RTM_IFINFO,
-                        RTM_NAMES, RTM_NEWADDR, RTM_VERSION)
+from .constants import (
+    AF_INET,
+    AF_INET6,
+    AF_UNSPEC,
+    IFM_FLAGS_MASK,
+    RTA_ALL,
+    RTA_NAMES,
+    RTAX_MAX,
+    RTM_ADD,
+    RTM_CHGADDR,
+    RTM_DELADDR,
+    RTM_FREEADDR,
+    RTM_IFINFO,
+    RTM_NAMES,
+    RTM_NEWADDR,
+    RTM_VERSION,
+)
 from .errors import WireError
 from .sockaddrs import SOCKADDR_TYPES, Sockaddr, decode_sockaddr
 from .structs import IF_DATA, IF_MSGHDR, IFA_MSGHDR, RT_METRICS, RT_MSGHDR, TIMEVAL32, Layout

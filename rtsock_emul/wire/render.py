@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from .constants import (AF_INET, AF_INET6, RTA_NAMES, RTM_NAMES,
-                        RTM_VERSION, from_wire_errno)
+from .constants import AF_INET, AF_INET6, RTA_NAMES, RTM_NAMES, RTM_VERSION, from_wire_errno
 from .messages import FACTORIES, IfaMsghdr, IfMsghdr, Message, decode, encode
 from .sockaddrs import Sockaddr, SockaddrDl, SockaddrUnspec
 

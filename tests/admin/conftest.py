@@ -11,8 +11,8 @@ from rtsock_emul.kernel import Kernel, ManualClock, Tunables
 from rtsock_emul.kernel.hooks import KernelHooks
 from rtsock_emul.mpathd import FakeProber, Mpathd
 from rtsock_emul.platform import LinkInfo, boot
-from rtsock_emul.wire.constants import AF_INET, AF_INET6, RTAW_DEFAULT, RTAW_UNDER_IPMP
 from rtsock_emul.rtsock.hub import RtsHub
+from rtsock_emul.wire.constants import AF_INET, AF_INET6, RTAW_DEFAULT, RTAW_UNDER_IPMP
 
 MACS = {"net0": b"\x02\x00\x00\x00\x00\x01", "net1": b"\x02\x00\x00\x00\x00\x02",
         "net2": b"\x02\x00\x00\x00\x00\x03"}

@@ -1,6 +1,13 @@
 """Admin verbs against the real kernel model (ipmpstat.c, ifconfig.c, ipadm(8), if_mpadm.c; R66-R74, R121-R126)."""
-from rtsock_emul.wire.constants import (IFF_FAILED, IFF_OFFLINE, RTM_ADD, RTM_DELADDR,
-                                        RTM_DELETE, RTM_IFINFO, RTM_NEWADDR)
+from rtsock_emul.wire.constants import (
+    IFF_FAILED,
+    IFF_OFFLINE,
+    RTM_ADD,
+    RTM_DELADDR,
+    RTM_DELETE,
+    RTM_IFINFO,
+    RTM_NEWADDR,
+)
 
 
 def ipmp_pair(lab):
@@ -177,6 +184,7 @@ def test_ipmpstat_p_streams_from_its_own_start_with_one_header(lab):
     """probe_output: rows as probes end, TIME from ipmpstat's start, ofmt's header once;
     the stream ends quietly when the agent goes."""
     import io
+
     from rtsock_emul.admin import run_verb
     from rtsock_emul.admin.ipmpstream import stream
     _probing_pair(lab)
@@ -201,6 +209,7 @@ def test_ipmpstat_p_streams_from_its_own_start_with_one_header(lab):
 
 def test_ipmpstat_p_refusals_come_back_from_the_stream(lab):
     import io
+
     from rtsock_emul.admin import run_verb
     from rtsock_emul.admin.ipmpstream import stream, wants_stream
     ipmp_pair(lab)

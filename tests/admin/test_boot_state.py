@@ -6,7 +6,7 @@ import pytest
 from rtsock_emul.mpathd import kview
 from rtsock_emul.wire import constants as C
 
-from .conftest import Lab
+from .helpers import Lab
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from rtsock_emul.admin.route import Route, run_route
 from rtsock_emul.util.wait import wait_until
-from tests.agent.conftest import SIM_CONFIG, AgentProcess, admin_call, wait_addresses_up
+from tests.agent.agents import SIM_CONFIG, AgentProcess, admin_call, wait_addresses_up
 
 METRICS = (" recvpipe  sendpipe  ssthresh    rtt,ms rttvar,ms  hopcount      mtu     expire\n"
            "       0         0         0         0         0         0      1500         0 \n")

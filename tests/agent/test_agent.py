@@ -14,7 +14,7 @@ from rtsock_emul.agent import run_agent
 from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import constants as C
 
-from .conftest import SIM_CONFIG, AgentProcess, admin_call, drain, shared_dir, wait_addresses_up
+from .agents import SIM_CONFIG, AgentProcess, admin_call, drain, shared_dir, wait_addresses_up
 
 
 @pytest.fixture

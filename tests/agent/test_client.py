@@ -89,7 +89,7 @@ def strict_agent():
         a.stop()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="connecting as another user needs root (setuid)")
+@pytest.mark.root("connecting as another user (setuid)")
 def test_R9_admin_call_as_a_user_runs_the_verb_as_that_uid(strict_agent):
     """The agent takes the admin caller's uid from SO_PEERCRED: `user=` connects
     from a child running as that user, so the verb is refused; as root it runs."""

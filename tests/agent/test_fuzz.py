@@ -2,7 +2,6 @@
 admin and control records against one sim agent. Every write gets an errno the
 rules allow (R6-R26, never EIO), every record a reply; the agent stays alive,
 the subscribers keep receiving, and its RSS stays bounded."""
-import os
 import random
 import time
 
@@ -20,7 +19,7 @@ BUDGET = 30.0          # s of fuzzing on a crowded machine; later examples retur
 PROBE_EVERY = 250
 RSS_GROWTH_KB = 15_000
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="writes as `nobody` need root (R9)")
+pytestmark = pytest.mark.root("writes as `nobody`, R9")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from rtsock_emul.wire import RtMsg, RtMsghdr, SockaddrIn
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.structs import RT_MSGHDR, SDL_DATA_LEN, SOCKADDR_DL
 
-from .conftest import drain
+from .agents import drain
 from .helpers import next_seq, read_raw_reply, write_error
 
 

@@ -11,7 +11,7 @@ from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import RtMsg, SockaddrDl, decode
 from rtsock_emul.wire import constants as C
 
-from .conftest import InprocAgent, drain
+from .agents import InprocAgent, drain
 from .helpers import add, expect_errno, next_seq
 
 V4, V6 = C.AF_INET, C.AF_INET6

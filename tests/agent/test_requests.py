@@ -12,7 +12,7 @@ from rtsock_emul.wire import RtMsg, RtMsghdr, SockaddrDl, SockaddrIn, SockaddrIn
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.structs import RT_MSGHDR
 
-from .conftest import drain
+from .agents import drain
 from .helpers import add, expect_errno, next_seq, read_raw_reply, write_error
 
 NET0, NET1 = 2, 3      # ifindexes in boot order: lo0 is 1

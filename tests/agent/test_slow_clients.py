@@ -2,8 +2,8 @@
 (overflow counts, admin and control channels, accept under EMFILE)."""
 import asyncio
 import errno
-import logging
 import json
+import logging
 import os
 import resource
 import socket
@@ -20,7 +20,7 @@ from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 
-from .conftest import SIM_CONFIG, AgentProcess, wait_addresses_up
+from .agents import SIM_CONFIG, AgentProcess, wait_addresses_up
 from .helpers import add
 
 BURST = 3000

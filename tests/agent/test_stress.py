@@ -9,7 +9,7 @@ from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.structs import RT_MSGHDR
 
-from .conftest import SIM_CONFIG, AgentProcess, wait_addresses_up
+from .agents import SIM_CONFIG, AgentProcess, wait_addresses_up
 from .helpers import add
 
 EVENTS = 10_000

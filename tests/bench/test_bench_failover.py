@@ -8,13 +8,12 @@ came back (R88: the data address moved and a gratuitous ARP pointed h2 at it),
 the anchor says what it is, and each chart was drawn from the JSON written.
 """
 import json
-import os
 
 import pytest
 
 from bench import failover_outage, miimon, plots, probe_detection
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: Mininet hosts, veths, netlink cuts")
+needs_root = pytest.mark.root("Mininet hosts, veths, netlink cuts")
 MACHINE = {"cpus": 2, "date": "2026-01-01T00:00:00", "loadavg_1min_at_end": 1.0}
 
 

@@ -1,14 +1,13 @@
 """The demo of `sudo ./ipmp-lab demo`: its output shows the failover
 and each subscriber's stream as it arrived."""
 import io
-import os
 import re
 
 import pytest
 
 from rtsock_emul.app.demo import run_demo
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the demo builds a Mininet lab: needs root")
+pytestmark = pytest.mark.root("the demo builds a Mininet lab")
 
 
 def lanes(text, name):

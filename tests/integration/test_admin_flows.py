@@ -5,9 +5,9 @@ import pytest
 
 from rtsock_emul.util.wait import wait_until
 
-from .conftest import FAST_MPATHD, barrier, events, ipmpstat, needs_root, settle
+from .helpers import FAST_MPATHD, barrier, events, ipmpstat, settle
 
-pytestmark = [needs_root, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths, nftables"), pytest.mark.timeout(60)]
 
 IPMPSTAT_G = "GROUP       GROUPNAME   STATE     FDT       INTERFACES\n"
 IPMPSTAT_I = "INTERFACE   ACTIVE  GROUP       FLAGS     LINK      PROBE     STATE\n"

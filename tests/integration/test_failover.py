@@ -1,20 +1,20 @@
 """On Mininet: member and group failure as subscribers see them, and
-probe-based detection timing (R63, R90, R93, R112, R113, M16, M19).
+probe-based detection and repair (R63, R90, R93, R112, R113, M16, M19). How fast
+probes detect and repair is measured by bench/probe_detection.py, not here.
 
 Real veths and bridges, one agent per host, real client sockets; waits use
 wait_until or a barrier (an RTM_GET echo every socket gets after what came
 before it), never sleep.
 """
 import threading
-import time
 
 import pytest
 
 from rtsock_emul.util.wait import wait_until
 
-from .conftest import FAST_MPATHD, barrier, events, ipmpstat, needs_root, settle
+from .helpers import FAST_MPATHD, barrier, events, ipmpstat, settle
 
-pytestmark = [needs_root, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths, nftables"), pytest.mark.timeout(60)]
 DATA = "192.0.2.10"
 
 
@@ -108,13 +108,13 @@ def first_ack(lab, ifname):
     return any(r.startswith(f"{ifname}:") and r.endswith("ms") for r in rows)
 
 
-def test_R112_R113_probe_loss_detected_within_fdt_and_repaired(start_lab, recorders):
-    """R112: 100% loss (nftables) on net0 with its carrier up is declared by probes
-    after 5 lost probes, within FDT + 20% (FDT = 1 s). Measured from the loss step to
-    RTM_IFINFO +FAILED on an aware socket. The quiet period (R131, 40 s on illumos) is
-    set to 1 s by config and the test waits for the first acknowledged probe, which
-    ends it, so it does not count. R113: after the loss is cleared, 10 good probes
-    (about 1.43 FDT) repair the interface."""
+def test_R112_R113_probe_loss_detected_and_repaired(start_lab, recorders):
+    """R112: 100% loss (nftables) on net0 with its carrier up is declared by probes:
+    RTM_IFINFO +FAILED on an aware socket, the member failed in ipmpstat. The quiet
+    period (R131, 40 s on illumos) is set to 1 s by config and the test waits for the
+    first acknowledged probe, which ends it. R113: after the loss is cleared, good
+    probes repair the interface. The times (FDT + 20%, 10 probes) are
+    bench/probe_detection.py's targets."""
     lab = start_lab("ipmp-pair", mpathd=FAST_MPATHD)
     make_group(lab, test_addresses=True)
     wait_until(lambda: ipmpstat(lab, "h1", "-t") == (
@@ -128,23 +128,17 @@ def test_R112_R113_probe_loss_detected_within_fdt_and_repaired(start_lab, record
     aware = recorders(lab, "h1", aware=True)
     barrier(lab, "h1", aware)
     mark = aware.mark()
-    t0 = time.monotonic()
     lab.loss("h1", "net0", 100)
     wait_until(lambda: any("net0" in e and "FAILED" in e for e in events(aware, mark)), 3,
                what="net0 +FAILED from probe loss")
-    t_failed = next(t for t, m in aware.timed(mark) if "FAILED" in events([m])[0])
-    assert t_failed - t0 <= 1.2, f"probe failure took {t_failed - t0:.3f}s (FDT 1 s)"
     assert events(aware, mark) == ["RTM_IFINFO net0 UP,BROADCAST,RUNNING,MULTICAST,IPV4,FAILED",
                                    "RTM_IFINFO net0 UP,RUNNING,MULTICAST,IPV6,FAILED"]
     rows = ipmpstat(lab, "h1", "-i").splitlines()
     assert rows[1].split() == ["net0", "no", "ipmp0", "-------", "up", "failed", "failed"]
     assert rows[2].split() == ["net1", "yes", "ipmp0", "--mbM--", "up", "ok", "ok"]
     mark = aware.mark()
-    t1 = time.monotonic()
     lab.loss("h1", "net0", 0)
     wait_until(lambda: any("net0" in e for e in events(aware, mark)), 4, what="net0 -FAILED (repair)")
-    t_repaired = aware.timed(mark)[0][0]
-    assert 0.6 <= t_repaired - t1 <= 1.9, f"repair took {t_repaired - t1:.3f}s (10 probes of 143 ms)"
     assert events(aware, mark)[:2] == ["RTM_IFINFO net0 UP,BROADCAST,RUNNING,MULTICAST,IPV4",
                                        "RTM_IFINFO net0 UP,RUNNING,MULTICAST,IPV6"]
     assert ipmpstat(lab, "h1", "-g").splitlines()[1].split()[2] == "ok"

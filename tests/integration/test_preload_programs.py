@@ -3,7 +3,6 @@ in the host with `cc -I$RTSOCK_INCLUDE` and run with the preload shim; a carrier
 of an IPMP member reaches the IPMP-aware watchers (C and Python) as an RTM_IFINFO
 with IFF_FAILED (R63, R93, M19); the route tool gets EEXIST/ESRCH through errno
 (R20, R23, M13). On Mininet, and in sim mode where the lab runs them the same way."""
-import os
 import re
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 import rtsock_emul.lab as lab_api
 
-from .conftest import FAST_MPATHD, settle
+from .helpers import FAST_MPATHD, settle
 from .test_failover import DATA
 
 pytestmark = pytest.mark.timeout(120)
@@ -30,10 +29,8 @@ def sh(lab, host, command: str, timeout=60) -> list[str]:
     return out
 
 
-@pytest.fixture(params=["mininet", "sim"])
+@pytest.fixture(params=[pytest.param("mininet", marks=pytest.mark.root("Mininet labs: network namespaces, veths")), "sim"])
 def lab(request):
-    if request.param == "mininet" and os.geteuid() != 0:
-        pytest.skip("Mininet labs need root (network namespaces, veths, nftables)")
     lab = lab_api.start("ipmp-pair", mode=request.param, config={"mpathd": FAST_MPATHD})
     yield lab
     lab.stop()

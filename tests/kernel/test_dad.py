@@ -4,7 +4,7 @@ import pytest
 from rtsock_emul.kernel import Kernel, ManualClock, Tunables
 from rtsock_emul.wire import constants as C
 
-from .conftest import MAC0, MAC1, STRANGER, V4, V6, Recorder, up
+from .helpers import MAC0, MAC1, STRANGER, V4, V6, Recorder, up
 
 
 class Timed(Recorder):

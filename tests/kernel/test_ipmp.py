@@ -7,7 +7,7 @@ import pytest
 from rtsock_emul.kernel import KernelError
 from rtsock_emul.wire import constants as C
 
-from .conftest import MAC0, MAC1, MAC2, V4, V6, up
+from .helpers import MAC0, MAC1, MAC2, V4, V6, up
 
 DATA = ["192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13"]
 

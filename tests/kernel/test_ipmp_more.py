@@ -3,7 +3,7 @@ import ipaddress
 
 from rtsock_emul.wire import constants as C
 
-from .conftest import MAC0, MAC1, V4, V6, up
+from .helpers import MAC0, MAC1, V4, V6, up
 
 
 def test_R69_v6_linklocal_stays_data_migrates(kernel, clock, hooks):

@@ -8,7 +8,7 @@ from rtsock_emul.kernel import KernelError
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.messages import encode
 
-from .conftest import MAC0, MAC1, V4, V6, up
+from .helpers import MAC0, MAC1, V4, V6, up
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import asyncio
 from rtsock_emul.kernel import AsyncioClock
 from rtsock_emul.wire import constants as C
 
-from .conftest import MAC0, MAC1, V4, V6, up
+from .helpers import MAC0, MAC1, V4, V6, up
 
 
 def test_R39_underlying_messages_aware_only(kernel, clock, hooks):

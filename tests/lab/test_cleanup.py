@@ -4,11 +4,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from rtsock_emul.lab import naming
 from rtsock_emul.lab.cleanup import REGISTRY, Registry, proc_starttime
 from rtsock_emul.util.wait import wait_until
 
-from .conftest import needs_root, pid_alive, root_links
+from .helpers import pid_alive, root_links
 
 
 def idle_process(**kw):
@@ -61,7 +63,7 @@ def test_cleanup_command_on_a_non_run_dir_says_so(tmp_path):
     assert res.returncode == 1 and "no registry here" in res.stderr
 
 
-@needs_root
+@pytest.mark.root("Mininet labs: network namespaces, veths")
 def test_registered_links_are_deleted_by_name_only(tmp_path):
     rid = naming.new_run_id()
     ours, other = naming.port_name(rid, "h1", "net0"), naming.port_name(rid, "h1", "net1")

@@ -6,9 +6,9 @@ import pytest
 
 from rtsock_emul.lab import naming
 
-from .conftest import needs_root, root_links
+from .helpers import root_links
 
-pytestmark = [needs_root, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths"), pytest.mark.timeout(60)]
 
 
 def test_cli_link_cuts_the_far_end_only_and_exit_cleans_up():

@@ -13,9 +13,9 @@ from rtsock_emul.lab.faults import netem_available
 from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire.constants import IFF_RUNNING, RTM_IFINFO
 
-from .conftest import needs_root, pid_alive, root_links
+from .helpers import pid_alive, root_links
 
-pytestmark = [needs_root, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths"), pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 """The session-end check of the root conftest.py: after the whole test session no
 interface, bridge, namespace or process of the session's labs is left."""
-import os
 import pathlib
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the leftover check runs only as root")
+pytestmark = pytest.mark.root("the leftover check runs only as root")
 
 LEAKY = """
 from rtsock_emul import lab

@@ -7,12 +7,10 @@ import textwrap
 
 import pytest
 
+from rtsock_emul.lab.leftovers import child_env, leftovers, run_ids
 from rtsock_emul.util.wait import wait_until
 
-from .conftest import needs_root
-from rtsock_emul.lab.leftovers import child_env, leftovers, run_ids
-
-pytestmark = [needs_root, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths"), pytest.mark.timeout(180)]
 
 # a session of three tests: the first holds a Mininet lab when the signal comes
 SESSION = textwrap.dedent("""\

@@ -10,7 +10,7 @@ from rtsock_emul.lab import LabError
 from rtsock_emul.lab.runtime import host_config
 from rtsock_emul.lab.topology import load
 
-from .conftest import pid_alive
+from .helpers import pid_alive
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_agent_keeps_ipadm_persistent_store_between_command_lines(sim_lab):
     assert out == "net2/v4:U--\n"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="running a verb as another user needs root (setuid)")
+@pytest.mark.root("running a verb as another user (setuid)")
 def test_R9_admin_as_a_user_runs_as_that_uid():
     """lab.admin(user=) reaches the agent as that uid (it reads SO_PEERCRED), both
     for an agent verb and for `route`, a routing-socket client: nobody is refused."""

@@ -9,9 +9,7 @@ import pytest
 
 from rtsock_emul.lab.leftovers import child_env, leftovers, run_ids
 
-from .conftest import needs_root
-
-pytestmark = [needs_root, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths"), pytest.mark.timeout(240)]
 
 # Not yet analysed (docs/reliability.md "Soak"); every other rule must hold.
 OPEN_FINDINGS = {

@@ -3,8 +3,7 @@ import textwrap
 
 import pytest
 
-from rtsock_emul.lab import TopologyError
-from rtsock_emul.lab import naming
+from rtsock_emul.lab import TopologyError, naming
 from rtsock_emul.lab.topology import load
 
 
@@ -114,6 +113,7 @@ def test_longest_fitting_names_load():
     budget = naming.MAX_IFNAME - naming.PREFIX_LEN       # bytes left after the run prefix
     host = "h" * (budget - 2)                             # + "n0"
     topo = load({"name": "x", "switches": ["s" * budget], "hosts": {host: {"interfaces": {"net0": "s" * budget}}}})
+    assert topo.hosts[host].interfaces["net0"].switch == "s" * budget
     assert len(naming.port_name("abcd", host, "net0")) == naming.MAX_IFNAME
 
 

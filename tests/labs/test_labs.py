@@ -1,5 +1,6 @@
 """The teaching labs (labs/NN-name): the starters, their hints, the checker
-(labs/conftest.py) and every reference solution, so the labs cannot rot.
+(rtsock_emul/scenario/labcheck.py, installed by labs/conftest.py) and every
+reference solution, so the labs cannot rot.
 
 Each solution runs through the scenario plugin exactly as a student's filled-in
 exercise would: on Mininet as root, on the sim platform otherwise (lab 03
@@ -7,7 +8,6 @@ pings, so it needs Mininet).
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rtsock_emul.scenario import labcheck
 from rtsock_emul.scenario.loader import load_file
 from rtsock_emul.scenario.schema import parse_scenario
 
@@ -26,26 +27,15 @@ LABS = ROOT / "labs"
 LAB_NAMES = ["01-route-monitor", "02-normal-vs-aware", "03-failover", "04-probe-detection", "05-dad"]
 FILES = ["README.md", "ANSWERS.md", "exercise.scenario.yaml", "solution.scenario.yaml", "hints.yaml"]
 IS_ROOT = os.geteuid() == 0
-needs_root = pytest.mark.skipif(not IS_ROOT, reason="Mininet labs need root (network namespaces, veths, bridges)")
 
 
-def _checker():
-    """labs/conftest.py as a module (it is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location("labs_checker", LABS / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod            # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-CHECKER = _checker()
 
 
 def _code_lines(text):
     """(lineno, code) of lines that hold YAML, comments dropped."""
     out = []
     for n, line in enumerate(text.splitlines(), 1):
-        code = CHECKER.split_comment(line)[0].rstrip()
+        code = labcheck.split_comment(line)[0].rstrip()
         if code.strip():
             out.append((n, code))
     return out
@@ -56,8 +46,8 @@ def fill(exercise_text, solution_text):
     Fails unless the exercise is the solution with some tokens blanked, line for line."""
     ex, sol = _code_lines(exercise_text), _code_lines(solution_text)
     assert len(ex) == len(sol), f"exercise has {len(ex)} YAML lines, solution {len(sol)}"
-    blanks = {b.line: [] for b in CHECKER.find_blanks(exercise_text)}
-    for b in CHECKER.find_blanks(exercise_text):
+    blanks = {b.line: [] for b in labcheck.find_blanks(exercise_text)}
+    for b in labcheck.find_blanks(exercise_text):
         blanks[b.line].append(b.number)
     answers = {}
     for (n, code), (m, want) in zip(ex, sol):
@@ -106,7 +96,7 @@ def test_lab_folder_has_every_part(lab):
 @pytest.mark.parametrize("lab", LAB_NAMES)
 def test_solution_is_a_valid_scenario_without_blanks(lab):
     path = LABS / lab / "solution.scenario.yaml"
-    assert CHECKER.find_blanks(path.read_text()) == []
+    assert labcheck.find_blanks(path.read_text()) == []
     sc = parse_scenario(load_file(path), str(path))
     assert sc.covers, "a lab names the rules it teaches in covers:"
 
@@ -118,10 +108,10 @@ def test_exercise_is_the_solution_with_numbered_blanks_and_hints(lab):
     folder = LABS / lab
     text = (folder / "exercise.scenario.yaml").read_text()
     yaml.safe_load(text)                                  # the starter is valid YAML
-    blanks = CHECKER.find_blanks(text)
+    blanks = labcheck.find_blanks(text)
     assert len(blanks) >= 3
     assert [b.number for b in blanks] == list(range(1, len(blanks) + 1))
-    hints = CHECKER.load_hints(folder)
+    hints = labcheck.load_hints(folder)
     assert sorted(hints) == list(range(1, len(blanks) + 1)), "one hint per blank, keyed by number"
     answers = fill(text, (folder / "solution.scenario.yaml").read_text())
     assert sorted(answers) == list(range(1, len(blanks) + 1))
@@ -141,9 +131,9 @@ def test_readme_quotes_the_manpage_and_the_rules(lab):
 
 
 def test_split_comment_and_blanks():
-    assert CHECKER.split_comment('a: "x # y"  # c') == ('a: "x # y"  ', "# c")
+    assert labcheck.split_comment('a: "x # y"  # c') == ('a: "x # y"  ', "# c")
     text = "a: ___   # (2)\nb: [___, x, ___]  # (3) (4)\n# ___ in a comment\nc: ____\n"
-    assert [(b.line, b.number) for b in CHECKER.find_blanks(text)] == [(1, 2), (2, 3), (2, 4), (4, None)]
+    assert [(b.line, b.number) for b in labcheck.find_blanks(text)] == [(1, 2), (2, 3), (2, 4), (4, None)]
 
 
 # --- the checker ----------------------------------------------------------------
@@ -155,8 +145,8 @@ def test_starters_fail_with_each_blank_line_and_hint():
     assert "5 failed" in _summary(out), out
     for lab in LAB_NAMES:
         folder = LABS / lab
-        blanks = CHECKER.find_blanks((folder / "exercise.scenario.yaml").read_text())
-        hints = CHECKER.load_hints(folder)
+        blanks = labcheck.find_blanks((folder / "exercise.scenario.yaml").read_text())
+        hints = labcheck.load_hints(folder)
         assert f"lab {lab}: {len(blanks)} blank(s)" in out, out
         for b in blanks:
             line = f"labs/{lab}/exercise.scenario.yaml:{b.line}: blank ({b.number}): {str(hints[b.number]).strip()}"
@@ -189,10 +179,10 @@ def _filled(folder, change=None):
     text = (folder / "exercise.scenario.yaml").read_text()
     answers = fill(text, (folder / "solution.scenario.yaml").read_text())
     answers.update(change or {})
-    numbers = iter(b.number for b in CHECKER.find_blanks(text))
+    numbers = iter(b.number for b in labcheck.find_blanks(text))
     lines = []
     for line in text.splitlines(keepends=True):
-        code, comment = CHECKER.split_comment(line)
+        code, comment = labcheck.split_comment(line)
         lines.append(re.sub(r"_{3,}", lambda m: answers[next(numbers)], code) + comment)
     return "".join(lines)
 
@@ -224,7 +214,7 @@ def test_solutions_pass_on_the_sim_platform(tmp_path):
     _passed_cleanly(rc, out, 4)
 
 
-@needs_root
+@pytest.mark.root("Mininet labs: network namespaces, veths, bridges")
 @pytest.mark.root
 def test_solutions_pass_on_mininet(tmp_path):
     rc, out = run_pytest("labs/", "--lab-solutions", "--rtsock-mode=mininet", "-q",
@@ -232,7 +222,7 @@ def test_solutions_pass_on_mininet(tmp_path):
     _passed_cleanly(rc, out, 5)
 
 
-@needs_root
+@pytest.mark.root("Mininet labs: network namespaces, veths, bridges")
 @pytest.mark.root
 def test_a_wrong_answer_fails_with_expected_and_observed(tmp_path):
     """Lab 05 filled in with NEWADDR and ADD swapped: the plugin's report shows both lists."""

@@ -8,9 +8,7 @@ import pytest
 import rtsock_emul.lab as lab_api
 from rtsock_emul.util.wait import wait_until
 
-from .conftest import needs_root
-
-pytestmark = [needs_root, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.root("network namespaces, raw and packet sockets"), pytest.mark.timeout(120)]
 TOPOLOGY = {"name": "boot", "switches": ["s1"],
             "hosts": {"h1": {"interfaces": {"net0": "s1", "net1": {"switch": "s1", "mtu": 1400},
                                             "net2": {"switch": "s1", "ip": True}}},

@@ -6,9 +6,7 @@ import pytest
 import rtsock_emul.lab as lab_api
 from rtsock_emul.util.wait import wait_until
 
-from .conftest import needs_root
-
-pytestmark = [needs_root, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.root("network namespaces, raw and packet sockets"), pytest.mark.timeout(120)]
 DATA = "192.0.2.10"
 
 

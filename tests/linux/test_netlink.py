@@ -1,13 +1,12 @@
 """Carrier from netlink: dissecting RTM_NEWLINK, and a real far-end cut seen by the watcher."""
-import logging
 import struct
 import subprocess
 import sys
 import textwrap
 
-from rtsock_emul.linux import netlink
+import pytest
 
-from .conftest import needs_root
+from rtsock_emul.linux import netlink
 
 
 def newlink(index, name, flags, mtype=netlink.RTM_NEWLINK):
@@ -49,7 +48,7 @@ WATCH = textwrap.dedent("""\
 """)
 
 
-@needs_root
+@pytest.mark.root("network namespaces, raw and packet sockets")
 def test_R63_R64_far_end_down_and_up_reach_the_watcher():
     """R63/R64: carrier loss and return on the far end are events (no polling), in a throwaway netns."""
     res = subprocess.run(["unshare", "--net", sys.executable, "-c", WATCH], capture_output=True, text=True, timeout=30)

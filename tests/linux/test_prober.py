@@ -3,12 +3,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from scapy.layers.inet import ICMP
 
 from rtsock_emul.linux.prober import echo_request
 from rtsock_emul.wire.constants import AF_INET
-
-from .conftest import needs_root
 
 
 def test_echo_request_is_a_valid_icmp_echo_with_our_payload():
@@ -53,7 +52,7 @@ PROBE = textwrap.dedent("""\
 """)
 
 
-@needs_root
+@pytest.mark.root("network namespaces, raw and packet sockets")
 def test_probes_from_a_test_address_get_their_replies_matched():
     """Unicast v4/v6 probes and the all-hosts discovery echo come back as (ifname, af, target, seq)."""
     res = subprocess.run(["unshare", "--net", sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=30)

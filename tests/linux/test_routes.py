@@ -3,9 +3,7 @@ import pytest
 
 import rtsock_emul.lab as lab_api
 
-from .conftest import needs_root
-
-pytestmark = [needs_root, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.root("network namespaces, raw and packet sockets"), pytest.mark.timeout(60)]
 
 
 def test_topology_default_route_reaches_linux_and_carries_traffic_through_the_router():

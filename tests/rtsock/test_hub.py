@@ -7,8 +7,23 @@ from rtsock_emul.rtsock.hub import UNKNOWN_AF, RtsHub
 from rtsock_emul.rtsock.socket import RTS_MAX_BUF, RtSocket, SockoptError
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire.constants import (
-    AF_INET, AF_INET6, AF_UNSPEC, RT_AWARE, RTAW_UNDER_IPMP, RTSQ_ALL, RTSQ_DEFAULT, RTSQ_NORMAL,
-    RTSQ_UNDER_IPMP, SHUT_RD, SHUT_WR, SO_PROTOTYPE, SO_RCVBUF, SO_USELOOPBACK, SOL_ROUTE, SOL_SOCKET)
+    AF_INET,
+    AF_INET6,
+    AF_UNSPEC,
+    RT_AWARE,
+    RTAW_UNDER_IPMP,
+    RTSQ_ALL,
+    RTSQ_DEFAULT,
+    RTSQ_NORMAL,
+    RTSQ_UNDER_IPMP,
+    SHUT_RD,
+    SHUT_WR,
+    SO_PROTOTYPE,
+    SO_RCVBUF,
+    SO_USELOOPBACK,
+    SOL_ROUTE,
+    SOL_SOCKET,
+)
 
 MSG = RtMsg("RTM_ADD", dst="198.51.100.0/24", gateway="192.0.2.1")
 

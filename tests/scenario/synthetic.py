@@ -5,13 +5,13 @@ pure (RunResult in, violations out), so a test can lay out exactly the timing
 a loaded machine produces."""
 from types import SimpleNamespace
 
+from rtsock_emul.rtsock.journal import digest
 from rtsock_emul.scenario.loader import load_text
 from rtsock_emul.scenario.matcher import IfNames
 from rtsock_emul.scenario.runner import RunResult
 from rtsock_emul.scenario.schema import parse_scenario
 from rtsock_emul.scenario.streams import Record, Streams
 from rtsock_emul.scenario.truth import HostJournal
-from rtsock_emul.rtsock.journal import digest
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.messages import IfData, IfMsghdr, decode, encode
 from rtsock_emul.wire.sockaddrs import SockaddrDl
@@ -40,6 +40,7 @@ def ifinfo(name, flags, upper=None):
 def newaddr(name, addr, prefixlen=24):
     """The bytes and decoded form of an RTM_NEWADDR of addr on `name`."""
     import ipaddress
+
     from rtsock_emul.wire.messages import IfaMsghdr
     from rtsock_emul.wire.sockaddrs import SockaddrIn
     index = next(i for i, n in INDEX.items() if n == name)

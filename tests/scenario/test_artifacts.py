@@ -1,12 +1,10 @@
 """Artifacts of a Mininet scenario run: per-link pcaps that hold the
 lab's real packets, the streams as JSON lines, the HTML timeline; stale files go."""
 import json
-import os
-import pathlib
 
 import pytest
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="pcaps come from a Mininet lab: needs root")
+pytestmark = pytest.mark.root("pcaps come from a Mininet lab")
 
 SCENARIO = """
 name: artifacts

@@ -72,6 +72,7 @@ def test_a_timed_out_expect_says_within_exceeded_with_the_load_average(tmp_path)
     from rtsock_emul.scenario.loader import load_text
     from rtsock_emul.scenario.runner import Runner
     from rtsock_emul.scenario.schema import parse_scenario
+
     from .inproc import InProcessLab
     path = tmp_path / "n.scenario.yaml"
     path.write_text(NEVER)

@@ -1,14 +1,11 @@
 """--keep-lab and --cli-on-error: the lab stays up for a person,
 then is stopped; nothing is left behind."""
-import os
 import re
 import sys
 
 import pytest
 
 from rtsock_emul.lab import naming
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="a Mininet lab needs root")
 
 SIM_GET = """
 name: kept
@@ -56,7 +53,7 @@ def test_keep_lab_holds_a_sim_lab_until_enter(pytester):
     assert "press Enter to stop it" in out
 
 
-@needs_root
+@pytest.mark.root("a Mininet lab")
 def test_keep_lab_opens_the_lab_cli_on_mininet(pytester):
     pytester.makefile(".scenario.yaml", kept=SIM_GET)
     result = run(pytester, "h2 rtsock ipmpstat -g\nexit\n", "--rtsock-mode=mininet", "--keep-lab")
@@ -67,7 +64,7 @@ def test_keep_lab_opens_the_lab_cli_on_mininet(pytester):
     assert naming.prefix(run_id) not in lab_links()
 
 
-@needs_root
+@pytest.mark.root("a Mininet lab")
 def test_cli_on_error_opens_the_cli_at_the_failing_step(pytester):
     pytester.makefile(".scenario.yaml", fails=FAILING)
     result = run(pytester, "h1 rtsock ipmpstat -i\nexit\n", "--rtsock-mode=mininet", "--cli-on-error")

@@ -336,6 +336,7 @@ def test_a_read_the_journal_cannot_account_for_fails_loudly():
     """No silent skip: a message read that the journal never delivered to that socket
     is a TruthFailure naming the host."""
     from rtsock_emul.scenario.truth import TruthFailure
+
     from .synthetic import BASE, SyntheticRun, ifinfo
     run = SyntheticRun(PAIR)
     run.read("aware", ifinfo("net0", BASE), t=0.5, step=1)

@@ -1,12 +1,11 @@
 """The packets step: counts and gaps judged over a link's pcap; a wrong count fails
 the scenario with the step's file:line and the packets of the window (R99)."""
-import os
 
 import pytest
 
 from rtsock_emul.scenario.packets import Spacing, _verdict, parse_spacing
 
-needs_mininet = pytest.mark.skipif(os.geteuid() != 0, reason="pcaps come from a Mininet lab: needs root")
+needs_mininet = pytest.mark.root("pcaps come from a Mininet lab")
 
 SCENARIO = """\
 name: dad probes counted

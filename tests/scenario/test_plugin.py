@@ -115,8 +115,8 @@ def _nobody_can_import_pytest() -> bool:
     return probe.returncode == 0
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="dropping to nobody needs root and setpriv")
+@pytest.mark.root("dropping to nobody")
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="dropping to nobody needs setpriv (util-linux)")
 def test_not_root_runs_sim_scenarios_and_skips_mininet_ones():
     """As nobody: sim-capable scenarios pass, ping/delay ones are skipped with the reason."""
     if not _nobody_can_import_pytest():

@@ -1,7 +1,6 @@
 """docs/rules.md: one entry per rule id, every id used anywhere has one, and the
 generated lists (scenarios, tests, oracle) are current."""
 import re
-from pathlib import Path
 
 from rtsock_emul.scenario import rulebook
 from rtsock_emul.scenario.coverage import ROOT, all_rule_ids

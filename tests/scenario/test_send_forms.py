@@ -5,7 +5,8 @@ from rtsock_emul.scenario.errors import ScenarioError
 from rtsock_emul.scenario.loader import load_text
 from rtsock_emul.scenario.reader import echo_of_request
 from rtsock_emul.scenario.schema import parse_scenario
-from rtsock_emul.wire import constants as C, encode
+from rtsock_emul.wire import constants as C
+from rtsock_emul.wire import encode
 from rtsock_emul.wire.build import RtMsg
 from rtsock_emul.wire.sockaddrs import SockaddrIn
 from rtsock_emul.wire.structs import RT_MSGHDR

@@ -2,7 +2,6 @@
 overlap, every message has its mark and its row, the page fits the window (zoom
 widens only the track's own scroll box), findings and the failed step are marked,
 and the page loads nothing from anywhere."""
-from pathlib import Path
 
 import pytest
 

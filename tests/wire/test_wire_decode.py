@@ -2,14 +2,41 @@
 import struct
 
 import pytest
-
-from rtsock_emul.wire import (AF_INET, AF_INET6, AF_UNSPEC, RTA_DST, RTA_GATEWAY, RTA_IFA,
-                              RTA_IFP, RTA_NETMASK, RTAX_DST, RTAX_IFP, RTF_GATEWAY, RTF_HOST,
-                              RTF_STATIC, RTF_UP, RTM_ADD, RTM_GET, RTM_IFINFO, RTM_NEWADDR,
-                              IfaMsg, IfMsg, RtMsg, RtMsghdr, SockaddrDl, SockaddrIn, SockaddrIn6,
-                              SockaddrUnspec, WireError, decode, decode_request, decode_sockaddr,
-                              encode)
 from wire_golden import MISS_V4_HEX, rt_msghdr, sdl, sin, sin6
+
+from rtsock_emul.wire import (
+    AF_INET,
+    AF_INET6,
+    AF_UNSPEC,
+    RTA_DST,
+    RTA_GATEWAY,
+    RTA_IFA,
+    RTA_IFP,
+    RTA_NETMASK,
+    RTAX_DST,
+    RTAX_IFP,
+    RTF_GATEWAY,
+    RTF_HOST,
+    RTF_STATIC,
+    RTF_UP,
+    RTM_ADD,
+    RTM_GET,
+    RTM_IFINFO,
+    RTM_NEWADDR,
+    IfaMsg,
+    IfMsg,
+    RtMsg,
+    RtMsghdr,
+    SockaddrDl,
+    SockaddrIn,
+    SockaddrIn6,
+    SockaddrUnspec,
+    WireError,
+    decode,
+    decode_request,
+    decode_sockaddr,
+    encode,
+)
 
 
 def test_R15_unspec_ifp_takes_252_bytes():

@@ -124,8 +124,16 @@ def test_message_classes_are_generated_from_the_struct_tables():
     fields from it: table order, pads and computed *_msglen/*_addrs left out."""
     from dataclasses import fields
 
-    from rtsock_emul.wire.messages import (FACTORIES, IfaMsghdr, IfData, IfMsghdr, RtMetrics,
-                                           RtMsghdr, Timeval32, from_layout)
+    from rtsock_emul.wire.messages import (
+        FACTORIES,
+        IfaMsghdr,
+        IfData,
+        IfMsghdr,
+        RtMetrics,
+        RtMsghdr,
+        Timeval32,
+        from_layout,
+    )
     from rtsock_emul.wire.structs import Layout
     for cls in (RtMetrics, IfData, Timeval32):
         assert tuple(f.name for f in fields(cls)) == cls.LAYOUT.names

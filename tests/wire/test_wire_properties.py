@@ -4,9 +4,24 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtsock_emul.wire import (RTA_IFP, RTAX_MAX, RTM_IFINFO, IfaMsghdr, IfData, IfMsghdr,
-                              RtMetrics, RtMsghdr, SockaddrDl, SockaddrIn, SockaddrIn6,
-                              SockaddrUnspec, Timeval32, WireError, decode, encode)
+from rtsock_emul.wire import (
+    RTA_IFP,
+    RTAX_MAX,
+    RTM_IFINFO,
+    IfaMsghdr,
+    IfData,
+    IfMsghdr,
+    RtMetrics,
+    RtMsghdr,
+    SockaddrDl,
+    SockaddrIn,
+    SockaddrIn6,
+    SockaddrUnspec,
+    Timeval32,
+    WireError,
+    decode,
+    encode,
+)
 from rtsock_emul.wire.messages import MESSAGE_TYPES
 
 u8 = st.integers(0, 0xFF)

@@ -3,10 +3,28 @@ import json
 import subprocess
 import sys
 
-from rtsock_emul.wire import (AF_INET, IFF_BROADCAST, IFF_IPMP, IFF_IPV4, IFF_MULTICAST,
-                              IFF_OFFLINE, IFF_RUNNING, IFF_UP, RTA_IFP, RTM_IFINFO, IfaMsg,
-                              IfData, IfMsghdr, RtMsg, SockaddrDl, encode, render, to_json)
 from wire_golden import MISS_V4_HEX, ifa_msghdr, sdl, sin
+
+from rtsock_emul.wire import (
+    AF_INET,
+    IFF_BROADCAST,
+    IFF_IPMP,
+    IFF_IPV4,
+    IFF_MULTICAST,
+    IFF_OFFLINE,
+    IFF_RUNNING,
+    IFF_UP,
+    RTA_IFP,
+    RTM_IFINFO,
+    IfaMsg,
+    IfData,
+    IfMsghdr,
+    RtMsg,
+    SockaddrDl,
+    encode,
+    render,
+    to_json,
+)
 
 NET0 = SockaddrDl(2, 6, "net0", bytes.fromhex("020c00000a01"))
 

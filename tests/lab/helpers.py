@@ -1,8 +1,5 @@
-import os
 
-import pytest
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="Mininet labs need root (network namespaces, veths)")
 
 
 def root_links() -> set[str]:
