@@ -1,8 +1,10 @@
 """An in-process agent context: the real kernel model, a hub with a recording
 internal subscriber, in.mpathd with a fake prober, ManualClock time."""
-from types import SimpleNamespace
+
+import logging
 
 from rtsock_emul.admin import run_verb
+from rtsock_emul.context import AgentContext
 from rtsock_emul.kernel import Kernel, ManualClock, Tunables
 from rtsock_emul.kernel.hooks import KernelHooks
 from rtsock_emul.mpathd import FakeProber, Mpathd
@@ -57,10 +59,9 @@ class Lab:
             for name, mac in MACS.items():
                 for af in (AF_INET, AF_INET6):
                     self.kernel.plumb(name, af, mac=mac)
-        self.ctx = SimpleNamespace(kernel=self.kernel, hub=self.hub, clock=self.clock,
-                                   platform=self.platform,
-                                   config={"mpathd": dict(mpathd_config or {})}, extra={},
-                                   mpathd=None)
+        self.ctx = AgentContext(kernel=self.kernel, hub=self.hub, clock=self.clock,
+                                platform=self.platform, config={"mpathd": dict(mpathd_config or {})},
+                                log=logging.getLogger("test.admin"))
         self.ctx.mpathd = Mpathd(self.ctx)
         self.ctx.mpathd.start()
         self.settle()

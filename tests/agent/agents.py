@@ -8,7 +8,6 @@ import json
 import os
 import selectors
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,12 +32,7 @@ SIM_CONFIG = {
 
 
 def admin_call(path: str, argv: list[str]) -> tuple[int, str, str]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-        s.settimeout(10)
-        s.connect(path + ".admin")
-        s.send(json.dumps({"argv": argv}).encode())
-        reply = json.loads(s.recv(1 << 20))
-    return reply["rc"], reply["out"], reply["err"]
+    return client.admin_call(path, argv, timeout=10)
 
 
 def drain(sock, quiet: float = 0.15) -> list:

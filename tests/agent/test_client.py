@@ -10,7 +10,7 @@ from rtsock_emul import client
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 
-from .conftest import SIM_CONFIG, AgentProcess, drain, wait_addresses_up
+from .agents import SIM_CONFIG, AgentProcess, drain, wait_addresses_up
 from .helpers import add, next_seq
 
 UNPRIVILEGED = "nobody"

@@ -5,11 +5,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 
 from rtsock_emul.linux import netlink, rtnl
-
-from .conftest import needs_root
 
 
 def decode(data: bytes) -> ifaddrmsg:
@@ -59,7 +58,7 @@ MOVE = textwrap.dedent("""\
 """)
 
 
-@needs_root
+@pytest.mark.root("a network namespace and netlink")
 def test_a_move_is_applied_when_send_returns_and_errors_come_back_per_request():
     """One send: the address is on net1 and gone from net0 before any event-loop turn
     (the acks are read without waiting); a repeat gives EEXIST and EADDRNOTAVAIL."""
