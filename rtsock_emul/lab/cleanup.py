@@ -65,6 +65,12 @@ class Registry:
             self._save()
         return entry
 
+    def add_many(self, kind: str, entries: list[dict]) -> None:
+        """Record several items with one write of the registry file."""
+        with self._lock:
+            self.items.extend({"kind": kind, **fields} for fields in entries)
+            self._save()
+
     def process(self, pid: int, kind: str = "process", **fields) -> dict:
         return self.add(kind, pid=pid, starttime=proc_starttime(pid), **fields)
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from . import faults, naming, programs
@@ -144,6 +145,7 @@ class Lab:
         self.keep_logs = bool(os.environ.get("RTSOCK_LAB_KEEP"))
         self._impair: dict[str, faults.Impairments] = {}
         self._programs: list[programs.Program] = []
+        self.start_times: dict[str, float] = {}   # seconds: network (Mininet), agents (to READY)
         self._stopped = False
         self._stop_lock = threading.Lock()
 
@@ -154,16 +156,18 @@ class Lab:
         try:
             programs.ensure_shim()
             # the zygote imports the agent stack while Mininet builds the network
+            t0 = time.perf_counter()
             self.zygote = Zygote(self.registry, self.run_dir)
             if self.mode == "mininet":
                 from . import mnet
                 self.net = mnet.build(self.topology, self.run_id, self.registry, self.run_dir)
-            for name, host in self.topology.hosts.items():
-                self.zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
-                                  socket=self.agent_path(name), log=str(self.logs()[name]),
-                                  platform="linux" if self.net else "sim",
-                                  config=self.host_configs[name])
+            t1 = time.perf_counter()
+            self.zygote.spawn([{"host": name, "netns_pid": self.net[name].pid if self.net else None,
+                                "socket": self.agent_path(name), "log": str(self.logs()[name]),
+                                "platform": "linux" if self.net else "sim",
+                                "config": self.host_configs[name]} for name in self.hosts])
             self.zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
+            self.start_times = {"network": t1 - t0, "agents": time.perf_counter() - t1}
             if self.net:
                 for name in self.hosts:
                     exports = "; ".join(f"export {k}={shlex.quote(v)}" for k, v in self.host_env(name).items())
