@@ -243,7 +243,12 @@ class Lab:
         return sorted(str(p) for p in self.run_dir.glob("*.pcap"))
 
     def agent_pids(self) -> dict:
+        """host -> pid of the process serving its agent (a process serves a shard of hosts)."""
         return dict(self.zygote.pids) if self.zygote else {}
+
+    def agent_tids(self) -> dict:
+        """host -> the thread running its agent (in its network namespace: /proc/PID/task/TID/net)."""
+        return dict(self.zygote.tids) if self.zygote else {}
 
     # --- talking to agents --------------------------------------------------
     def admin(self, host: str, command: str, uid: int | None = None) -> tuple[int, str, str]:

@@ -120,6 +120,7 @@ class Worker:
         self.agents: list[HostAgent] = []
         self.logs = _ThreadLogs()
         self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
 
     def emit(self, **event) -> None:
         line = (json.dumps(event) + "\n").encode()
@@ -140,7 +141,6 @@ class Worker:
 
     def start(self, reqs: list[dict]) -> None:
         """Start a thread per host; they report on events_fd."""
-        os.set_blocking(self.wake_w, False)
         logging.getLogger().addHandler(self.logs)
         sys.setswitchinterval(SWITCH_INTERVAL)
         self.agents = [HostAgent(req, self) for req in reqs]
