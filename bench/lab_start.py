@@ -114,10 +114,11 @@ def lab_start(n: int, with_memory: bool) -> dict:
         out = {"ours_s": time.perf_counter() - t0, "groups_s": time.perf_counter() - t0 - t_lab,
                **{f"{k}_s": v for k, v in lab.start_times.items()}}
         if with_memory:
-            procs = {"zygote": memory(lab.zygote.proc.pid)}
-            procs.update({f"agent {pid}": memory(pid) for pid in sorted(set(lab.agent_pids().values()))})
+            zpid, pids = lab.zygote.proc.pid, set(lab.agent_pids().values())
+            procs = {"zygote": memory(zpid)}     # it serves the last shard itself
+            procs.update({f"agent {pid}": memory(pid) for pid in sorted(pids - {zpid})})
             out["memory"] = procs
-            out["agent_processes"] = len(procs) - 1
+            out["agent_processes"] = len(pids)
             for key in ("pss", "uss", "rss"):
                 out[f"{key}_per_host_mb"] = sum(p[key] for p in procs.values()) / n
         return out
