@@ -97,6 +97,9 @@ class LabLink(Link):
     def makeIntfPair(cls, *_args, **_kwargs):
         pass
 
+    def stop(self):
+        """Nothing per link: the bridge deletes its ports in one batch (LabBridge.stop)."""
+
 
 class LabBridge(Switch):
     """A Linux bridge named `dev` (prefixed); the Mininet node keeps the topology name (s1)."""
@@ -131,8 +134,11 @@ class LabBridge(Switch):
                   f"attach ports to bridge {self.dev}")
 
     def stop(self, deleteIntfs=True):
-        self.cmd(f"ip link del dev {self.dev}")
-        super().stop(deleteIntfs)
+        # deleting a veth's root end deletes the pair; -force: go on past ones already gone
+        ports = [i.name for i in self.intfList() if i.name != "lo"] if deleteIntfs else []
+        subprocess.run(["ip", "-force", "-batch", "-"], capture_output=True, text=True,
+                       input="".join(f"link del dev {p}\n" for p in [*ports, self.dev]))
+        super().stop(deleteIntfs=False)
 
     def connected(self):
         return True
