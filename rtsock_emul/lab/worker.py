@@ -51,6 +51,7 @@ class HostAgent(threading.Thread):
         self.task = None
         self.ctx = None
         self.stopping = False
+        self.finished = False
 
     def run(self) -> None:
         from rtsock_emul.agent import make_logger, serve
@@ -84,6 +85,7 @@ class HostAgent(threading.Thread):
             if self.loop is not None:
                 self.loop.close()
             self.worker.logs.by_thread.pop(threading.get_ident(), None)
+            self.finished = True       # before the wake-up: is_alive() may still be true then
             self.worker.emit(ev="exit", host=self.host, status=status)
 
     def _ready(self, ctx) -> None:
@@ -148,7 +150,7 @@ class Worker:
             agent.start()
 
     def alive(self) -> bool:
-        return any(a.is_alive() for a in self.agents)
+        return any(not a.finished for a in self.agents)
 
     def run(self, reqs: list[dict]) -> int:
         """The whole life of a forked agent process: serve, stop on a signal."""
@@ -158,7 +160,7 @@ class Worker:
         self.start(reqs)
         with selectors.DefaultSelector() as sel:
             sel.register(self.wake_r, selectors.EVENT_READ)
-            while any(a.is_alive() for a in self.agents):
+            while self.alive():
                 if sel.select():
                     os.read(self.wake_r, 4096)
         for agent in self.agents:

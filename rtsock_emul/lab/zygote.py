@@ -29,12 +29,19 @@ import traceback
 STOP_TIMEOUT = 3.0          # seconds children get after SIGTERM, then SIGKILL
 
 
-def _child(reqs: list, events_w: int) -> None:
+PR_SET_PDEATHSIG = 1
+
+
+def _child(reqs: list, events_w: int, zygote_pid: int) -> None:
     """In the forked child: serve the hosts of `reqs`. Never returns."""
     code = 1
     try:
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
+        # a zygote killed outright (SIGKILL) cannot stop us: the kernel sends SIGTERM then
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != zygote_pid:
+            os._exit(0)
         signal.set_wakeup_fd(-1)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -117,10 +124,11 @@ class Zygote:
                                        "(a process with threads must not fork)")
             return
         events_r, events_w = os.pipe()
+        zygote_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             os.close(events_r)
-            _child(reqs, events_w)
+            _child(reqs, events_w, zygote_pid)
         os.close(events_w)
         hosts = [r["host"] for r in reqs]
         self.children[pid] = hosts

@@ -101,3 +101,14 @@ def test_hosts_share_processes_by_shard_and_keep_their_own_logs(monkeypatch):
     finally:
         assert lab.stop() == []
     assert not any(pid_alive(p) for p in shard_pids)
+
+
+def test_agent_processes_end_when_the_zygote_is_killed_outright(zygote, tmp_path):
+    cfg = _configs()
+    zygote._send({"op": "spawn", "hosts": [_req(tmp_path, "h1", cfg["h1"])]})
+    zygote.wait_ready(["h1"])
+    pid = zygote.pids["h1"]
+    zygote.proc.kill()                     # SIGKILL: the zygote cannot stop its children itself
+    zygote.proc.wait()
+    wait_until(lambda: not pid_alive(pid), 10, what=f"agent process {pid} to end after its zygote")
+    assert not (tmp_path / "h1.sock").exists()      # it stopped cleanly: serve() removed its socket
