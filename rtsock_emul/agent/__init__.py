@@ -49,8 +49,9 @@ def make_tunables(config: dict) -> Tunables:
         raise ConfigError(f"dad_profile: {exc}") from None
 
 
-def make_logger(log_path: str | None) -> logging.Logger:
-    log = logging.getLogger("rtsock_emul.agent")
+def make_logger(log_path: str | None, name: str = "rtsock_emul.agent") -> logging.Logger:
+    """The agent's logger; a process serving several hosts names one per host."""
+    log = logging.getLogger(name)
     for handler in list(log.handlers):  # a forked child must not write to its parent's files
         log.removeHandler(handler)
         handler.close()

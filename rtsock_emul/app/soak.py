@@ -193,12 +193,17 @@ class SoakRunner(Runner):
 # --- end checks -------------------------------------------------------------------
 
 def resources(lab) -> dict:
-    """Per agent: open fds, sockets among them by kind (unix, netlink, raw, ...), RSS in kB."""
+    """Per agent: open fds of its process (shared by the hosts that process serves),
+    sockets of its network namespace among them by kind (unix, netlink, raw, ...), RSS in kB."""
     out = {}
+    tids = lab.agent_tids()
     for host, pid in lab.agent_pids().items():
         fds = list(Path(f"/proc/{pid}/fd").iterdir())
         inodes = [t[8:-1] for t in map(_readlink, fds) if t.startswith("socket:")]
-        kinds = _socket_kinds(pid)
+        task = f"/proc/{pid}/task/{tids[host]}" if tids.get(host) else f"/proc/{pid}"
+        kinds = _socket_kinds(task)
+        if tids.get(host) and lab.mode == "mininet":   # the host's own: those in its namespace
+            inodes = [i for i in inodes if i in kinds]
         m = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
         rss = int(m.group(1)) if m else 0
         out[host] = {"fds": len(fds), "sockets": len(inodes), "rss_kb": rss,
@@ -206,13 +211,13 @@ def resources(lab) -> dict:
     return out
 
 
-def _socket_kinds(pid: int) -> dict:
-    """socket inode -> kind, from the tables of the agent's network namespace."""
+def _socket_kinds(task: str) -> dict:
+    """socket inode -> kind, from the tables of the network namespace `task` (/proc/PID[/task/TID]) is in."""
     kinds = {}
     for kind, col in (("unix", 6), ("netlink", 8), ("raw", 9), ("raw6", 9), ("udp", 9), ("udp6", 9),
                       ("icmp", 9), ("icmp6", 9), ("packet", 8), ("tcp", 9), ("tcp6", 9)):
         try:
-            lines = Path(f"/proc/{pid}/net/{kind}").read_text().splitlines()[1:]
+            lines = Path(f"{task}/net/{kind}").read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:

@@ -1,4 +1,8 @@
-"""The lab's side of the zygote: spawn one agent per host, wait for READY."""
+"""The lab's side of the zygote: agent processes for shards of hosts, wait for READY.
+
+A shard of up to HOSTS_PER_PROCESS hosts shares one agent process (a thread per
+host, rtsock_emul/lab/worker.py): lab.agent_pids() maps each host to its process,
+and the registry records each process once with the hosts it serves."""
 from __future__ import annotations
 
 import json
@@ -16,6 +20,9 @@ from .errors import LabError
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 READY_TIMEOUT = 20.0        # seconds for every agent of a lab to print READY
+# Hosts per agent process: a crash of the process ends at most this many hosts; the
+# interpreter's memory is shared by them (docs/performance.md "Lab scale").
+HOSTS_PER_PROCESS = int(os.environ.get("RTSOCK_LAB_HOSTS_PER_PROCESS", "16"))
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,19 +62,22 @@ class Zygote:
         self.proc: subprocess.Popen[bytes] = proc
         self._stdin: IO[bytes] = proc.stdin
         self._stdout: IO[bytes] = proc.stdout
-        self.pids: dict[str, int] = {}
+        self.pids: dict[str, int] = {}       # host -> pid of the process serving it
+        self.tids: dict[str, int] = {}       # host -> its thread in that process
         self.ready: set[str] = set()
         self.exited: dict[str, int] = {}
         self.errors: list[str] = []          # fatal: the zygote is gone
         self.notes: list[str] = []
         self._buf = b""
-        self._agent_entries: dict[str, dict] = {}
+        self._agent_entries: dict[int, dict] = {}
         self.run_dir = run_dir
 
-    def spawn(self, host: str, *, netns_pid, socket: str, log: str, platform: str, config: dict) -> None:
-        req = {"op": "spawn", "host": host, "netns_pid": netns_pid, "socket": socket,
-               "log": log, "platform": platform, "config": config}
-        self._send(req)
+    def spawn(self, reqs: list[dict]) -> None:
+        """Start agents for `reqs` ({"host", "netns_pid", "socket", "log", "platform",
+        "config"} each), HOSTS_PER_PROCESS hosts to a process, spread evenly."""
+        n = -(-len(reqs) // max(1, HOSTS_PER_PROCESS))
+        for i in range(n):       # the zygote serves the last shard itself, after forking the others
+            self._send({"op": "spawn", "hosts": reqs[i::n], "here": i == n - 1})
 
     def _send(self, req: dict) -> None:
         try:
@@ -122,10 +132,12 @@ class Zygote:
     def _event(self, ev: dict) -> None:
         kind, host = ev["ev"], ev.get("host", "")
         if kind == "spawned":
-            self.pids[host] = ev["pid"]
-            self._agent_entries[host] = self.registry.process(ev["pid"], "agent", host=host)
+            if ev["pid"] != self.proc.pid:      # the zygote's own shard: it is registered already
+                self._agent_entries[ev["pid"]] = self.registry.process(ev["pid"], "agent", hosts=ev["hosts"])
+            self.pids.update(dict.fromkeys(ev["hosts"], ev["pid"]))
         elif kind == "ready":
             self.ready.add(host)
+            self.tids[host] = int(ev.get("tid") or 0)
         elif kind == "exit":
             self.exited[host] = ev["status"]
             self.ready.discard(host)

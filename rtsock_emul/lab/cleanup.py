@@ -65,6 +65,12 @@ class Registry:
             self._save()
         return entry
 
+    def add_many(self, kind: str, entries: list[dict]) -> None:
+        """Record several items with one write of the registry file."""
+        with self._lock:
+            self.items.extend({"kind": kind, **fields} for fields in entries)
+            self._save()
+
     def process(self, pid: int, kind: str = "process", **fields) -> dict:
         return self.add(kind, pid=pid, starttime=proc_starttime(pid), **fields)
 
@@ -94,8 +100,11 @@ class Registry:
                 problems += _stop_process(entry)
         for entry in reversed([e for e in items if e["kind"] in ("nft", "tc")]):
             problems += _remove_in_ns(entry)
-        for entry in reversed([e for e in items if e["kind"] in LINK_KINDS]):
-            problems += _remove_link(entry["name"])
+        links = [e for e in items if e["kind"] in LINK_KINDS]
+        present = set(_root_links()) if links else set()    # one listing, not one `ip` per gone link
+        for entry in reversed(links):
+            if entry["name"] in present:
+                problems += _remove_link(entry["name"])
         if remove_dir and self.run_dir.is_dir():
             if keep:
                 for child in self.run_dir.iterdir():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +37,7 @@ HOST_SYSCTLS = {
     "net.ipv6.conf.default.autoconf": 0,
     "net.ipv6.conf.default.dad_transmits": 0,
 }
+PROMPT = chr(127)      # Mininet's shell prompt
 ARP_IGNORE_ALL = 8     # arp_ignore: answer no ARP request at all
 # Root namespace, only when the module is loaded: bridged frames must not hit iptables.
 BRIDGE_NF = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables")
@@ -56,7 +58,10 @@ def _unrecorded_killed(node: Host) -> Iterator[None]:
 
 
 class LabHost(Host):
-    """A Mininet host whose shell pid is in the cleanup registry."""
+    """A Mininet host whose shell pid is in the cleanup registry.
+
+    Its shell is started without waiting for the prompt; build() waits for every
+    host's at once (finish_shell), so N shells start in about the time of one."""
 
     def __init__(self, name: str, registry=None, **params) -> None:
         self._registry = registry
@@ -64,9 +69,36 @@ class LabHost(Host):
 
     def startShell(self, mnopts=None) -> None:
         with _unrecorded_killed(self):
-            super().startShell(mnopts)
+            # Mininet's startShell reads until the prompt, then runs one command: both
+            # are stood in for here and done by finish_shell
+            self.read, self.cmd = (lambda _size: PROMPT), (lambda *_a, **_k: "")
+            try:
+                super().startShell(mnopts)
+            finally:
+                del self.read, self.cmd
             if self._registry is not None:
                 self.registry_entry = self._registry.process(self.pid, "host", host=self.name)
+
+    def finish_shell(self) -> None:
+        """Wait for the prompt, then send Mininet's shell set-up (collect with waitOutput)."""
+        with _unrecorded_killed(self):
+            while True:
+                data = self.read(1024)
+                if data and data[-1] == PROMPT:
+                    break
+                self.pollOut.poll()
+            self.sendCmd("unset HISTFILE; stty -echo; set +m")
+
+
+class LabLink(Link):
+    """A Mininet link over a veth pair build() already made (all pairs in one batch)."""
+
+    @classmethod
+    def makeIntfPair(cls, *_args, **_kwargs):
+        pass
+
+    def stop(self):
+        """Nothing per link: the bridge deletes its ports in one batch (LabBridge.stop)."""
 
 
 class LabBridge(Switch):
@@ -89,18 +121,24 @@ class LabBridge(Switch):
         if "ok" not in out:
             raise LabError(f"cannot create bridge {self.dev}: {out.strip()}")
         ports = [i.name for i in self.intfList() if i.name != "lo"]
-        # the root namespace must not take part in lab traffic: no ARP answers, no IPv6
-        quiet = [f"net.ipv6.conf.{d}.disable_ipv6=1" for d in [self.dev, *ports]]
-        quiet.append(f"net.ipv4.conf.{self.dev}.arp_ignore={ARP_IGNORE_ALL}")
-        cmds = [f"sysctl -q -w {' '.join(quiet)}"]
-        cmds += [f"ip link set {p} master {self.dev} up" for p in ports] + [f"ip link set {self.dev} up"]
-        out = self.cmd(" && ".join(cmds) + " && echo ok")
-        if "ok" not in out:
-            raise LabError(f"cannot attach ports to bridge {self.dev}: {out.strip()}")
+        # the root namespace must not take part in lab traffic: no ARP answers, no IPv6.
+        # Written here and batched (not one shell line: a tty line holds ~4 KB, 64 ports)
+        conf = Path("/proc/sys/net")
+        try:
+            for dev in [self.dev, *ports]:
+                (conf / "ipv6/conf" / dev / "disable_ipv6").write_text("1\n")
+            (conf / "ipv4/conf" / self.dev / "arp_ignore").write_text(f"{ARP_IGNORE_ALL}\n")
+        except OSError as exc:
+            raise LabError(f"cannot quieten bridge {self.dev} and its ports: {exc}") from None
+        _ip_batch([f"link set {p} master {self.dev} up" for p in ports] + [f"link set {self.dev} up"],
+                  f"attach ports to bridge {self.dev}")
 
     def stop(self, deleteIntfs=True) -> None:
-        self.cmd(f"ip link del dev {self.dev}")
-        super().stop(deleteIntfs)
+        # deleting a veth's root end deletes the pair; -force: go on past ones already gone
+        ports = [i.name for i in self.intfList() if i.name != "lo"] if deleteIntfs else []
+        subprocess.run(["ip", "-force", "-batch", "-"], capture_output=True, text=True,
+                       input="".join(f"link del dev {p}\n" for p in [*ports, self.dev]))
+        super().stop(deleteIntfs=False)
 
     def connected(self) -> bool:
         return True
@@ -108,6 +146,15 @@ class LabBridge(Switch):
 
 def _sysctl_line(settings: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in settings.items())
+
+
+def _ip_batch(lines: list[str], what: str) -> None:
+    """iproute2 commands in the root namespace, one process for all of them."""
+    if not lines:
+        return
+    res = subprocess.run(["ip", "-batch", "-"], input="\n".join(lines) + "\n", capture_output=True, text=True)
+    if res.returncode:
+        raise LabError(f"cannot {what}: {res.stderr.strip()}")
 
 
 def bridge_netfilter_off() -> list[str]:
@@ -130,27 +177,33 @@ def build(topology, run_id: str, registry, run_dir: Path) -> Mininet:
                   inNamespace=False)
     for host in topology.hosts.values():
         net.addHost(host.name, ip=None, registry=registry)
-    for host in topology.hosts.values():      # all hosts at once, then collect: no lock-step
+    for host in topology.hosts.values():      # all shells started: now wait for them
+        net[host.name].finish_shell()
+    for host in topology.hosts.values():
+        net[host.name].waitOutput()
+    links = [(hname, intf, naming.port_name(run_id, hname, intf.name), net.randMac(),
+              intf.mac or net.randMac()) for hname, intf in topology.links()]
+    registry.add_many("link", [{"name": port, "host": hname, "ifname": intf.name}
+                               for hname, intf, port, _, _ in links])
+    _ip_batch([f"link add name {port} address {mac1} type veth peer name {intf.name} address {mac2} "
+               f"netns {net[hname].pid}" for hname, intf, port, mac1, mac2 in links], "create veth pairs")
+    for sw in topology.switches:
+        net.addSwitch(sw, dev=naming.bridge_name(run_id, sw), registry=registry)
+    for hname, intf, port, mac1, mac2 in links:    # Mininet's bookkeeping; the pairs exist
+        net.addLink(intf.switch, hname, intfName1=port, intfName2=intf.name, addr1=mac1, addr2=mac2,
+                    cls=LabLink, up=None)
+    for host in topology.hosts.values():      # every host at once, then collect: no lock-step
         settings = dict(HOST_SYSCTLS)
         if host.options.get("forwarding"):
             settings.update({"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1})
-        net[host.name].sendCmd(f"sysctl -q -w {_sysctl_line(settings)} && echo ok")
+        ups = ["ip link set lo up"] + [f"ip link set {i.name}{f' mtu {i.mtu}' if i.mtu else ''} up"
+                                       for i in host.interfaces.values()]
+        net[host.name].sendCmd(f"sysctl -q -w {_sysctl_line(settings)} && {' && '.join(ups)} && echo ok")
     for host in topology.hosts.values():
         out = net[host.name].waitOutput()
         if "ok" not in out:
-            raise LabError(f"host {host.name}: sysctl failed: {out.strip()}")
-    for sw in topology.switches:
-        net.addSwitch(sw, dev=naming.bridge_name(run_id, sw), registry=registry)
-    for hname, intf in topology.links():
-        port = naming.port_name(run_id, hname, intf.name)
-        registry.add("link", name=port, host=hname, ifname=intf.name)
-        net.addLink(intf.switch, hname, intfName1=port, intfName2=intf.name,
-                    addr2=intf.mac or net.randMac())
+            raise LabError(f"host {host.name}: sysctl or link up failed: {out.strip()}")
+    net.built = True       # lo and the links are up: Mininet's per-host ifconfig round trips are not needed
     net.start()
-    for hname, intf in topology.links():      # Mininet brought them up; only MTUs remain
-        if intf.mtu:
-            out = net[hname].cmd(f"ip link set {intf.name} mtu {intf.mtu} && echo ok")
-            if "ok" not in out:
-                raise LabError(f"host {hname} interface {intf.name}: mtu {intf.mtu}: {out.strip()}")
     bridge_netfilter_off()
     return net

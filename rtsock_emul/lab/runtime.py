@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
@@ -147,6 +148,7 @@ class Lab:
         self.keep_logs = bool(os.environ.get("RTSOCK_LAB_KEEP"))
         self._impair: dict[str, faults.Impairments] = {}
         self._programs: list[programs.Program] = []
+        self.start_times: dict[str, float] = {}   # seconds: network (Mininet), agents (to READY)
         self._stopped = False
         self._stop_lock = threading.Lock()
 
@@ -157,16 +159,18 @@ class Lab:
         try:
             programs.ensure_shim()
             # the zygote imports the agent stack while Mininet builds the network
-            zygote = self.zygote = Zygote(self.registry, self.run_dir)
+            t0 = time.perf_counter()
+            self.zygote = Zygote(self.registry, self.run_dir)
             if self.mode == "mininet":
                 from . import mnet
                 self.net = mnet.build(self.topology, self.run_id, self.registry, self.run_dir)
-            for name in self.topology.hosts:
-                zygote.spawn(name, netns_pid=self.net[name].pid if self.net else None,
-                                  socket=self.agent_path(name), log=str(self.logs()[name]),
-                                  platform="linux" if self.net else "sim",
-                                  config=self.host_configs[name])
-            zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
+            t1 = time.perf_counter()
+            self.zygote.spawn([{"host": name, "netns_pid": self.net[name].pid if self.net else None,
+                                "socket": self.agent_path(name), "log": str(self.logs()[name]),
+                                "platform": "linux" if self.net else "sim",
+                                "config": self.host_configs[name]} for name in self.hosts])
+            self.zygote.wait_ready(self.hosts, ready_timeout, logs=self.logs())
+            self.start_times = {"network": t1 - t0, "agents": time.perf_counter() - t1}
             if self.net:
                 for name in self.hosts:
                     exports = "; ".join(f"export {k}={shlex.quote(v)}" for k, v in self.host_env(name).items())
@@ -242,7 +246,12 @@ class Lab:
         return sorted(str(p) for p in self.run_dir.glob("*.pcap"))
 
     def agent_pids(self) -> dict:
+        """host -> pid of the process serving its agent (a process serves a shard of hosts)."""
         return dict(self.zygote.pids) if self.zygote else {}
+
+    def agent_tids(self) -> dict:
+        """host -> the thread running its agent (in its network namespace: /proc/PID/task/TID/net)."""
+        return dict(self.zygote.tids) if self.zygote else {}
 
     # --- talking to agents --------------------------------------------------
     def admin(self, host: str, command: str, user: int | str | None = None) -> tuple[int, str, str]:

@@ -1,15 +1,18 @@
-"""The agent zygote: import the agent stack once, fork one agent per host.
+"""The agent zygote: import the agent stack once, fork one agent process per shard of hosts.
 
-Thirty-two cold interpreters that each import scapy cannot start a lab in
-about a second (docs/performance.md targets); one warm process forking children can, and
+Thirty-two cold interpreters that each import the stack cannot start a lab in
+about a second (docs/performance.md); one warm process forking children can, and
 the children share the imported pages copy-on-write (gc.freeze keeps them so).
+Each child serves a shard of hosts, a thread per host (rtsock_emul/lab/worker.py),
+so the interpreter and the model's code are paid once per shard, not per host.
 
 Protocol, one JSON object per line:
-  lab -> zygote (stdin):  {"op": "spawn", "host", "netns_pid" | null, "socket",
-                           "log", "platform", "config"}   {"op": "stop"}
-  zygote -> lab (stdout): {"ev": "hello", "pid"}  {"ev": "spawned", "host", "pid"}
-                          {"ev": "ready", "host"}  {"ev": "exit", "host", "pid", "status"}
+  lab -> zygote (stdin):  {"op": "spawn", "hosts": [{"host", "netns_pid" | null, "socket",
+                           "log", "platform", "config"}, ...]}     {"op": "stop"}
+  zygote -> lab (stdout): {"ev": "hello", "pid"}  {"ev": "spawned", "hosts", "pid"}
+                          {"ev": "ready", "host", "tid"}  {"ev": "exit", "host", "status"}
                           {"ev": "error", "host"?, "text"}
+A host's "exit" comes when its thread ends, or when its process does.
 EOF on stdin is a stop: when the lab dies its agents go with it.
 """
 from __future__ import annotations
@@ -22,44 +25,37 @@ import selectors
 import signal
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
-CLONE_NEWNET = 0x40000000
+if TYPE_CHECKING:
+    from .worker import Worker
+
 STOP_TIMEOUT = 3.0          # seconds children get after SIGTERM, then SIGKILL
 
 
-def setns_net(pid: int) -> None:
-    """Enter the network namespace of process `pid` (Python 3.11 has no os.setns)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns into the network namespace of pid {pid}: {os.strerror(err)}")
-    finally:
-        os.close(fd)
+PR_SET_PDEATHSIG = 1
 
 
-def _child(req: dict, ready_w: int) -> None:
-    """In the forked child: become host `req['host']`'s agent. Never returns."""
+def _child(reqs: list, events_w: int, zygote_pid: int) -> None:
+    """In the forked child: serve the hosts of `reqs`. Never returns."""
     code = 1
     try:
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
+        # a zygote killed outright (SIGKILL) cannot stop us: the kernel sends SIGTERM then
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != zygote_pid:
+            os._exit(0)
         signal.set_wakeup_fd(-1)
-        log_fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        os.closerange(3, ready_w)
-        os.closerange(ready_w + 1, 1 << 16)
+        os.dup2(2, 1)            # fd 1 is the zygote's event channel: not ours to write
+        os.closerange(3, events_w)
+        os.closerange(events_w + 1, 1 << 16)
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
-        if req.get("netns_pid"):
-            setns_net(req["netns_pid"])
-        from rtsock_emul.agent import run_agent
-        run_agent(req["socket"], req["platform"], req.get("config") or {}, req["log"], ready_fd=ready_w)
-        code = 0
+        from .worker import run_worker
+        code = run_worker(reqs, events_w)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -75,9 +71,11 @@ def _child(req: dict, ready_w: int) -> None:
 class Zygote:
     def __init__(self) -> None:
         self.sel = selectors.DefaultSelector()
-        self.children: dict[int, str] = {}       # pid -> host
-        self.ready_pipes: dict[int, tuple] = {}  # read fd -> (host, buffer)
+        self.children: dict[int, list] = {}      # pid -> hosts it serves
+        self.live_hosts: dict[int, set] = {}     # pid -> hosts that have not exited
+        self.event_pipes: dict[int, tuple] = {}  # read fd -> (pid, buffer)
         self.stopping = False
+        self.worker: Worker | None = None         # the hosts this process serves itself
 
     def emit(self, **event) -> None:
         os.write(1, (json.dumps(event) + "\n").encode())
@@ -93,7 +91,7 @@ class Zygote:
         self.sel.register(wake_r, selectors.EVENT_READ, "signal")
         self.emit(ev="hello", pid=os.getpid())
         inbuf = b""
-        while not (self.stopping and not self.children):
+        while not (self.stopping and not self.children and not (self.worker and self.worker.alive())):
             for key, _ in self.sel.select(timeout=None if not self.stopping else 0.05):
                 if key.data == "stdin":
                     chunk = os.read(0, 65536)
@@ -108,7 +106,7 @@ class Zygote:
                 elif key.data == "signal":
                     os.read(wake_r, 512)
                 elif isinstance(key.data, tuple):
-                    self.ready_data(key.fd)
+                    self.child_events(key.fd)
             self.reap()
             if self.stopping:
                 self.escalate()
@@ -121,30 +119,59 @@ class Zygote:
             self.spawn(req)
 
     def spawn(self, req: dict) -> None:
-        ready_r, ready_w = os.pipe()
+        reqs = req["hosts"]
+        if req.get("here"):
+            self.serve_here(reqs)
+            return
+        if self.worker is not None:
+            self.emit(ev="error", text="spawn after the zygote began serving hosts itself: refused "
+                                       "(a process with threads must not fork)")
+            return
+        events_r, events_w = os.pipe()
+        zygote_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
-            os.close(ready_r)
-            _child(req, ready_w)
-        os.close(ready_w)
-        self.children[pid] = req["host"]
-        self.ready_pipes[ready_r] = (req["host"], b"")
-        self.sel.register(ready_r, selectors.EVENT_READ, (req["host"],))
-        self.emit(ev="spawned", host=req["host"], pid=pid)
+            os.close(events_r)
+            _child(reqs, events_w, zygote_pid)
+        os.close(events_w)
+        hosts = [r["host"] for r in reqs]
+        self.children[pid] = hosts
+        self.live_hosts[pid] = set(hosts)
+        self.event_pipes[events_r] = (pid, b"")
+        self.sel.register(events_r, selectors.EVENT_READ, (pid,))
+        self.emit(ev="spawned", hosts=hosts, pid=pid)
 
-    def ready_data(self, fd: int) -> None:
-        host, buf = self.ready_pipes[fd]
-        chunk = os.read(fd, 4096)
+    def serve_here(self, reqs: list) -> None:
+        """Serve the last shard in this process (a thread per host, as a forked child
+        would): the pages every agent dirties exist once more, not once per process."""
+        from .worker import Worker
+        events_r, events_w = os.pipe()
+        pid = os.getpid()
+        hosts = [r["host"] for r in reqs]
+        self.live_hosts[pid] = set(hosts)
+        self.event_pipes[events_r] = (pid, b"")
+        self.sel.register(events_r, selectors.EVENT_READ, (pid,))
+        self.emit(ev="spawned", hosts=hosts, pid=pid)
+        self.worker = Worker(events_w)
+        self.worker.start(reqs)
+
+    def child_events(self, fd: int) -> None:
+        """Relay a child's ready/exit lines; at EOF its reaping reports the rest."""
+        pid, buf = self.event_pipes[fd]
+        chunk = os.read(fd, 65536)
         buf += chunk
-        if buf.startswith(b"READY"):
-            self.emit(ev="ready", host=host)
-            chunk = b""
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            ev = json.loads(line)
+            if ev.get("ev") == "exit":
+                self.live_hosts.get(pid, set()).discard(ev.get("host"))
+            self.emit(**ev, pid=pid)
         if not chunk:
             self.sel.unregister(fd)
             os.close(fd)
-            del self.ready_pipes[fd]
+            del self.event_pipes[fd]
         else:
-            self.ready_pipes[fd] = (host, buf)
+            self.event_pipes[fd] = (pid, buf)
 
     def reap(self) -> None:
         while self.children:
@@ -154,19 +181,27 @@ class Zygote:
                 return
             if pid == 0:
                 return
-            host = self.children.pop(pid, None)
-            self.emit(ev="exit", host=host, pid=pid, status=os.waitstatus_to_exitcode(status))
+            for fd, (owner, _) in list(self.event_pipes.items()):
+                if owner == pid:        # lines it wrote before dying come first
+                    self.child_events(fd)
+            self.children.pop(pid, None)
+            code = os.waitstatus_to_exitcode(status)
+            for host in sorted(self.live_hosts.pop(pid, ())):
+                self.emit(ev="exit", host=host, pid=pid, status=code if code else 1)
 
     def begin_stop(self) -> None:
         if not self.stopping:
             self.stopping = True
             self.deadline = _monotonic() + STOP_TIMEOUT
             self.signal_all(signal.SIGTERM)
+            if self.worker is not None:
+                self.worker.stop_all()
 
     def escalate(self) -> None:
-        if self.children and _monotonic() > self.deadline:
+        if _monotonic() > self.deadline:
             self.signal_all(signal.SIGKILL)
             self.deadline = float("inf")
+            self.worker = None           # its threads are daemons: they end with this process
 
     def signal_all(self, sig) -> None:
         for pid in list(self.children):
@@ -181,10 +216,32 @@ def _monotonic() -> float:
     return time.monotonic()
 
 
+def _pyroute2_without_package_init() -> None:
+    """pyroute2/__init__.py imports every family it has (conntrack, ipdb, ndb, nl80211,
+    plan9, ...): over half the zygote's start-up. The agent uses AsyncIPRoute only, so
+    the package is entered without running its __init__ and AsyncIPRoute set on it.
+    Only in this process (and its children): the lab's own process keeps the full package."""
+    import importlib.util
+    if "pyroute2" in sys.modules:
+        return
+    spec = importlib.util.find_spec("pyroute2")
+    if spec is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["pyroute2"] = package
+    try:
+        from pyroute2.iproute.linux import AsyncIPRoute
+    except ImportError:                # another layout: the ordinary import below
+        del sys.modules["pyroute2"]
+        return
+    package.__dict__["AsyncIPRoute"] = AsyncIPRoute
+
+
 def warm_imports() -> list[str]:
     """Import what every agent needs, once; return what could not be imported.
     (Both platforms: modules the children would import later cost each of them.)"""
     missing = []
+    _pyroute2_without_package_init()
     for mod in ("rtsock_emul.agent", "rtsock_emul.linux", "rtsock_emul.sim"):
         try:
             __import__(mod)

@@ -116,12 +116,38 @@ def parse_claim(frame: bytes):
     return None
 
 
+SO_ATTACH_FILTER = 26
+# classic BPF for the IPv6 socket: keep only ICMPv6 neighbor solicitations and
+# advertisements (all that dissect() reports); on a LAN shared by many hosts every
+# multicast frame (probes to ff02::1, MLD) would otherwise wake every agent
+# (code, jt, jf, k); offsets from the Ethernet header
+ND_ONLY_BPF = (
+    (0x30, 0, 0, ETH_HLEN + 6),            # ldb [20]: IPv6 next header
+    (0x15, 0, 4, IPPROTO_ICMPV6),          # jeq #58, else drop
+    (0x30, 0, 0, ETH_HLEN + IPV6_HLEN),    # ldb [54]: ICMPv6 type
+    (0x15, 1, 0, ND_NEIGHBOR_SOLICIT),     # jeq #135: accept
+    (0x15, 0, 1, ND_NEIGHBOR_ADVERT),      # jeq #136: accept, else drop
+    (0x06, 0, 0, 0x40000),                 # accept (whole frame)
+    (0x06, 0, 0, 0),                       # drop
+)
+
+
+def attach_filter(sock: socket.socket, program) -> None:
+    """SO_ATTACH_FILTER: a classic BPF program (tuples of code, jt, jf, k) on `sock`."""
+    import ctypes
+    insns = ctypes.create_string_buffer(b"".join(struct.pack("=HBBI", *ins) for ins in program))
+    fprog = struct.pack("HL", len(program), ctypes.addressof(insns))   # struct sock_fprog
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
 class LinkSocket:
-    """An AF_PACKET socket on one interface: sends frames, receives ARP and IPv6."""
+    """An AF_PACKET socket on one interface: sends frames, receives ARP and IPv6 ND."""
 
     def __init__(self, ifname: str, proto: int) -> None:
         self.ifname = ifname
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
+        if proto == ETH_P_IPV6:
+            attach_filter(self.sock, ND_ONLY_BPF)
         self.sock.bind((ifname, proto))
         self.sock.setblocking(False)
 

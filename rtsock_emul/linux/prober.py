@@ -23,6 +23,22 @@ PROBE_TTL = 1                                # never routed, as in.mpathd (mpd_t
 RECV_SIZE = 4096
 
 
+SOL_RAW, ICMP_FILTER = 255, 1               # linux/icmp.h: a mask of ICMP types to drop
+IPPROTO_ICMPV6, ICMP6_FILTER = 58, 1         # linux/icmpv6.h: struct icmp6_filter, bit set = drop
+
+
+def set_echo_reply_filter(sock: socket.socket, af: int) -> None:
+    """Only echo replies reach the socket: a raw ICMPv6 socket is otherwise handed every
+    ICMPv6 message to the host, multicast ones included (probes of every other host to
+    ff02::1, neighbor discovery, MLD), and on a LAN of many hosts that wakes every agent."""
+    if af == AF_INET:
+        sock.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("=I", 0xFFFFFFFF & ~(1 << ICMP_ECHOREPLY)))
+    else:
+        words = [0xFFFFFFFF] * 8
+        words[ICMP6_ECHO_REPLY >> 5] &= ~(1 << (ICMP6_ECHO_REPLY & 31))
+        sock.setsockopt(IPPROTO_ICMPV6, ICMP6_FILTER, struct.pack("=8I", *words))
+
+
 def checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
@@ -77,6 +93,10 @@ class LinuxProber:
             sock.close()
             self.log.warning("prober: cannot probe from %s on %s: %s", src, ifname, exc)
             return None
+        try:
+            set_echo_reply_filter(sock, af)
+        except OSError as exc:       # unfiltered still works: replies are matched below
+            self.log.debug("prober: no ICMP filter on %s: %s", ifname, exc)
         sock.setblocking(False)
         self._socks[key] = sock
         self.loop.add_reader(sock.fileno(), self._receive, sock, ifname, af)

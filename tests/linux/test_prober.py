@@ -61,3 +61,28 @@ def test_probes_from_a_test_address_get_their_replies_matched():
     assert lines[0] == "('net0', 2, IPv4Address('192.0.2.20'), 41)"
     assert lines[1] == "('net0', 26, IPv6Address('2001:db8::20'), 42)"
     assert lines[2] == "('net0', 2, IPv4Address('192.0.2.20'), 43)"
+
+
+@pytest.mark.root("a network namespace and raw sockets")
+def test_probe_sockets_let_only_echo_replies_in():
+    """A raw ICMPv6 socket is handed every ICMPv6 message to the host (other hosts'
+    probes to ff02::1, NDP, MLD); the kernel filter drops all but echo replies."""
+    import asyncio
+    import ipaddress
+    import logging
+    import socket
+    import struct
+
+    from rtsock_emul.linux.prober import LinuxProber
+    from rtsock_emul.wire.constants import AF_INET6
+
+    loop = asyncio.new_event_loop()
+    try:
+        p = LinuxProber(loop, logging.getLogger(), lambda name: socket.if_nametoindex(name))
+        sock = p._sock("lo", AF_INET6, ipaddress.ip_address("::1"))
+        words = struct.unpack("=8I", sock.getsockopt(58, 1, 32))     # ICMP6_FILTER
+        blocked = {t for t in range(256) if words[t >> 5] & (1 << (t & 31))}
+        assert set(range(256)) - blocked == {129}                       # ICMP6_ECHO_REPLY
+        p.close()
+    finally:
+        loop.close()
