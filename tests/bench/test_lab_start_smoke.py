@@ -5,7 +5,6 @@ documented JSON shape, memory read from every agent process, every group made,
 and nothing of either network left in the root namespace.
 """
 import json
-import os
 
 import pytest
 
@@ -16,7 +15,7 @@ CURVE_KEYS = {"hosts", "ours_s", "bare_s", "ratio", "pss_per_host_mb", "uss_per_
               "loadavg_1min"}
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="Mininet labs need root (network namespaces, veths)")
+@pytest.mark.root("Mininet labs: network namespaces, veths")
 def test_lab_start_benchmark_runs_tiny_and_writes_the_curve(tmp_path):
     result = lab_start.run(repeats=1, out_dir=tmp_path, sizes=(2,))
     written = json.loads((tmp_path / "lab_start.json").read_text())

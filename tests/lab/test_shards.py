@@ -17,7 +17,7 @@ from rtsock_emul.lab.runtime import host_config
 from rtsock_emul.lab.topology import load
 from rtsock_emul.util.wait import wait_until
 
-from .conftest import pid_alive
+from .helpers import pid_alive
 
 
 def _req(tmp_path, host: str, config: dict) -> dict:

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from .conftest import needs_root
+import pytest
 
 CHILD = r'''
 import ctypes, json, os, select, socket, struct, subprocess
@@ -37,7 +37,7 @@ print(json.dumps(sorted(seen)))
 '''
 
 
-@needs_root
+@pytest.mark.root("a network namespace and packet sockets")
 def test_only_neighbor_discovery_reaches_the_ipv6_link_socket():
     res = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
