@@ -95,6 +95,11 @@ class PlatformHooks(KernelHooks):
     def rts(self, msg, af, rtsq, origin=None):
         self.hub.queue(msg, af, rtsq, origin)
 
+    def dad_start(self, phyint, af, addr, probes, interval, first):
+        journal = getattr(self.hub, "journal", None)
+        if journal is not None:       # the anchor of the packets step's `first` (R100)
+            journal.dad_start(phyint, af, addr, probes, interval, first)
+
     def dad_probe(self, phyint, af, addr, probe_no):
         self.platform.dad_probe(phyint, af, addr, probe_no)
 

@@ -10,7 +10,12 @@ order and scheduler delays change no verdict. Entries, in hub order:
 - `{"seq": N, "t": T, "kind": "msg", "type": rtm_type, "af": af, "rtsq": rtsq,
   "index": its *_index, "addrs": bitmask, "pid": rtm_pid or 0,
   "len": bytes, "digest": hex, "origin": ident or None, "to": [ident, ...],
-  "dropped": [ident, ...], "shut": [ident, ...]}` — one `RtsHub.queue`.
+  "dropped": [ident, ...], "shut": [ident, ...]}` — one `RtsHub.queue`;
+- `{"seq": N, "t": T, "kind": "dad", "wall": W, "ifname": name, "af": af,
+  "addr": text, "probes": n, "interval": s, "first": s}` — DAD (re)started for
+  `addr`, probing out of `ifname`, the first probe planned `first` seconds on
+  (0: at once; R99-R101). `wall` is time.time(), the clock of packet captures:
+  the anchor of the packets step's `first` (docs/scenario-language.md).
 
 `seq` counts every entry; the journal keeps the last `maxlen` and says how
 many it forgot (`lost`), so a reader can tell a gap from silence.
@@ -82,8 +87,9 @@ class Journal:
     differs from the last one, `state()` is written as a state entry. Without
     `key`, `state()` itself is compared."""
 
-    def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic):
-        self._state, self._key, self._clock = state, key or state, clock
+    def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic,
+                 wall=time.time):
+        self._state, self._key, self._clock, self._wall = state, key or state, clock, wall
         self.entries: deque = deque(maxlen=maxlen)
         self.next_seq = 0
         self._last_key = object()
@@ -114,6 +120,10 @@ class Journal:
                       "pid": getattr(msg, "rtm_pid", 0) if msg is not None else 0,
                       "len": len(data) if data else 0, "digest": digest(data) if data else "",
                       "origin": origin, "to": to, "dropped": dropped, "shut": shut})
+
+    def dad_start(self, ifname, af, addr, probes, interval, first) -> None:
+        self._append({"kind": "dad", "wall": self._wall(), "ifname": ifname, "af": af,
+                      "addr": str(addr), "probes": probes, "interval": interval, "first": first})
 
     def page(self, since=0, limit: int = PAGE) -> dict:
         """Entries with seq >= since (at most limit): `{"first", "next", "end",

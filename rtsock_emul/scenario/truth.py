@@ -11,6 +11,7 @@ failed and the agent's last log lines.
 import json
 from dataclasses import dataclass, field
 
+DAD_KEYS = ("wall", "ifname", "af", "addr", "probes", "interval", "first")
 MAX_PAGES = 1000      # a journal holds at most 20000 entries, 100 per page
 LOG_TAIL = 10
 
@@ -67,7 +68,7 @@ class State:
 class Entry:
     seq: int
     t: float
-    kind: str                 # "msg" or "state"
+    kind: str                 # "msg", "state" or "dad"
     state: State              # in effect when the entry was written
     type: int = None
     af: int = None
@@ -81,6 +82,7 @@ class Entry:
     to: tuple = ()
     dropped: tuple = ()
     shut: tuple = ()
+    dad: dict = None          # a "dad" entry: wall, ifname, af, addr, probes, interval, first
 
     def selected(self, ident):
         """The delivery predicate chose this socket (whether or not its buffer had room)."""
@@ -100,6 +102,10 @@ class HostJournal:
 
     def messages(self):
         return [e for e in self.entries if e.kind == "msg"]
+
+    def dad_starts(self, addr):
+        """The "dad" entries of `addr` (its text as the journal writes it), oldest first."""
+        return [e for e in self.entries if e.kind == "dad" and e.dad["addr"] == addr]
 
     def states(self):
         return [self.base] + [e.state for e in self.entries if e.kind == "state"]
@@ -126,7 +132,8 @@ def _entry(raw, state):
     return Entry(raw["seq"], raw["t"], raw["kind"], state, raw.get("type"), raw.get("af"),
                  raw.get("rtsq", 0), raw.get("index", 0), raw.get("addrs", 0), raw.get("pid", 0),
                  raw.get("digest", ""), raw.get("len", 0), raw.get("origin"),
-                 tuple(raw.get("to", ())), tuple(raw.get("dropped", ())), tuple(raw.get("shut", ())))
+                 tuple(raw.get("to", ())), tuple(raw.get("dropped", ())), tuple(raw.get("shut", ())),
+                 {k: raw[k] for k in DAD_KEYS} if raw["kind"] == "dad" else None)
 
 
 def fetch(admin, host, journal, log_path=None):

@@ -62,3 +62,16 @@ def test_pages_and_forgotten_entries():
     assert [e["seq"] for e in page["entries"]] == [4, 5, 6] and page["next"] == 7
     assert j.page(None)["entries"] == [] and j.page(None)["next"] == 12
     assert j.page(None)["state"] == {"n": 5}
+
+
+def test_dad_start_entry_carries_wall_clock_time_for_the_packets_anchor():
+    """R100: a DAD start is a "dad" entry with time.time() (the captures' clock) and the
+    planned first delay; the kernel's hook reaches it through the platform hooks."""
+    from rtsock_emul.platform import PlatformHooks
+    hub = RtsHub()
+    hub.journal = Journal(lambda: {}, clock=lambda: 7.0, wall=lambda: 1700000000.25)
+    PlatformHooks(hub, platform=None).dad_start("net0", AF_INET, "192.0.2.10", 3, 0.15, 0.042)
+    [entry] = hub.journal.page(0)["entries"]
+    assert entry == {"kind": "dad", "wall": 1700000000.25, "ifname": "net0", "af": AF_INET,
+                     "addr": "192.0.2.10", "probes": 3, "interval": 0.15, "first": 0.042,
+                     "seq": 0, "t": 7.0}
