@@ -112,3 +112,19 @@ def test_R100_first_packet_is_timed_from_the_last_dad_start_before_it():
     late = _verdict(args, [(20.150 + LATE_ALLOWANCE + 0.002, None)], lambda: starts)
     assert "late, beyond the 100ms allowance" in late and "the model planned 50.0ms" in late
     assert "no DAD start of 192.0.2.10 before the first packet" in _verdict(args, [(5.0, None)], lambda: starts)
+
+
+def test_the_runner_reads_dad_starts_from_the_journal_page():
+    """R100: "dad" entries come through `kernel journal` pages into truth.HostJournal, which
+    gives the packets step the starts of one address, oldest first."""
+    from rtsock_emul.scenario.truth import HostJournal
+    journal = HostJournal("h1")
+    journal.add_page({"first": 0, "next": 0, "end": 0, "lost": 0, "entries": [], "state": {}})
+    dad = {"kind": "dad", "wall": 100.5, "ifname": "net0", "af": 2, "addr": "192.0.2.10",
+           "probes": 3, "interval": 0.15, "first": 0.07}
+    journal.add_page({"first": 0, "next": 3, "end": 3, "lost": 0, "state": {}, "entries": [
+        dict(dad, seq=0, t=1.0), dict(dad, seq=1, t=2.0, addr="192.0.2.11", wall=101.0),
+        dict(dad, seq=2, t=3.0, wall=102.0)]})
+    starts = journal.dad_starts("192.0.2.10")
+    assert [(e.seq, e.dad["wall"], e.dad["first"]) for e in starts] == [(0, 100.5, 0.07), (2, 102.0, 0.07)]
+    assert journal.messages() == [] and journal.states() == [journal.base]
