@@ -75,3 +75,27 @@ def test_dad_start_entry_carries_wall_clock_time_for_the_packets_anchor():
     assert entry == {"kind": "dad", "wall": 1700000000.25, "ifname": "net0", "af": AF_INET,
                      "addr": "192.0.2.10", "probes": 3, "interval": 0.15, "first": 0.042,
                      "seq": 0, "t": 7.0}
+
+
+def test_a_full_journal_stays_a_few_megabytes():
+    """The journal is a ring of DEFAULT_MAXLEN entries; full (half messages to 40 sockets,
+    half state changes) it holds under 5 MB, so a long-lived agent does not grow by the
+    15 MB the entries took as dicts (the soak's RSS check allows for it, JOURNAL_KB)."""
+    import tracemalloc
+    from rtsock_emul.rtsock.journal import DEFAULT_MAXLEN
+    states = [{"under": {"net0": "ipmp0"}, "flags": {f"net{i} 2": 0x1000843 + k for i in range(4)},
+               "tentative": [f"192.0.2.{k}"]} for k in range(40)]
+    now = {"k": 0}
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        journal = Journal(lambda: {**states[now["k"]]}, key=lambda: now["k"])
+        for i in range(DEFAULT_MAXLEN):
+            now["k"] = i % 40
+            journal.message(MSG, encode(MSG) + bytes([i % 256]), AF_INET, RTSQ_ALL, None,
+                            list(range(1, 41)), [], [])
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(journal.entries) == DEFAULT_MAXLEN and journal.lost == DEFAULT_MAXLEN
+    assert used < 5_000_000, f"a full journal takes {used / 1e6:.1f} MB"
