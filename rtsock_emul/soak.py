@@ -38,7 +38,7 @@ POOL = 8                     # addresses and routes the soak may hold at once, p
 CONVERGE_TIMEOUT = 30.0      # model and Linux agree, resources back, after the undo
 SETTLE_TIMEOUT = 5.0         # DAD after a step (fast profile: 150 ms)
 RSS_SLACK_KB = 4096          # allocator noise
-JOURNAL_KB = 4096            # the delivery journal filling up to its bound (20000 entries, ~190 B each)
+JOURNAL_KB = 6144            # the delivery journal filling up to its bound (20000 entries: < 6 MB)
 SUB_KINDS = (                # (rt_aware, protocol), cycled over the subscribers
     (None, C.AF_UNSPEC), (C.RTAW_UNDER_IPMP, C.AF_UNSPEC), (None, C.AF_INET),
     (C.RTAW_UNDER_IPMP, C.AF_INET), (None, C.AF_INET6))

@@ -83,7 +83,7 @@ def kernel_state(kernel):
 
 MSG_FIELDS = ("type", "af", "rtsq", "index", "addrs", "pid", "len", "digest", "origin", "to", "dropped", "shut")
 SOCKET_LISTS = ("to", "dropped", "shut")
-INTERNED = 256         # distinct states and socket lists shared before the cache starts over
+INTERNED = 1024        # distinct state parts and socket lists shared before the cache starts over
 
 
 class Journal:
@@ -93,10 +93,10 @@ class Journal:
     differs from the last one, `state()` is written as a state entry. Without
     `key`, `state()` itself is compared.
 
-    Kept compact (a full journal is about 4 MB, not the 15 MB or more of dicts): an entry
-    is one tuple (t, kind, fields...), its seq is its place, and equal states and
-    socket lists are one shared object (a link that flaps goes back and forth
-    between the same states; consecutive messages go to the same sockets). The
+    Kept compact (full, under 6 MB rather than 38 MB of dicts): an entry is one tuple
+    (t, kind, fields...), its seq is its place; a state is one JSON text per key
+    (`index`, `flags`, ...), and equal texts and socket lists are one shared object
+    (most changes touch one key; consecutive messages go to the same sockets). The
     dicts of the docstring above are built when read (`entries`, `page`)."""
 
     def __init__(self, state, *, key=None, maxlen: int = DEFAULT_MAXLEN, clock=time.monotonic,
@@ -116,11 +116,11 @@ class Journal:
         first = self.next_seq - len(self._raw)
         return [_as_dict(first + i, raw) for i, raw in enumerate(self._raw)]
 
-    def _intern(self, value, key=None):
-        """The shared object equal to value (key: value's hashable stand-in)."""
+    def _intern(self, value):
+        """The shared object equal to value."""
         if len(self._shared) >= INTERNED:
             self._shared.clear()
-        return self._shared.setdefault(value if key is None else key, value)
+        return self._shared.setdefault(value, value)
 
     def _append(self, kind: str, *fields) -> None:
         self._raw.append((self._clock(), kind, *fields))
@@ -130,9 +130,11 @@ class Journal:
         key = self._key()
         if key != self._last_key:
             self._last_key = key
-            state = self._state()
-            text = json.dumps(state, sort_keys=True, separators=(",", ":"))
-            self._append("state", self._intern(state, key=("state", text)))
+            state = self._state()   # kept as JSON texts, one per key, each shared while it repeats
+            names = self._intern(tuple(sorted(state)))
+            self._append("state", names, tuple(self._intern(json.dumps(state[k], sort_keys=True,
+                                                                        separators=(",", ":")))
+                                               for k in names))
 
     def message(self, msg, data, af, rtsq, origin, to, dropped, shut) -> None:
         self.note_state()
@@ -164,12 +166,12 @@ class Journal:
 
 def _as_dict(seq, raw) -> dict:
     t, kind, *fields = raw
-    data = fields[0] if fields else None
     if kind == "state":
-        return {"seq": seq, "t": t, "kind": kind, "state": data}
+        names, texts = fields
+        return {"seq": seq, "t": t, "kind": kind, "state": {k: json.loads(v) for k, v in zip(names, texts)}}
     if kind == "msg":
         entry = dict(zip(MSG_FIELDS, fields))
         for name in SOCKET_LISTS:
             entry[name] = list(entry[name])
         return {"seq": seq, "t": t, "kind": kind, **entry}
-    return {"seq": seq, "t": t, "kind": kind, **data}
+    return {"seq": seq, "t": t, "kind": kind, **fields[0]}
