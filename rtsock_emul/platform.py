@@ -20,6 +20,7 @@ from rtsock_emul.wire.constants import AF_INET, AF_INET6, IFF_UP
 
 if TYPE_CHECKING:
     from rtsock_emul.mpathd.prober import Prober
+    from rtsock_emul.rtsock.hub import RtsHub
 
 # Platform name -> module; imported only when chosen (linux pulls in pyroute2/scapy).
 PLATFORMS = {"sim": "rtsock_emul.sim", "linux": "rtsock_emul.linux"}
@@ -94,13 +95,18 @@ def load(name: str, config: dict, log) -> Platform:
 class PlatformHooks(KernelHooks):
     """The kernel's hooks: routing messages to the hub, link-layer work to the platform."""
 
-    def __init__(self, hub, platform: Platform) -> None:
+    def __init__(self, hub: RtsHub, platform: Platform) -> None:
         self.hub, self.platform = hub, platform
 
     def rts(self, msg, af, rtsq, origin=None) -> None:
         self.hub.queue(msg, af, rtsq, origin)
 
-    def dad_probe(self, phyint, af, addr, probe_no) -> None:
+    def dad_start(self, phyint, af, addr, probes, interval, first):
+        journal = self.hub.journal
+        if journal is not None:       # the anchor of the packets step's `first` (R100)
+            journal.dad_start(phyint, af, addr, probes, interval, first)
+
+    def dad_probe(self, phyint, af, addr, probe_no):
         self.platform.dad_probe(phyint, af, addr, probe_no)
 
     def announce(self, phyint, af, addr) -> None:

@@ -53,14 +53,17 @@ class DadMixin(Base):
             interval = t.arp_fastprobe_interval if fast else t.arp_probe_interval
             delay = t.arp_probe_delay if fast else t.arp_fastprobe_delay   # inverted, as illumos
             dad = ipif.dad = Dad(ipif, count, interval, jitter=True)
-            if delay and count:
-                first = self.rng.uniform(0.001, interval)             # R100
+            first = self.rng.uniform(0.001, interval) if delay and count else 0.0   # R100
+            self.hooks.dad_start(self._probe_phyint(ipif).name, ipif.af, ipif.addr, count, interval, first)
+            if first:
                 dad.handle = self.clock.call_later(first, lambda: self._dad_tick(dad))
             else:
                 self._dad_tick(dad)
         else:
             interval = t.ndp_fastprobe_interval if fast else t.ndp_probe_interval
             dad = ipif.dad = Dad(ipif, t.ndp_probe_count, interval, jitter=False)
+            self.hooks.dad_start(self._probe_phyint(ipif).name, ipif.af, ipif.addr,
+                                 t.ndp_probe_count, interval, 0.0)
             self._dad_tick(dad)                                        # R101: first NS at once
 
     def _dad_cancel(self, ipif: Ipif) -> None:

@@ -10,6 +10,10 @@ class KernelHooks:
         `rtsq` is resolved (never RTSQ_DEFAULT); `origin` is the requesting
         socket or None for kernel-generated messages."""
 
+    def dad_start(self, phyint: str, af: int, addr, probes: int, interval: float, first: float) -> None:
+        """DAD (re)starts for `addr`, probing out of `phyint`: `probes` probes `interval`
+        seconds apart, the first after `first` seconds (0: at once; R99-R101)."""
+
     def dad_probe(self, phyint: str, af: int, addr, probe_no: int) -> None:
         """Send DAD probe `probe_no` (1-based) for `addr` out of `phyint`:
         ARP probe (v4) or NS from :: (v6)."""

@@ -48,9 +48,12 @@ def changes(journal, name: str):
     return out
 
 
-def held_back(ctx, sub, r, m, e) -> None:
-    """M23: RTM_NEWADDR is not queued while its address is still in DAD."""
-    if m.type != C.RTM_NEWADDR or m.PREFIX != "ifam_":
+def held_back(ctx, sub, r, m, e):
+    """M23: the up notification's RTM_NEWADDR (ipif_up_notify) is not queued while its
+    address is still in DAD. The M18/R72 re-announcement when an interface leaves its
+    group is another sender: ipmp.c ipmp_ill_rtsaddrmsg queues RTM_NEWADDR for every
+    IFF_UP address, ready or not, with RTSQ_NORMAL, which nothing else uses."""
+    if m.type != C.RTM_NEWADDR or m.PREFIX != "ifam_" or e.rtsq == C.RTSQ_NORMAL:
         return
     ifa = sa_addr(m.sockaddrs.get(C.RTA_IFA))
     ctx.judge("M23")

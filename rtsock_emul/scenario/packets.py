@@ -8,7 +8,19 @@ At run time `tcpdump -r PCAP -w - FILTER` selects the matching packets and scapy
 PcapReader reads them with their capture times. The step covers the packets
 captured on that link since the previous `packets` step with the same link and
 match ended (or since the steps began); it waits up to `within` for `count` of them, holds a `quiet` window, and
-then checks the count and the gap between each two packets.
+then checks the count and the gap between each two packets (a gap may exceed its
+range by LATE_ALLOWANCE, never fall short of it: the next timer is set when the
+previous one fired, so a late timer lengthens one gap and shortens none).
+
+    - packets: {link: h1:net0, match: "arp and arp[6:2] = 1", count: 3,
+                first: 1..150ms after dad-start 192.0.2.10}
+
+`first` times the window's first matching packet from an anchor the agent
+records: `dad-start ADDR` is the moment the kernel model started DAD for ADDR
+(the last start before that packet), a "dad" entry in the host's delivery journal
+(rtsock/journal.py) with its wall-clock time, the clock of the captures. Too early
+is always a finding; up to LATE_ALLOWANCE after the range is not, because a timer
+fires late by however long the scheduler keeps the agent from running.
 """
 from __future__ import annotations
 
@@ -27,12 +39,19 @@ from .loader import line_of
 if TYPE_CHECKING:
     from .schema import Scenario, _Checker
 
-PACKETS_KEYS = ("link", "match", "count", "spacing", "within", "quiet")
+PACKETS_KEYS = ("link", "match", "count", "spacing", "first", "within", "quiet")
 DEFAULT_WITHIN = 2.0
 DEFAULT_QUIET = 0.3
 TCPDUMP_TIMEOUT = 10.0
 _COUNT = re.compile(r"^\s*(\d+)\s*(\+?)\s*$")
 _SPACING = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*(?:±|\+-|\+/-)\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_NUM = r"(\d+(?:\.\d+)?)"
+_FIRST = re.compile(rf"^\s*{_NUM}\s*(ms|s)?\s*(?:\.\.\s*{_NUM}\s*)?(ms|s)\s+after\s+dad-start\s+(\S+)\s*$")
+# How much later than its range a timer-driven packet may come: the timer fires when the
+# scheduler lets the agent run (asyncio timers on 2 busy cores, load 12: p99 56 ms, max
+# 68 ms late; docs/scenario-language.md "packets"). Never earlier: that is a finding.
+LATE_ALLOWANCE = 0.1
+FIRST_HINT = "a delay range and its anchor, e.g. 1..150ms after dad-start 192.0.2.10 (or 0ms after ...)"
 HINT = 'e.g. packets: {link: h1:net0, match: "arp and arp[6:2] = 1", count: 3, spacing: 150ms±20%}'
 
 
@@ -53,7 +72,39 @@ class Spacing:
         return f"{self.nominal * 1000:g}ms±{self.tolerance * 100:g}%"
 
 
-def parse_spacing(text: str):
+@dataclass(frozen=True)
+class First:
+    """`first: LOW..HIGH after dad-start ADDR`: the first matching packet comes LOW..HIGH
+    (seconds) after the kernel started DAD for ADDR."""
+    low: float
+    high: float
+    addr: str      # as the journal writes it (ipaddress text)
+
+    def __str__(self):
+        rng = f"{self.low * 1000:g}ms" if self.low == self.high else f"{self.low * 1000:g}..{self.high * 1000:g}ms"
+        return f"{rng} after dad-start {self.addr}"
+
+
+def parse_first(text):
+    import ipaddress
+    m = _FIRST.match(str(text))
+    if not m:
+        raise ValueError(f"bad first {text!r}")
+    lo_unit = m.group(2) or m.group(4)
+    low = float(m.group(1)) * (0.001 if lo_unit == "ms" else 1.0)
+    high = float(m.group(3)) * (0.001 if m.group(4) == "ms" else 1.0) if m.group(3) else low
+    if m.group(3) is None and m.group(2) is not None:
+        raise ValueError(f"bad first {text!r}")      # "5ms ms after": one unit only
+    if high < low:
+        raise ValueError(f"first {text!r}: the range ends before it starts")
+    try:
+        addr = ipaddress.ip_address(m.group(5))
+    except ValueError:
+        raise ValueError(f"first {text!r}: {m.group(5)!r} is not an IP address") from None
+    return First(low, high, str(addr))
+
+
+def parse_spacing(text):
     m = _SPACING.match(str(text))
     if not m:
         raise ValueError(text)
@@ -98,10 +149,16 @@ def parse(ck: _Checker, sc: Scenario, raw: Any, line: int, host_if: Any) -> dict
         except ValueError:
             ck.fail(line_of(spec, "spacing", line), f"bad spacing {spec['spacing']!r}",
                     "a duration and a tolerance, e.g. 150ms±20% (or 150ms+-20%)")
+    first = None
+    if "first" in spec:
+        try:
+            first = parse_first(spec["first"])
+        except ValueError as exc:
+            ck.fail(line_of(spec, "first", line), str(exc), FIRST_HINT)
     within = ck.duration(spec.get("within", DEFAULT_WITHIN), line_of(spec, "within", line), "within")
     quiet = ck.duration(spec.get("quiet", DEFAULT_QUIET), line_of(spec, "quiet", line), "quiet")
     return {"host": host, "ifname": ifname, "bpf": bpf, "count": int(m.group(1)),
-            "at_least": bool(m.group(2)), "spacing": spacing, "within": within, "quiet": quiet}
+            "at_least": bool(m.group(2)), "spacing": spacing, "first": first, "within": within, "quiet": quiet}
 
 
 def read_matching(path: str, bpf: str, since: float) -> list[tuple[float, Any]]:
@@ -119,24 +176,49 @@ def read_matching(path: str, bpf: str, since: float) -> list[tuple[float, Any]]:
         return [(float(p.time), p) for p in reader if float(p.time) > since]
 
 
-def _verdict(args: dict, got: list[tuple[float, Any]]) -> str | None:
+def _verdict(args, got, dad_starts=None):
     n, count = len(got), args["count"]
     if n < count or (n > count and not args["at_least"]):
         want = f"at least {count}" if args["at_least"] else f"exactly {count}"
         return f"{n} packet(s), expected {want}"
+    first = args.get("first")
+    if first is not None and got:
+        problem = _first_verdict(first, got[0][0], dad_starts())
+        if problem:
+            return problem
     sp = args["spacing"]
     if sp is not None:
         for i, ((t0, _), (t1, _)) in enumerate(zip(got, got[1:]), 1):
             gap = t1 - t0
-            if not sp.low <= gap <= sp.high:
+            if not sp.low <= gap <= sp.high + LATE_ALLOWANCE:
                 return (f"gap {i} (between packets {i} and {i + 1}) is {gap * 1000:.1f}ms, "
-                        f"outside {sp} ({sp.low * 1000:.0f}..{sp.high * 1000:.0f}ms)")
+                        f"outside {sp} ({sp.low * 1000:.0f}..{sp.high * 1000:.0f}ms, "
+                        f"+{LATE_ALLOWANCE * 1000:g}ms if late)")
     return None
 
 
-def run_step(st, pcap_path, since, host: str, ifname: str, bpf, count: int, at_least, spacing, within, quiet: bool):
-    """Wait for the packets, hold `quiet`, judge; returns the time the window ends."""
-    args = {"count": count, "at_least": at_least, "spacing": spacing}
+def _first_verdict(first, t_packet, starts):
+    """None if the first packet (captured at t_packet) is within `first` of its anchor.
+    `starts`: the host's journal "dad" entries of first.addr (truth.Entry, oldest first)."""
+    before = [e for e in starts if e.dad["wall"] <= t_packet]
+    if not before:
+        return (f"no DAD start of {first.addr} before the first packet in the host's journal "
+                f"({len(starts)} later); is {first.addr} the address the match selects?")
+    e = before[-1]
+    delay = t_packet - e.dad["wall"]
+    if first.low <= delay <= first.high + LATE_ALLOWANCE:
+        return None
+    where = "early" if delay < first.low else f"late, beyond the {LATE_ALLOWANCE * 1000:g}ms allowance"
+    return (f"the first packet came {delay * 1000:.1f}ms after DAD of {first.addr} started on "
+            f"{e.dad['ifname']} (journal entry {e.seq}), {where}: expected {first}; the model "
+            f"planned {e.dad['first'] * 1000:.1f}ms")
+
+
+def run_step(st, pcap_path, since, host, ifname, bpf, count, at_least, spacing, within, quiet,
+             first=None, dad_starts=None):
+    """Wait for the packets, hold `quiet`, judge; returns the time the window ends.
+    `dad_starts()`: the host's "dad" journal entries of first.addr (needed with `first`)."""
+    args = {"count": count, "at_least": at_least, "spacing": spacing, "first": first}
     what = f"{count}{'+' if at_least else ''} packet(s) matching {bpf!r} on {host}:{ifname}"
     if pcap_path is None or not pcap_path.exists():
         raise StepFailure(st, f"packets on {host}:{ifname}: no capture of that link",
@@ -159,7 +241,7 @@ def run_step(st, pcap_path, since, host: str, ifname: str, bpf, count: int, at_l
             pass
     end = time.time()
     got = [(t, p) for t, p in read_matching(pcap_path, bpf, since) if t <= end]
-    problem = _verdict(args, got)
+    problem = _verdict(args, got, dad_starts)
     if problem:
         first = got[0][0] if got else since
         lines = [f"window: captured after {time.strftime('%H:%M:%S', time.localtime(since))}"

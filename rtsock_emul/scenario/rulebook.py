@@ -103,6 +103,9 @@ def render(book: dict | None = None, scenarios: dict | None = None, tests: dict 
         tps = sorted(set(tests.get(rule, [])))
         out.append("- Unit tests: " + (", ".join(f"`{p}`" for p in tps) if tps else "none"))
         out.append("- Oracle: " + ("checked on every stream" if rule in checked else "not checked"))
+        if "wire" in entry:
+            out.append(f"- On the wire: {entry['wire'].strip()}, asserted on the captures by the "
+                       "scenarios' `packets` steps (docs/scenario-language.md)")
         out.append("")
     return "\n".join(out)
 

@@ -218,7 +218,7 @@ class Runner:
         """Read the new part of every subscriber host's journal. A failure is kept
         (the first one) and fails the scenario; raise_ raises it at once."""
         res = self.result
-        for host in sorted({s.host for s in self.sc.subscribers.values()}):
+        for host in sorted(self._journal_hosts()):
             journal = res.journals.setdefault(host, truth.HostJournal(host))
             try:
                 truth.fetch(self._the_lab().admin, host, journal, res.logs.get(host))
@@ -231,7 +231,14 @@ class Runner:
                 journal.marks[mark] = journal.next
             self._learn_names(host, journal)
 
-    def _learn_names(self, host: str, journal) -> None:
+    def _journal_hosts(self):
+        """Hosts of subscribers (the oracle) and of packets steps timed from a DAD start."""
+        hosts = {s.host for s in self.sc.subscribers.values()}
+        steps = self.sc.steps if isinstance(self.sc.steps, list) else ()   # a generator (soak) is not read ahead
+        return hosts | {st.args["host"] for st in steps
+                        if st.kind == "packets" and st.args.get("first") is not None}
+
+    def _learn_names(self, host, journal):
         names = self.result.names.setdefault(host, matcher.IfNames())
         for state in journal.states():
             names.table.update(state.index)
@@ -282,7 +289,21 @@ class Runner:
         path = next((p for p in cap.paths() if p.endswith(f"/{host}-{ifname}.pcap")), None) if cap else None
         key = (host, ifname, args["bpf"])
         since = cursors.get(key, time.time() - self._streams().now())   # else: the steps' start
-        cursors[key] = packets.run_step(st, path and Path(path), since, host, ifname, **args)
+        first = args.get("first")
+        dad_starts = (lambda: self._dad_starts(st, host, first.addr)) if first else None
+        cursors[key] = packets.run_step(st, path and Path(path), since, host, ifname,
+                                        dad_starts=dad_starts, **args)
+
+    def _dad_starts(self, st, host, addr):
+        """The "dad" entries of addr in host's journal, read up to now."""
+        journal = self.result.journals.get(host)
+        if journal is None:
+            raise StepFailure(st, f"{host}: its delivery journal was not read from the start of the steps")
+        try:
+            truth.fetch(self._the_lab().admin, host, journal, self.result.logs.get(host))
+        except truth.TruthFailure as exc:
+            raise StepFailure(st, str(exc), exc.lines()) from None
+        return journal.dad_starts(addr)
 
     def _do_wait_for(self, st, host: str, command, contains, timeout):
         regex = re.compile(r"\s+".join(r".*?".join(re.escape(p) for p in part.split("..."))

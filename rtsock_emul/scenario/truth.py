@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+DAD_KEYS = ("wall", "ifname", "af", "addr", "probes", "interval", "first")
 MAX_PAGES = 1000      # a journal holds at most 20000 entries, 100 per page
 LOG_TAIL = 10
 
@@ -71,7 +72,7 @@ class State:
 class Entry:
     seq: int
     t: float
-    kind: str                 # "msg" or "state"
+    kind: str                 # "msg", "state" or "dad"
     state: State | None       # in effect when the entry was written
     type: int | None = None
     af: int | None = None
@@ -85,6 +86,7 @@ class Entry:
     to: tuple = ()
     dropped: tuple = ()
     shut: tuple = ()
+    dad: dict | None = None   # a "dad" entry: wall, ifname, af, addr, probes, interval, first
 
     def selected(self, ident) -> bool:
         """The delivery predicate chose this socket (whether or not its buffer had room)."""
@@ -105,7 +107,11 @@ class HostJournal:
     def messages(self) -> list[Entry]:
         return [e for e in self.entries if e.kind == "msg"]
 
-    def states(self) -> list[State | None]:
+    def dad_starts(self, addr):
+        """The "dad" entries of `addr` (its text as the journal writes it), oldest first."""
+        return [e for e in self.entries if e.kind == "dad" and e.dad["addr"] == addr]
+
+    def states(self):
         return [self.base] + [e.state for e in self.entries if e.kind == "state"]
 
     def add_page(self, page: dict) -> bool:
@@ -130,7 +136,8 @@ def _entry(raw: dict, state: State | None) -> Entry:
     return Entry(raw["seq"], raw["t"], raw["kind"], state, raw.get("type"), raw.get("af"),
                  raw.get("rtsq", 0), raw.get("index", 0), raw.get("addrs", 0), raw.get("pid", 0),
                  raw.get("digest", ""), raw.get("len", 0), raw.get("origin"),
-                 tuple(raw.get("to", ())), tuple(raw.get("dropped", ())), tuple(raw.get("shut", ())))
+                 tuple(raw.get("to", ())), tuple(raw.get("dropped", ())), tuple(raw.get("shut", ())),
+                 {k: raw[k] for k in DAD_KEYS} if raw["kind"] == "dad" else None)
 
 
 def fetch(admin, host: str, journal, log_path=None):

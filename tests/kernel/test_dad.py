@@ -10,7 +10,10 @@ from .helpers import MAC0, MAC1, STRANGER, V4, V6, Recorder, up
 class Timed(Recorder):
     def __init__(self, clock):
         super().__init__()
-        self.clock, self.times = clock, []
+        self.clock, self.times, self.starts = clock, [], []
+
+    def dad_start(self, phyint, af, addr, probes, interval, first):
+        self.starts.append((self.clock.now(), phyint, af, str(addr), probes, interval, first))
 
     def dad_probe(self, phyint, af, addr, probe_no):
         super().dad_probe(phyint, af, addr, probe_no)
@@ -62,6 +65,19 @@ def test_R99_slow_mode_probes():
     clock2.advance(20)
     t2 = probe_times(hooks2)
     assert all(1.2 <= b - a <= 1.8 for a, b in zip(t2, t2[1:]))
+
+
+def test_R100_dad_start_is_reported_with_the_planned_first_delay():
+    """R100: the kernel reports each DAD start (the packets step's anchor) with the delay it
+    drew for the first probe, 1..interval; the first probe goes out exactly then."""
+    for seed_addr in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        k, clock, hooks = illumos(addr=seed_addr)
+        clock.advance(10)
+        [(t0, phyint, af, addr, probes, interval, first)] = hooks.starts
+        assert (phyint, af, addr, probes, interval) == ("net0", V4, seed_addr, 3, 0.15)
+        assert 0.001 <= first <= 0.15 and probe_times(hooks)[0] == pytest.approx(t0 + first)
+    k, clock, hooks = illumos(af=V6, addr="2001:db8::1")     # R101: NS at once
+    assert [s[-1] for s in hooks.starts] == [0.0]
 
 
 def test_R100_zero_delay_probes_at_once():

@@ -62,3 +62,46 @@ def test_pages_and_forgotten_entries():
     assert [e["seq"] for e in page["entries"]] == [4, 5, 6] and page["next"] == 7
     assert j.page(None)["entries"] == [] and j.page(None)["next"] == 12
     assert j.page(None)["state"] == {"n": 5}
+
+
+def test_dad_start_entry_carries_wall_clock_time_for_the_packets_anchor():
+    """R100: a DAD start is a "dad" entry with time.time() (the captures' clock) and the
+    planned first delay; the kernel's hook reaches it through the platform hooks."""
+    from rtsock_emul.platform import PlatformHooks
+    hub = RtsHub()
+    hub.journal = Journal(lambda: {}, clock=lambda: 7.0, wall=lambda: 1700000000.25)
+    PlatformHooks(hub, platform=None).dad_start("net0", AF_INET, "192.0.2.10", 3, 0.15, 0.042)
+    [entry] = hub.journal.page(0)["entries"]
+    assert entry == {"kind": "dad", "wall": 1700000000.25, "ifname": "net0", "af": AF_INET,
+                     "addr": "192.0.2.10", "probes": 3, "interval": 0.15, "first": 0.042,
+                     "seq": 0, "t": 7.0}
+
+
+def test_a_full_journal_stays_a_few_megabytes():
+    """The journal is a ring of DEFAULT_MAXLEN entries; full (half messages to 40 sockets,
+    half state changes, each a different state) it holds under 6 MB, where the entries
+    as dicts took 38 MB (the soak's RSS check allows for the bound, JOURNAL_KB)."""
+    import tracemalloc
+
+    from rtsock_emul.rtsock.journal import DEFAULT_MAXLEN
+
+    def state():          # fresh every time, as state_of builds it; every one different
+        k = now["k"]
+        return {"index": {str(i): f"net{i}" for i in range(1, 6)}, "under": {"net1": "ipmp0", "net2": "ipmp0"},
+                "ipmp": ["ipmp0"], "flags": {f"net{i} {af}": (1 << 40) + 0x1000843 + k % 7
+                                             for i in range(1, 6) for af in (2, 26)},
+                "tentative": [f"192.0.2.{k % 250}", f"198.51.100.{k // 250 % 250}"]}
+    now = {"k": 0}
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        journal = Journal(state, key=lambda: now["k"])
+        for i in range(DEFAULT_MAXLEN):
+            now["k"] = i
+            journal.message(MSG, encode(MSG) + bytes([i % 256]), AF_INET, RTSQ_ALL, None,
+                            list(range(1, 41)), [], [])
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(journal.entries) == DEFAULT_MAXLEN and journal.lost == DEFAULT_MAXLEN
+    assert used < 6_000_000, f"a full journal takes {used / 1e6:.1f} MB"

@@ -399,3 +399,38 @@ def test_M17_is_judged_per_family_on_the_gap_before_the_join():
         late.read("normal", raw_msg, t=late.seq, step=1)
     late.set("net0", under="ipmp0")
     assert [rule for rule, _ in _rules(late.result()) if rule == "M17"] == ["M17"]
+
+
+LEAVE_WHILE_DAD_PENDING = """\
+name: a member leaves its group while its carrier is down
+topology: ipmp-pair
+config: {mpathd: false}
+setup:
+  - h1: ipadm create-ip net0
+  - h1: ipadm create-ip net1
+  - h1: ipadm create-ipmp -i net0,net1 ipmp0
+  - h1: ipadm create-addr -T static -a 192.0.2.21/24 net1/test
+subscribers:
+  normal: {host: h1, protocol: AF_INET}
+steps:
+  - link: h1:net1 down
+  - h1: ipadm remove-ipmp -i net1 ipmp0
+  - expect:
+      normal: {match: ordered, messages: [RTM_IFINFO net1 +UP, RTM_NEWADDR net1 192.0.2.21/24]}
+    within: 3s
+  - link: h1:net1 up
+  - expect:
+      normal: {match: ordered, messages: [RTM_NEWADDR net1 192.0.2.21/24]}
+    within: 3s
+"""
+
+
+def test_M18_leave_announces_an_address_whose_DAD_is_pending_M23_holds_only_the_up_notification(tmp_path):
+    """M18/R72: leaving the group announces every IFF_UP address to normal sockets
+    (ipmp.c ipmp_ill_rtsaddrmsg, RTSQ_NORMAL), whether or not DAD is done; the carrier
+    loss cleared ipif_addr_ready (ip_if.c ill_restart_dad), so net1's address is still
+    tentative then. M23 holds back the up notification (ipif_up_notify), which follows
+    on link-up when DAD finishes. Neither is an M23 finding."""
+    res = _run_text(tmp_path, LEAVE_WHILE_DAD_PENDING)
+    assert res.failure is None, res.failure
+    assert res.judged["M23"] >= 2 and res.judged["M18"] >= 1
