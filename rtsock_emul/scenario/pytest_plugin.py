@@ -18,7 +18,8 @@ from .loader import load_file
 from .schema import parse_scenario
 
 SUFFIX = ".scenario.yaml"
-pytest_plugins = ["rtsock_emul.scenario.cpuload"]     # --cpu-load N
+pytest_plugins = ["rtsock_emul.scenario.cpuload",     # --cpu-load N
+                  "rtsock_emul.scenario.suite_order"]  # -n N: the heaviest test files first
 
 
 def pytest_addoption(parser):
