@@ -3,6 +3,7 @@
     sudo .venv/bin/python -m bench.suite_time                 # runs `./ipmp-lab test -n auto`, writes the page
     .venv/bin/python -m bench.suite_time --junit RUN.xml      # only renders a run made elsewhere
     ... --write docs/suite-time.md (the default) | --write -  (print)
+    ... --store-durations      also refresh .test_durations (pytest-split's record) from the run
 
 The run is timed from outside (wall clock, load average before and after, CPUs) and
 its JUnit XML gives each test's time (setup + call + teardown). Under `-n` the tests
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAGE = ROOT / "docs" / "suite-time.md"
+DURATIONS = ROOT / ".test_durations"
 SLOWEST = 10
 SCENARIO = ".scenario.yaml"
 
@@ -77,6 +80,11 @@ def render(cases, run: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def store_durations(cases, path=DURATIONS) -> None:
+    """pytest-split's format: nodeid -> seconds, sorted, as `--store-durations` writes it."""
+    Path(path).write_text(json.dumps({n: round(s, 4) for n, s, _ in cases}, sort_keys=True, indent=4) + "\n")
+
+
 def _load() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
@@ -95,6 +103,7 @@ def main(argv=None) -> int:
     ap.add_argument("--junit", help="render this JUnit XML instead of running the suite")
     ap.add_argument("--wall", type=float, help="with --junit: the run's wall clock (else the XML's time)")
     ap.add_argument("--write", default=str(DEFAULT_PAGE), help="the page to write, or - to print it")
+    ap.add_argument("--store-durations", action="store_true", help=f"also write {DURATIONS.name} from the run")
     ap.add_argument("pytest_args", nargs="*", default=None, help="for the run (default: -n auto)")
     args = ap.parse_args(argv)
     if args.junit:
@@ -112,6 +121,8 @@ def main(argv=None) -> int:
                 return 1
             cases = read_junit(junit)
     page = render(cases, run)
+    if args.store_durations:
+        store_durations(cases)
     if args.write == "-":
         sys.stdout.write(page)
     else:

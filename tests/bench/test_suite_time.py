@@ -33,3 +33,13 @@ def test_junit_only_render_writes_the_page(tmp_path, capsys):
     path.write_text(JUNIT)
     assert suite_time.main(["--junit", str(path), "--write", str(tmp_path / "page.md")]) == 0
     assert "wall clock: **12 s**" in (tmp_path / "page.md").read_text()
+
+
+def test_store_durations_in_pytest_splits_format(tmp_path):
+    path = tmp_path / "junit.xml"
+    path.write_text(JUNIT)
+    suite_time.store_durations(suite_time.read_junit(path), tmp_path / "durations")
+    import json
+    stored = json.loads((tmp_path / "durations").read_text())
+    assert stored["tests/lab/test_soak.py::test_a_soak"] == 20.25 and len(stored) == 4
+    assert list(stored) == sorted(stored)
