@@ -103,6 +103,7 @@ def main(argv=None) -> int:
     ap.add_argument("--junit", help="render this JUnit XML instead of running the suite")
     ap.add_argument("--wall", type=float, help="with --junit: the run's wall clock (else the XML's time)")
     ap.add_argument("--write", default=str(DEFAULT_PAGE), help="the page to write, or - to print it")
+    ap.add_argument("--junit-out", help="keep the run's JUnit XML here")
     ap.add_argument("--store-durations", action="store_true", help=f"also write {DURATIONS.name} from the run")
     ap.add_argument("pytest_args", nargs="*", default=None, help="for the run (default: -n auto)")
     args = ap.parse_args(argv)
@@ -114,7 +115,7 @@ def main(argv=None) -> int:
         cases = read_junit(args.junit)
     else:
         with tempfile.TemporaryDirectory(prefix="suite-time-") as tmp:
-            junit = Path(tmp) / "junit.xml"
+            junit = Path(args.junit_out or Path(tmp) / "junit.xml").resolve()
             run = run_suite(args.pytest_args or ["-n", "auto"], junit)
             if not junit.exists():
                 print(f"the run wrote no JUnit XML (rc {run['rc']})", file=sys.stderr)
