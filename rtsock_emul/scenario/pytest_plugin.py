@@ -109,6 +109,19 @@ def pytest_collect_file(parent, file_path):
     return None
 
 
+def pytest_collection_finish(session):
+    """Each scenario's artifacts go to reports/<run>/<name>/: two scenarios of one name
+    (run side by side under xdist) would clear and overwrite each other's pcaps."""
+    seen = {}
+    for item in session.items:
+        if isinstance(item, ScenarioItem):
+            other = seen.setdefault(item.name, item)
+            if other is not item:
+                raise pytest.UsageError(
+                    f"{_display(item.path)}: scenario name {item.name!r} is also {_display(other.path)}'s; "
+                    f"rename one of the files (both would write reports/<run>/{item.name}/)")
+
+
 class ScenarioFile(pytest.File):
     def collect(self):
         sc = parse_scenario(load_file(self.path), _display(self.path))
