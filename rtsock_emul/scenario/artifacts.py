@@ -76,9 +76,11 @@ class Capture:
                 raise RuntimeError(f"tcpdump on {entry.get('dev')} did not start: {line.strip() or 'no output'}")
 
     def stop(self) -> None:
-        for proc, entry, _ in self.procs:
+        for proc, _, _ in self.procs:     # all at once: they flush and exit side by side
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
+        for proc, entry, _ in self.procs:
+            if proc.poll() is None:
                 def exited(p: subprocess.Popen = proc) -> bool:
                     return p.poll() is not None
                 try:

@@ -22,7 +22,8 @@ from .loader import load_file
 from .schema import MININET_ONLY, parse_scenario
 
 SUFFIX = ".scenario.yaml"
-pytest_plugins = ["rtsock_emul.scenario.cpuload"]     # --cpu-load N
+pytest_plugins = ["rtsock_emul.scenario.cpuload",     # --cpu-load N
+                  "rtsock_emul.scenario.suite_order"]  # -n N: the heaviest test files first
 
 
 def pytest_addoption(parser) -> None:
@@ -110,6 +111,19 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> ScenarioFi
     if file_path.name.endswith(SUFFIX):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_finish(session):
+    """Each scenario's artifacts go to reports/<run>/<name>/: two scenarios of one name
+    (run side by side under xdist) would clear and overwrite each other's pcaps."""
+    seen: dict[str, ScenarioItem] = {}
+    for item in session.items:
+        if isinstance(item, ScenarioItem):
+            other = seen.setdefault(item.name, item)
+            if other is not item:
+                raise pytest.UsageError(
+                    f"{_display(item.path)}: scenario name {item.name!r} is also {_display(other.path)}'s; "
+                    f"rename one of the files (both would write reports/<run>/{item.name}/)")
 
 
 class ScenarioFile(pytest.File):

@@ -51,24 +51,20 @@ def test_verdict_counts_and_gaps():
 
 
 @needs_mininet
-def test_a_wrong_count_fails_with_the_line_and_the_packets(pytester):
-    pytester.makefile(".scenario.yaml", probes=SCENARIO.format(count=4))
+def test_a_wrong_count_fails_with_the_line_and_the_packets_and_the_right_count_passes(pytester):
+    """One session (one pytest and scapy start-up) runs both: 4 probes expected fails, 3 passes."""
+    pytester.makefile(".scenario.yaml", probes=SCENARIO.format(count=4), right=SCENARIO.format(count=3))
     result = pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
-                                           "--rtsock-mode=mininet", "--rtsock-reports", str(pytester.path / "rep"))
-    result.assert_outcomes(failed=1)
+                                           "--rtsock-mode=mininet", "--rtsock-reports", str(pytester.path / "rep"),
+                                           "-rA")
+    result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines([
         "*step 2 (packets) at *probes.scenario.yaml:8: packets on h1:net0 matching *: "
         "3 packet(s), expected exactly 4",
         "*[[]1] *ARP who has 192.0.2.10 says 0.0.0.0",
         "*[[]3] *ARP who has 192.0.2.10 says 0.0.0.0"])
-
-
-@needs_mininet
-def test_the_right_count_passes(pytester):
-    pytester.makefile(".scenario.yaml", probes=SCENARIO.format(count=3))
-    result = pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
-                                           "--rtsock-mode=mininet", "--rtsock-reports", str(pytester.path / "rep"))
-    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["PASSED right.scenario.yaml::right*"])
+    result.stdout.fnmatch_lines(["FAILED probes.scenario.yaml::probes*"])
 
 
 def test_packets_make_a_scenario_mininet_only(tmp_path):

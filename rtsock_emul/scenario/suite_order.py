@@ -1,0 +1,68 @@
+"""Under pytest-xdist (`-n N`): the heaviest test files first, handed out one test at a time.
+
+xdist's `load` scheduling gives the tests out in collection order, in batches. A slow
+file that comes last (a meta-test starting pytest sessions, a soak) then runs alone on
+one worker while the others idle. With the files ordered by their recorded duration
+(`.test_durations` in the rootdir, pytest-split's record; longest first) and one test
+sent per request, the last tests to start are the short ones. A file's tests stay
+together and in their order, so module-scoped fixtures start once per worker. A
+session without `-n`, or without the record, keeps pytest's order.
+"""
+import json
+from collections import defaultdict
+
+import pytest
+
+DURATIONS = ".test_durations"
+
+
+def file_of(nodeid):
+    return nodeid.split("::", 1)[0]
+
+
+def file_weights(durations: dict[str, float]) -> dict[str, float]:
+    """Recorded seconds per test file."""
+    weights: defaultdict[str, float] = defaultdict(float)
+    for nodeid, seconds in durations.items():
+        weights[file_of(nodeid)] += seconds
+    return weights
+
+
+def heaviest_files_first(nodeids: list[str], weights: dict[str, float]) -> list[int]:
+    """The positions of `nodeids` reordered: files by weight, heaviest first (unrecorded
+    files last), each file's tests together in their collected order."""
+    first_seen: dict[str, int] = {}
+    for i, nodeid in enumerate(nodeids):
+        first_seen.setdefault(file_of(nodeid), i)
+    return sorted(range(len(nodeids)),
+                  key=lambda i: (-weights.get(file_of(nodeids[i]), 0.0), first_seen[file_of(nodeids[i])], i))
+
+
+def _load(config):
+    path = config.rootpath / DURATIONS
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _distributed(config):
+    return bool(getattr(config.option, "numprocesses", None)) or hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    """The controller hands out one test per request (only when the order below applies)."""
+    if _distributed(config) and not hasattr(config, "workerinput") and _load(config) is not None:
+        if getattr(config.option, "maxschedchunk", "absent") is None:
+            config.option.maxschedchunk = 1
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    if not hasattr(config, "workerinput"):      # only xdist workers: every worker the same order
+        return
+    durations = _load(config)
+    if not durations:
+        return
+    order = heaviest_files_first([item.nodeid for item in items], file_weights(durations))
+    items[:] = [items[i] for i in order]
