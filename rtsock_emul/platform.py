@@ -101,12 +101,12 @@ class PlatformHooks(KernelHooks):
     def rts(self, msg, af, rtsq, origin=None) -> None:
         self.hub.queue(msg, af, rtsq, origin)
 
-    def dad_start(self, phyint, af, addr, probes, interval, first):
+    def dad_start(self, phyint: str, af: int, addr: Any, probes: int, interval: float, first: float) -> None:
         journal = self.hub.journal
         if journal is not None:       # the anchor of the packets step's `first` (R100)
             journal.dad_start(phyint, af, addr, probes, interval, first)
 
-    def dad_probe(self, phyint, af, addr, probe_no):
+    def dad_probe(self, phyint: str, af: int, addr: Any, probe_no: int) -> None:
         self.platform.dad_probe(phyint, af, addr, probe_no)
 
     def announce(self, phyint, af, addr) -> None:

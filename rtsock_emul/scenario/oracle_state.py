@@ -48,7 +48,7 @@ def changes(journal, name: str):
     return out
 
 
-def held_back(ctx, sub, r, m, e):
+def held_back(ctx: Any, sub: Any, r: Any, m: Any, e: Any) -> None:
     """M23: the up notification's RTM_NEWADDR (ipif_up_notify) is not queued while its
     address is still in DAD. The M18/R72 re-announcement when an interface leaves its
     group is another sender: ipmp.c ipmp_ill_rtsaddrmsg queues RTM_NEWADDR for every

@@ -28,7 +28,9 @@ import io
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.util.wait import WaitTimeout, wait_until
@@ -38,6 +40,7 @@ from .loader import line_of
 
 if TYPE_CHECKING:
     from .schema import Scenario, _Checker
+    from .steps import Step
 
 PACKETS_KEYS = ("link", "match", "count", "spacing", "first", "within", "quiet")
 DEFAULT_WITHIN = 2.0
@@ -80,12 +83,12 @@ class First:
     high: float
     addr: str      # as the journal writes it (ipaddress text)
 
-    def __str__(self):
+    def __str__(self) -> str:
         rng = f"{self.low * 1000:g}ms" if self.low == self.high else f"{self.low * 1000:g}..{self.high * 1000:g}ms"
         return f"{rng} after dad-start {self.addr}"
 
 
-def parse_first(text):
+def parse_first(text: object) -> First:
     import ipaddress
     m = _FIRST.match(str(text))
     if not m:
@@ -104,7 +107,7 @@ def parse_first(text):
     return First(low, high, str(addr))
 
 
-def parse_spacing(text):
+def parse_spacing(text: object) -> Spacing:
     m = _SPACING.match(str(text))
     if not m:
         raise ValueError(text)
@@ -161,7 +164,7 @@ def parse(ck: _Checker, sc: Scenario, raw: Any, line: int, host_if: Any) -> dict
             "at_least": bool(m.group(2)), "spacing": spacing, "first": first, "within": within, "quiet": quiet}
 
 
-def read_matching(path: str, bpf: str, since: float) -> list[tuple[float, Any]]:
+def read_matching(path: str | Path | None, bpf: str, since: float) -> list[tuple[float, Any]]:
     """(capture time, scapy packet) of each packet in the pcap at `path` that matches bpf,
     captured after `since` (a time.time() value)."""
     from scapy.layers import inet, inet6, l2  # noqa: F401 (registers Ethernet and its payloads)
@@ -176,13 +179,14 @@ def read_matching(path: str, bpf: str, since: float) -> list[tuple[float, Any]]:
         return [(float(p.time), p) for p in reader if float(p.time) > since]
 
 
-def _verdict(args, got, dad_starts=None):
+def _verdict(args: dict, got: list, dad_starts: Callable[[], list] | None = None) -> str | None:
     n, count = len(got), args["count"]
     if n < count or (n > count and not args["at_least"]):
         want = f"at least {count}" if args["at_least"] else f"exactly {count}"
         return f"{n} packet(s), expected {want}"
     first = args.get("first")
     if first is not None and got:
+        assert dad_starts is not None, "a first: check reads the DAD starts"
         problem = _first_verdict(first, got[0][0], dad_starts())
         if problem:
             return problem
@@ -197,7 +201,7 @@ def _verdict(args, got, dad_starts=None):
     return None
 
 
-def _first_verdict(first, t_packet, starts):
+def _first_verdict(first: First, t_packet: float, starts: list) -> str | None:
     """None if the first packet (captured at t_packet) is within `first` of its anchor.
     `starts`: the host's journal "dad" entries of first.addr (truth.Entry, oldest first)."""
     before = [e for e in starts if e.dad["wall"] <= t_packet]
@@ -214,8 +218,9 @@ def _first_verdict(first, t_packet, starts):
             f"planned {e.dad['first'] * 1000:.1f}ms")
 
 
-def run_step(st, pcap_path, since, host, ifname, bpf, count, at_least, spacing, within, quiet,
-             first=None, dad_starts=None):
+def run_step(st: Step, pcap_path: Path | None, since: float, host: str, ifname: str, bpf: str, count: int,
+             at_least: bool, spacing: Spacing | None, within: float, quiet: float,
+             first: First | None = None, dad_starts: Callable[[], list] | None = None) -> float:
     """Wait for the packets, hold `quiet`, judge; returns the time the window ends.
     `dad_starts()`: the host's "dad" journal entries of first.addr (needed with `first`)."""
     args = {"count": count, "at_least": at_least, "spacing": spacing, "first": first}
@@ -243,9 +248,9 @@ def run_step(st, pcap_path, since, host, ifname, bpf, count, at_least, spacing, 
     got = [(t, p) for t, p in read_matching(pcap_path, bpf, since) if t <= end]
     problem = _verdict(args, got, dad_starts)
     if problem:
-        first = got[0][0] if got else since
+        t0 = got[0][0] if got else since
         lines = [f"window: captured after {time.strftime('%H:%M:%S', time.localtime(since))}"
                  f".{int(since * 1000) % 1000:03d}; pcap {pcap_path}"]
-        lines += [f"  [{i}] +{(t - first) * 1000:8.1f}ms  {p.summary()}" for i, (t, p) in enumerate(got, 1)]
+        lines += [f"  [{i}] +{(t - t0) * 1000:8.1f}ms  {p.summary()}" for i, (t, p) in enumerate(got, 1)]
         raise StepFailure(st, f"packets on {host}:{ifname} matching {bpf!r}: {problem}", lines)
     return end

@@ -113,7 +113,7 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> ScenarioFi
     return None
 
 
-def pytest_collection_finish(session):
+def pytest_collection_finish(session: pytest.Session) -> None:
     """Each scenario's artifacts go to reports/<run>/<name>/: two scenarios of one name
     (run side by side under xdist) would clear and overwrite each other's pcaps."""
     seen: dict[str, ScenarioItem] = {}

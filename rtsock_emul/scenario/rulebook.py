@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -27,7 +28,7 @@ RULE_ID = re.compile(r"\b([MR])(\d{1,3})([a-z]?)\b")
 RULE_RANGE = re.compile(r"\b([MR])(\d{1,3})\s*[-–]\s*\1?(\d{1,3})\b")
 
 
-def load():
+def load() -> dict[str, Any]:
     """rule id -> {text, manpage | source}, in rules.yaml order."""
     with open(DATA, encoding="utf-8") as fh:
         return {str(k): v for k, v in yaml.safe_load(fh).items()}

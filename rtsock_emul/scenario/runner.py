@@ -231,17 +231,18 @@ class Runner:
                 journal.marks[mark] = journal.next
             self._learn_names(host, journal)
 
-    def _journal_hosts(self):
+    def _journal_hosts(self) -> set[str]:
         """Hosts of subscribers (the oracle) and of packets steps timed from a DAD start."""
         hosts = {s.host for s in self.sc.subscribers.values()}
         steps = self.sc.steps if isinstance(self.sc.steps, list) else ()   # a generator (soak) is not read ahead
         return hosts | {st.args["host"] for st in steps
                         if st.kind == "packets" and st.args.get("first") is not None}
 
-    def _learn_names(self, host, journal):
+    def _learn_names(self, host: str, journal: truth.HostJournal) -> None:
         names = self.result.names.setdefault(host, matcher.IfNames())
         for state in journal.states():
-            names.table.update(state.index)
+            if state is not None:
+                names.table.update(state.index)
 
     def names_for(self, sub: str) -> Any:
         return self.result.names.setdefault(self.sc.subscribers[sub].host, matcher.IfNames())
@@ -294,7 +295,7 @@ class Runner:
         cursors[key] = packets.run_step(st, path and Path(path), since, host, ifname,
                                         dad_starts=dad_starts, **args)
 
-    def _dad_starts(self, st, host, addr):
+    def _dad_starts(self, st: Step, host: str, addr: str) -> list:
         """The "dad" entries of addr in host's journal, read up to now."""
         journal = self.result.journals.get(host)
         if journal is None:
@@ -372,7 +373,7 @@ class Runner:
                          ifp=ifp_name, family=wire_msg.family())
         self._write(st, by, wire_msg, errno, rec)
 
-    def _do_send_raw(self, st, by, data, errno):
+    def _do_send_raw(self, st: Step, by: str, data: bytes, errno: Any) -> None:
         seq, rtype = RT_MSGHDR.peek(data, "rtm_seq"), RT_MSGHDR.peek(data, "rtm_type")
         rec = SendRecord(by, st.index, self._streams().now(), seq, rtype, "", raw=True)
         self._write(st, by, data, errno, rec)

@@ -66,7 +66,7 @@ def parse_duration(value: object) -> float:
     return float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
 
 
-def parse_step(ck, sc, raw, container, i, index):
+def parse_step(ck: Checker, sc: Scenario, raw: Any, container: Any, i: int, index: int) -> Step:
     line = line_of(container, i)
     if not isinstance(raw, dict) or not raw:
         ck.fail(line, "a step must be a mapping such as `h1: ipadm show-if` or `expect: {...}`")
@@ -169,7 +169,7 @@ def _percent(value: Any) -> float:
     return float(m.group(1))
 
 
-def _ms(value):
+def _ms(value: Any) -> float:
     return parse_duration(value) * 1000
 
 

@@ -16,7 +16,7 @@ import pytest
 DURATIONS = ".test_durations"
 
 
-def file_of(nodeid):
+def file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
@@ -38,7 +38,7 @@ def heaviest_files_first(nodeids: list[str], weights: dict[str, float]) -> list[
                   key=lambda i: (-weights.get(file_of(nodeids[i]), 0.0), first_seen[file_of(nodeids[i])], i))
 
 
-def _load(config):
+def _load(config: pytest.Config) -> dict[str, float] | None:
     path = config.rootpath / DURATIONS
     try:
         return json.loads(path.read_text())
@@ -46,11 +46,11 @@ def _load(config):
         return None
 
 
-def _distributed(config):
+def _distributed(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) or hasattr(config, "workerinput")
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     """The controller hands out one test per request (only when the order below applies)."""
     if _distributed(config) and not hasattr(config, "workerinput") and _load(config) is not None:
         if getattr(config.option, "maxschedchunk", "absent") is None:
@@ -58,7 +58,7 @@ def pytest_configure(config):
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(session, config, items):
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if not hasattr(config, "workerinput"):      # only xdist workers: every worker the same order
         return
     durations = _load(config)

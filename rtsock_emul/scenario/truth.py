@@ -107,11 +107,11 @@ class HostJournal:
     def messages(self) -> list[Entry]:
         return [e for e in self.entries if e.kind == "msg"]
 
-    def dad_starts(self, addr):
+    def dad_starts(self, addr: str) -> list[dict]:
         """The "dad" entries of `addr` (its text as the journal writes it), oldest first."""
         return [e for e in self.entries if e.kind == "dad" and e.dad["addr"] == addr]
 
-    def states(self):
+    def states(self) -> list[State | None]:
         return [self.base] + [e.state for e in self.entries if e.kind == "state"]
 
     def add_page(self, page: dict) -> bool:
