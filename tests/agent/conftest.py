@@ -21,3 +21,14 @@ def inproc():
         yield a
     finally:
         a.stop()
+
+
+@pytest.fixture
+def strict_agent():
+    """Only uid 0 is privileged (the shared agent also trusts an unprivileged runner)."""
+    a = AgentProcess(dict(SIM_CONFIG, privileged_uids=[0]))
+    try:
+        wait_addresses_up(a.path)
+        yield a
+    finally:
+        a.stop()

@@ -10,7 +10,7 @@ from rtsock_emul import client
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 
-from .agents import SIM_CONFIG, AgentProcess, drain, wait_addresses_up
+from .agents import drain
 from .helpers import add, next_seq
 
 UNPRIVILEGED = "nobody"
@@ -76,17 +76,6 @@ def test_async_read_times_out_and_read_reply_queues(agent):
     reply, queued, other_seq = asyncio.run(asyncio.wait_for(main(), 10))
     assert (reply.rtm_type, reply.rtm_pid) == (C.RTM_GET, os.getpid())
     assert (queued.rtm_type, queued.rtm_seq) == (C.RTM_ADD, other_seq)
-
-
-@pytest.fixture
-def strict_agent():
-    """Only uid 0 is privileged (the shared agent also trusts an unprivileged runner)."""
-    a = AgentProcess(dict(SIM_CONFIG, privileged_uids=[0]))
-    try:
-        wait_addresses_up(a.path)
-        yield a
-    finally:
-        a.stop()
 
 
 @pytest.mark.root("connecting as another user (setuid)")

@@ -9,7 +9,7 @@ from rtsock_emul import client
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
 
-from .agents import SIM_CONFIG, AgentProcess, drain, wait_addresses_up
+from .agents import drain, wait_addresses_up
 from .helpers import add, next_seq, read_raw_reply
 
 UNPRIVILEGED = "nobody"
@@ -30,17 +30,6 @@ def test_R1_other_protocols_are_eprotonosupport(agent, protocol):
     with pytest.raises(OSError) as info:
         agent.socket(protocol)
     assert info.value.errno == errno.EPROTONOSUPPORT
-
-
-@pytest.fixture
-def strict_agent():
-    """Only uid 0 is privileged here (the shared agent also trusts an unprivileged runner)."""
-    a = AgentProcess(dict(SIM_CONFIG, privileged_uids=[0]))
-    try:
-        wait_addresses_up(a.path)
-        yield a
-    finally:
-        a.stop()
 
 
 def test_R9_unprivileged_gets_eperm_for_add_and_succeeds_with_get(strict_agent):
