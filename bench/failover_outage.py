@@ -39,6 +39,7 @@ import time
 from bench import labkit, stages
 from bench.common import cut_series_main, ms, report, summary
 from rtsock_emul.lab import naming
+from rtsock_emul.lab.faults import ns_argv  # network namespace only: works in a chroot
 
 TARGET_S = 0.010
 INTERVAL = 0.005
@@ -65,8 +66,7 @@ def ping_through_cut(peer_pid: int, addr: str, port: str, rng: random.Random) ->
     """Ping addr from the peer's namespace, cut `port` (a switch end) mid-run, restore it.
 
     Returns replies (wall times), t_cut, t_end, phase (s after the LEAD-th reply)."""
-    argv = ["mnexec", "-a", str(peer_pid), "ping", "-D", "-n", "-i", f"{INTERVAL:g}",
-            "-c", str(COUNT), "-W", "1", addr]
+    argv = ns_argv(peer_pid, ["ping", "-D", "-n", "-i", f"{INTERVAL:g}", "-c", str(COUNT), "-W", "1", addr])
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     replies, seqs, t_cut, phase = [], [], None, rng.uniform(0.0, INTERVAL)
     try:

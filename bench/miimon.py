@@ -32,6 +32,7 @@ from bench import failover_outage as fo
 from bench import labkit, stages
 from bench.common import cut_series_main, ms, report, summary
 from rtsock_emul.lab import naming
+from rtsock_emul.lab.faults import ns_argv  # network namespace only: works in a chroot
 
 MIIMON_MS = 100
 BOND = "bond0"
@@ -39,7 +40,7 @@ SEED = 100
 
 
 def _in_h1(lab, argv: list[str], check: bool = True) -> subprocess.CompletedProcess:
-    res = subprocess.run(["mnexec", "-a", str(lab.net["h1"].pid), *argv], capture_output=True, text=True)
+    res = subprocess.run(ns_argv(lab.net["h1"].pid, argv), capture_output=True, text=True)
     if check and res.returncode:
         raise RuntimeError(f"h1: {' '.join(argv)}: {res.stderr.strip()}")
     return res
@@ -61,8 +62,8 @@ class StandIn:
     def __init__(self, lab):
         py = sys.executable
         self.proc = subprocess.Popen(
-            ["mnexec", "-a", str(lab.net["h1"].pid), py, "-m", "bench.miimon_standin",
-             f"{labkit.DATA_ADDR}/24", *labkit.MEMBERS, "--interval", f"{MIIMON_MS / 1000:g}"],
+            ns_argv(lab.net["h1"].pid, [py, "-m", "bench.miimon_standin", f"{labkit.DATA_ADDR}/24",
+                                        *labkit.MEMBERS, "--interval", f"{MIIMON_MS / 1000:g}"]),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         first = self._line(15.0)
         if not first.startswith("ready "):

@@ -1,6 +1,6 @@
 """A stand-in for a Linux active-backup bond with miimon=100, for kernels without bonding.
 
-Runs inside a host's network namespace (mnexec -a PID). It puts ADDR on the
+Runs inside a host's network namespace (nsenter --net, the lab.faults.ns_argv way). It puts ADDR on the
 first member and, like the bonding driver's MII monitor (bond_mii_monitor),
 looks at the active member's carrier every INTERVAL seconds (SIOCGIFFLAGS
 IFF_RUNNING: the carrier as the kernel reports it in this namespace). When

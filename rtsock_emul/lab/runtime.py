@@ -267,8 +267,12 @@ class Lab:
             if user is not None:
                 uid, gid = client.resolve_user(user)
                 as_user = {"user": uid, "group": gid, "extra_groups": []}
-            res = subprocess.run([str(VENV_BIN / "rtsock"), *argv], env=env, capture_output=True,
-                                 text=True, timeout=ADMIN_TIMEOUT, **as_user)
+            try:
+                res = subprocess.run([str(VENV_BIN / "rtsock"), *argv], env=env, capture_output=True,
+                                     text=True, timeout=ADMIN_TIMEOUT, **as_user)
+            except PermissionError as exc:
+                raise LabError(f"user {user} cannot run {exc.filename}: the checkout is not readable "
+                               "by that user (e.g. it is under /root); clone it where they can read it") from None
             return res.returncode, res.stdout, res.stderr
         try:
             return client.admin_call(self.agent_path(host), argv, user=user, timeout=ADMIN_TIMEOUT)
