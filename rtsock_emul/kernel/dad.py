@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from rtsock_emul.wire import constants as C
 
 from .base import Base, operation
-from .model import AF_INET, Ipif
+from .model import AF_INET, Ipif, addr_of
 
 LINK_LOCAL_V4 = ipaddress.IPv4Network("169.254.0.0/16")
 MIN_JITTER = 0.002
@@ -97,6 +98,20 @@ class DadMixin(Base):
         self.hooks.announce(self._probe_phyint(ipif).name, ipif.af, ipif.addr)
 
     # ---- conflicts, defense, recovery ------------------------------------
+    def claims(self, ifname: str, af: int, addr: Any) -> bool:
+        """Whether a claim for `addr` seen on `ifname` could concern us: the address is
+        up on that interface or on its group's IPMP interface (what dad_conflict looks
+        for). A query, not an operation: on a busy LAN most NS/NA frames name other
+        hosts' addresses, and this answers those without the operation's bookkeeping."""
+        phy = self._phyints.get(ifname)
+        if phy is None:
+            return False
+        try:
+            addr = addr_of(af, addr)
+        except ValueError:
+            return False
+        return self._ipif_with_addr(phy, af, addr) is not None
+
     @operation
     def dad_conflict(self, ifname: str, af: int, addr, src_mac: bytes) -> str | None:
         """A conflicting ARP/NA/NS for `addr` seen on `ifname`. Returns what the

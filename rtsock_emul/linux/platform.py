@@ -188,6 +188,8 @@ class LinuxPlatform:
             if claim is None or claim[2] in self._our_macs:
                 continue
             version, addr, mac = claim
+            if not self.ctx.kernel.claims(sock.ifname, AF_OF[version], addr):
+                continue              # another host's address: most frames on a shared LAN
             try:
                 result = self.ctx.kernel.dad_conflict(sock.ifname, AF_OF[version], addr, mac)
             except Exception as exc:

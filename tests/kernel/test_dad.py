@@ -262,3 +262,28 @@ def test_manual_clock_orders_nested_timers():
     assert seen == ["a", "b"] and clock.now() == 0.25
     clock.advance(1)
     assert seen == ["a", "b", "c"]
+
+
+def test_R104_R105_claims_answers_whether_dad_conflict_could_act(kernel, clock, hooks):
+    """The platform's cheap pre-check: True exactly for an address up on the interface
+    or its group's IPMP interface (what dad_conflict judges), False for anything else,
+    and no kernel operation runs (no hook, no message)."""
+    kernel.plumb("ipmp0", V4, ipmp=True)
+    kernel.plumb("net0", V4, mac=MAC0)
+    kernel.plumb("net1", V4, mac=MAC1)
+    kernel.set_groupname("net0", V4, "ipmp0")
+    kernel.set_addr("net0", V4, "192.0.2.100", 24)
+    kernel.set_flags("net0", V4, set=C.IFF_NOFAILOVER | C.IFF_UP)
+    kernel.set_addr("ipmp0", V4, "192.0.2.50", 24)
+    kernel.set_flags("ipmp0", V4, set=C.IFF_UP)
+    kernel.set_addr("net1", V4, "198.51.100.1", 24)      # not up
+    hooks.take()
+    assert kernel.claims("net0", V4, "192.0.2.100")           # its own test address
+    assert kernel.claims("net0", V4, "192.0.2.50")            # the group's data address
+    assert not kernel.claims("net0", V4, "192.0.2.99")        # another host's
+    assert not kernel.claims("net1", V4, "198.51.100.1")      # not up: dad_conflict ignores it
+    assert not kernel.claims("net9", V4, "192.0.2.100")       # no such interface
+    assert not kernel.claims("net0", V4, "not an address")
+    assert hooks.take() == []
+    for addr in ("192.0.2.99", "198.51.100.1"):
+        assert kernel.dad_conflict("net0", V4, addr, STRANGER) is None
