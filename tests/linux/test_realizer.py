@@ -45,14 +45,21 @@ class Ipr:
         self.events.append(("route", op))
 
 
+def _realizer():
+    """(events, the stand-in kernel, a Realizer over net0/net1) in the running loop;
+    every netlink batch, route call and announcement lands in events, in order."""
+    events: list = []
+    kernel = Kernel()
+    ctx = SimpleNamespace(kernel=kernel, loop=asyncio.get_running_loop())
+    ifaces = {"net0": SimpleNamespace(index=2), "net1": SimpleNamespace(index=3)}
+    r = Realizer(ctx, Ipr(events), ifaces, logging.getLogger("test"),
+                 lambda *a: events.append(("announce", a)), batcher=Batcher(events))
+    return events, kernel, r
+
+
 def test_R88_a_move_is_one_batch_and_its_announcement_follows_at_once():
     async def main():
-        events = []
-        kernel = Kernel()
-        ctx = SimpleNamespace(kernel=kernel, loop=asyncio.get_running_loop())
-        ifaces = {"net0": SimpleNamespace(index=2), "net1": SimpleNamespace(index=3)}
-        r = Realizer(ctx, Ipr(events), ifaces, logging.getLogger("test"),
-                     lambda *a: events.append(("announce", a)), batcher=Batcher(events))
+        events, kernel, r = _realizer()
         r.wanted_routes = lambda: {(ipaddress.ip_network("198.51.100.0/24"), ipaddress.ip_address("192.0.2.1"), None)}
         r.request()
         await r.settled.wait()
@@ -74,12 +81,7 @@ def test_R88_at_the_end_of_a_kernel_operation_the_move_and_its_arp_need_no_loop_
     """platform.changed() -> Realizer.sync(): by the time it returns, the batch went out and
     the gratuitous ARP was sent; only route work is left to the task."""
     async def main():
-        events = []
-        kernel = Kernel()
-        ctx = SimpleNamespace(kernel=kernel, loop=asyncio.get_running_loop())
-        ifaces = {"net0": SimpleNamespace(index=2), "net1": SimpleNamespace(index=3)}
-        r = Realizer(ctx, Ipr(events), ifaces, logging.getLogger("test"),
-                     lambda *a: events.append(("announce", a)), batcher=Batcher(events))
+        events, kernel, r = _realizer()
         r.sync()
         await r.settled.wait()
         events.clear()
