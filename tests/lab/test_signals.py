@@ -32,13 +32,18 @@ SESSION = textwrap.dedent("""\
 """)
 
 
+def _kill(proc):
+    """SIGKILL and reap the child if it is still running (a failed wait leaves none behind)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 def _wait_exit(proc, timeout=60):
     try:
         return proc.wait(timeout)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill(proc)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
@@ -57,9 +62,7 @@ def test_a_signal_ends_the_pytest_session_after_tearing_down_its_lab(tmp_path, s
         proc.send_signal(sig)
         rc = _wait_exit(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill(proc)
     out = proc.stdout.read()
     assert rc == (2 if sig == signal.SIGINT else 128 + sig), out    # pytest's INTERRUPTED for Ctrl-C
     assert not (tmp_path / "second-ran").exists() and not (tmp_path / "third-ran").exists(), out
@@ -97,9 +100,7 @@ def test_a_signal_during_lab_start_leaves_no_run_directory(tmp_path, sig, trigge
         proc.send_signal(sig)
         rc = _wait_exit(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill(proc)
     out, err = proc.communicate()
     assert rc != 0 and "started and stopped" not in out, (rc, out, err)
     assert seen and leftovers(env, seen) == [], err
