@@ -7,13 +7,19 @@ one worker while the others idle. With the files ordered by their recorded durat
 sent per request, the last tests to start are the short ones. A file's tests stay
 together and in their order, so module-scoped fixtures start once per worker. A
 session without `-n`, or without the record, keeps pytest's order.
+
+`-n auto` starts WORKERS_PER_CPU workers per CPU: labs and scenarios mostly wait on
+timers the emulated kernel must keep (DAD spacing, FDT, quiet windows), so one worker
+per CPU leaves the CPUs half idle. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set.
 """
 import json
+import os
 from collections import defaultdict
 
 import pytest
 
 DURATIONS = ".test_durations"
+WORKERS_PER_CPU = 2
 
 
 def file_of(nodeid: str) -> str:
@@ -48,6 +54,15 @@ def _load(config: pytest.Config) -> dict[str, float] | None:
 
 def _distributed(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) or hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)     # pytest-xdist's hook; xdist may be absent
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: WORKERS_PER_CPU per CPU this process may run on (None: xdist's own
+    rule, which reads PYTEST_XDIST_AUTO_NUM_WORKERS)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return WORKERS_PER_CPU * len(os.sched_getaffinity(0))
 
 
 def pytest_configure(config: pytest.Config) -> None:

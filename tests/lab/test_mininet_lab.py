@@ -13,7 +13,7 @@ from rtsock_emul.lab.faults import netem_available
 from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire.constants import IFF_RUNNING, RTM_IFINFO
 
-from .helpers import pid_alive, root_links
+from .helpers import pid_alive, root_links, sigint_as_at_a_terminal
 
 pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths"), pytest.mark.timeout(120)]
 
@@ -149,7 +149,7 @@ LAB_IN_CHILD = textwrap.dedent("""\
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_to_the_lab_process_still_cleans_up(sig):
     child = subprocess.Popen([sys.executable, "-c", LAB_IN_CHILD], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, text=True, preexec_fn=sigint_as_at_a_terminal)
     try:
         run_id, run_dir, *pids = child.stdout.readline().split()
         assert any(n.startswith(naming.prefix(run_id)) for n in root_links())

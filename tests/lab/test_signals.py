@@ -10,6 +10,8 @@ import pytest
 from rtsock_emul.lab.leftovers import child_env, leftovers, run_ids
 from rtsock_emul.util.wait import wait_until
 
+from .helpers import sigint_as_at_a_terminal
+
 pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths"), pytest.mark.timeout(180)]
 
 # a session of three tests: the first holds a Mininet lab when the signal comes
@@ -55,7 +57,8 @@ def test_a_signal_ends_the_pytest_session_after_tearing_down_its_lab(tmp_path, s
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "rtsock_emul.scenario.pytest_plugin",
                              "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tmp_path),
                              "-q", str(tmp_path / "test_session.py")],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=sigint_as_at_a_terminal)
     try:
         rid = wait_until(lambda: (tmp_path / "started").exists() and (tmp_path / "started").read_text(),
                          90, what="the child session's lab to start")
@@ -86,7 +89,7 @@ def test_a_signal_during_lab_start_leaves_no_run_directory(tmp_path, sig, trigge
     env = child_env(tmp_path / "runs")
     base = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-c", STARTING], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_at_a_terminal)
     seen = set()
 
     def triggered():
