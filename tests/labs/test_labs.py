@@ -61,7 +61,8 @@ def fill(exercise_text, solution_text):
 
 def run_pytest(*args, cwd=ROOT, timeout=240):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    res = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+    # no hypothesis plugin: the labs do not use it, and loading it rewrites all of hypothesis (~1 s of CPU)
+    res = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args],
                          cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     return res.returncode, res.stdout + res.stderr
 
