@@ -13,8 +13,9 @@ pytestmark = [pytest.mark.root("Mininet labs: network namespaces, veths"), pytes
 
 
 def test_a_200_step_soak_passes_and_leaves_nothing(tmp_path):
-    """200 changes: what 20 seconds of soak made on 2 busy cores (190-220). A count with a
-    seed makes the same changes on every run, and cheaper steps cost less CPU, not more steps."""
+    """200 changes: as many as 20 seconds of soak made on 2 busy cores (130-220, by the load).
+    A count with a seed makes the same changes on every run, and cheaper steps cost less CPU,
+    not more steps."""
     env = child_env(tmp_path / "runs")
     res = subprocess.run([sys.executable, "-m", "rtsock_emul.app.soak", "--steps", "200", "--seed", "1"],
                          env=env, capture_output=True, text=True, timeout=200)
