@@ -17,7 +17,6 @@ reply); `user=` makes either channel connect as that user (SO_PEERCRED, R9).
 """
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import pwd
@@ -424,6 +423,7 @@ class AsyncRoutingSocket:
     """The asyncio form: `await s.write(m)`, `await s.read()`, `async for msg in s`."""
 
     def __init__(self, core: _Core, path: str):
+        import asyncio  # here: the blocking form (the `rtsock` command) starts without it
         self._core, self.path = core, path
         self._loop = asyncio.get_running_loop()
         for sock in (core.data, core.ctrl):
@@ -432,6 +432,7 @@ class AsyncRoutingSocket:
     @classmethod
     async def open(cls, protocol: int = 0, *, path: str | None = None,
                    user: User | None = None) -> AsyncRoutingSocket:
+        import asyncio
         path = _agent_path(path)
         loop = asyncio.get_running_loop()
         if user is not None:
@@ -479,6 +480,7 @@ class AsyncRoutingSocket:
 
     async def _readable(self, sock: _socket.socket, timeout: float | None) -> bool:
         """True once sock is readable; False after `timeout` seconds (None: no limit)."""
+        import asyncio
         readable: asyncio.Future[None] = self._loop.create_future()
 
         def wake() -> None:

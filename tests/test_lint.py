@@ -3,6 +3,7 @@ pycodestyle; pyproject.toml [tool.ruff]) over the repository, mypy (pyproject.to
 [tool.mypy], check_untyped_defs) over rtsock_emul, and the share of annotated
 functions in each package of rtsock_emul."""
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,7 @@ def typed(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return fn.returns is not None or any(p.annotation is not None for p in params + extra)
 
 
+@functools.cache
 def annotation_shares() -> dict[str, tuple[int, int, list[str]]]:
     """package -> (typed functions, functions, the untyped ones as file:line name)."""
     out: dict[str, tuple[int, int, list[str]]] = {}
@@ -60,15 +62,16 @@ def annotation_shares() -> dict[str, tuple[int, int, list[str]]]:
     return out
 
 
-SHARES = annotation_shares()
+# by file name: parsing every module at collection cost each pytest process 0.7 s of CPU
+PACKAGES = sorted({package_of(p) for p in PACKAGE.rglob("*.py") if p != PACKAGE / "__init__.py"})
 
 
 @pytest.mark.parametrize("package", [
     pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=f"{p}: typing under way (PENDING)"))
-    if p in PENDING else p for p in sorted(SHARES)])
+    if p in PENDING else p for p in PACKAGES])
 def test_functions_are_annotated(package):
-    done, total, untyped = SHARES[package]
-    share = 100.0 * done / total
+    done, total, untyped = annotation_shares().get(package, (0, 0, []))
+    share = 100.0 * done / total if total else 100.0     # no function: nothing to annotate
     assert share >= THRESHOLD, (f"{package}: {done}/{total} functions annotated ({share:.1f}% < {THRESHOLD}%); "
                                 f"unannotated:\n  " + "\n  ".join(untyped))
 

@@ -25,6 +25,10 @@ pytestmark = [
     pytest.mark.skipif(not VENV_PY.exists(), reason="no .venv: run `./ipmp-lab setup`"),
 ]
 
+# every session here starts without the hypothesis plugin: the probe does not use it, and
+# loading it costs 0.25-1 s of CPU per session (its modules' asserts are rewritten)
+QUIET = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q"]
+
 PROBE = '''
 import os, sys
 from pathlib import Path
@@ -82,7 +86,7 @@ def _compare(system_argv, venv_args, cwd, **env):
 
 def test_debian_pytest_reruns_in_venv_passing_and_failing(probe_dir):
     rel = probe_dir.name
-    common = ["-p", "no:cacheprovider", "-q"]
+    common = [*QUIET]
     rc, out = _compare([str(SYSTEM_PYTEST), *common, f"{rel}/test_probe.py::test_inside_the_venv"],
                        [*common, f"{rel}/test_probe.py::test_inside_the_venv"], ROOT)
     assert rc == 0 and "1 passed" in out
@@ -92,7 +96,7 @@ def test_debian_pytest_reruns_in_venv_passing_and_failing(probe_dir):
 
 
 def test_python3_m_pytest_from_a_subfolder(probe_dir):
-    args = ["-p", "no:cacheprovider", "-q", "test_probe.py"]
+    args = [*QUIET, "test_probe.py"]
     rc, out = _compare([str(SYSTEM_PY), "-m", "pytest", *args], args, probe_dir)
     assert rc == 1 and "1 failed, 1 passed" in out
 
@@ -118,14 +122,14 @@ def test_older_pytest_of_the_user_is_not_used(probe_dir, older_pytest, tmp_path,
         env = {"PYTHONUSERBASE": str(tmp_path)}
     shown = _run([str(SYSTEM_PY), "-c", "import pytest; print(pytest.__version__)"], ROOT, **env)[1]
     assert shown.strip() == "7.0.0", "the older pytest is not what the system Python imports"
-    args = ["-p", "no:cacheprovider", "-q", f"{probe_dir.name}/test_probe.py"]
+    args = [*QUIET, f"{probe_dir.name}/test_probe.py"]
     rc, out = _compare([str(SYSTEM_PY), "-m", "pytest", *args], args, ROOT, **env)
     assert rc == 1 and "1 failed, 1 passed" in out
 
 
 def test_never_loops(probe_dir):
     """A run that was re-executed once is not re-executed again, even if still outside .venv."""
-    rc, out, err = _run([str(SYSTEM_PYTEST), "-p", "no:cacheprovider", "-q", probe_dir.name, "-k", "inside"],
+    rc, out, err = _run([str(SYSTEM_PYTEST), *QUIET, probe_dir.name, "-k", "inside"],
                         ROOT, IPMP_LAB_REEXEC="/usr/bin/python3")
     assert "going on without re-running again" in out + err and "running again as" not in out + err
     assert rc != 0      # the probe sees it is not inside .venv

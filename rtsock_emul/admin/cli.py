@@ -12,7 +12,6 @@ import sys
 from ..client import admin_call
 from .ipmpstream import stream, wants_stream
 from .route import run_route
-from .runprog import run_program
 
 
 def _admin_or_error(path: str, argv: list[str]) -> tuple[int, str, str]:
@@ -34,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
               "agent's socket path", file=sys.stderr)
         return 2
     if argv[0] == "run":
+        from .runprog import run_program  # here: route and the verbs start without the C build helpers
         return run_program(argv[1:])
     if argv[0] == "route":
         return run_route(path, argv[1:], lambda a: _admin_or_error(path, a))

@@ -6,7 +6,8 @@ import pathlib
 import sys
 
 from ..util.textfile import generated_doc
-from . import INTERNAL, VERBS, dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
+from . import dladm, ifconfig, ifmpadm, ipadm, ipmpstat, kernelverbs, route, runprog
+from .dispatch import INTERNAL, VERBS
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 

@@ -5,7 +5,7 @@ from collections.abc import Awaitable
 from typing import Protocol, runtime_checkable
 
 from rtsock_emul import platform as platforms
-from rtsock_emul.admin import run_verb
+from rtsock_emul.admin.dispatch import run_verb
 from rtsock_emul.context import AgentContext
 
 Result = tuple[int, str, str]
@@ -22,7 +22,7 @@ def run_admin(ctx: AgentContext, argv: list[str], uid: int) -> Result | Awaitabl
     """One admin verb line -> (rc, out, err), or an awaitable of it.
 
     `sim ...`/`linux ...` go to the platform's `admin`; everything else to
-    `rtsock_emul.admin.run_verb`. Verbs see uid 0 for a privileged uid.
+    `rtsock_emul.admin.dispatch.run_verb`. Verbs see uid 0 for a privileged uid.
     """
     uid = 0 if ctx.privileged(uid) else uid
     if argv and argv[0] in platforms.PLATFORMS:

@@ -2,7 +2,7 @@
 
     sudo .venv/bin/python -m rtsock_emul.app.soak --minutes 10 [--subscribers 50] [--seed N]
 
-For the given time it flaps links, changes loss, adds and removes addresses and host
+For the given time (or number of changes, --steps) it flaps links, changes loss, adds and removes addresses and host
 routes, and joins and leaves an IPMP group at random on ipmp-triple's h1 (net0, net1 in
 ipmp0; net2 joins and leaves), while the subscribers (normal and RTAW_UNDER_IPMP,
 AF_UNSPEC/AF_INET/AF_INET6, on h1 and h2) record everything. Then it undoes its changes
@@ -47,6 +47,7 @@ PEER = "192.0.2.1"
 POOL = 8                     # addresses and routes the soak may hold at once, per kind
 CONVERGE_TIMEOUT = 30.0      # model and Linux agree, resources back, after the undo
 SETTLE_TIMEOUT = 5.0         # DAD after a step (fast profile: 150 ms)
+DAD_POLL = 0.05              # first poll interval: a DAD lasts ~150 ms and each poll is 2 admin calls
 RSS_SLACK_KB = 4096          # allocator noise
 JOURNAL_KB = 6144            # the delivery journal filling up to its bound (20000 entries: < 6 MB)
 SUB_KINDS = (                # (rt_aware, protocol), cycled over the subscribers
@@ -73,8 +74,8 @@ def build_scenario(subscribers: int, fdt_ms: int):
 class Chaos:
     """The random steps until the deadline, then the steps that undo what is left."""
 
-    def __init__(self, rng: random.Random, deadline: float, runner) -> None:
-        self.rng, self.deadline, self.runner = rng, deadline, runner
+    def __init__(self, rng: random.Random, deadline: float, runner, steps: int | None = None) -> None:
+        self.rng, self.deadline, self.runner, self.steps = rng, deadline, runner, steps
         self.down: set = set()            # (host, ifname) with carrier off
         self.lossy: set = set()
         self.addrs: dict = {}             # addrobj -> address
@@ -84,7 +85,7 @@ class Chaos:
 
     def __iter__(self) -> Iterator[Step]:
         n = 0
-        while time.monotonic() < self.deadline:
+        while n < self.steps if self.steps is not None else time.monotonic() < self.deadline:
             n += 1
             kind, args = self.pick()
             self.kinds[kind] += 1
@@ -179,7 +180,7 @@ class SoakRunner(Runner):
         super()._step(st)
         if st.index:
             try:
-                wait_until(self._dad_done, SETTLE_TIMEOUT, what="DAD to finish")
+                wait_until(self._dad_done, SETTLE_TIMEOUT, interval=DAD_POLL, what="DAD to finish")
             except WaitTimeout:
                 self.unsettled += 1
 
@@ -337,14 +338,15 @@ def _settled(probe: Callable[[], list], what: str) -> list:
 
 
 def soak(seconds: float, subscribers: int = 50, seed: int | None = None, fdt_ms: int = 2000,
-         reports: str | None = None) -> dict:
+         reports: str | None = None, steps: int | None = None) -> dict:
+    """Changes for `seconds` once the lab is up, or exactly `steps` changes (then the undo)."""
     seed = random.randrange(1 << 30) if seed is None else seed
     rng = random.Random(seed)
     sc = build_scenario(subscribers, fdt_ms)
     runner = SoakRunner(sc, "mininet", keep_lab=True, reports_dir=reports, capture=False)
     runner.rcs = Counter()
     t0 = time.monotonic()
-    chaos = runner.chaos = Chaos(rng, 0.0, runner)
+    chaos = runner.chaos = Chaos(rng, 0.0, runner, steps)
     sc.steps = chaos
     runner.lab_start = lambda *a, **kw: _started(start(*a, **kw), chaos, seconds)
     try:
@@ -384,6 +386,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m rtsock_emul.app.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=None)
     p.add_argument("--seconds", type=float, default=None, help="instead of --minutes (smoke runs)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="make exactly this many changes instead of running for a time: with --seed, "
+                        "the same changes on any machine at any load")
     p.add_argument("--subscribers", type=int, default=50)
     p.add_argument("--seed", type=int, default=None, help="replay a run's random choices")
     p.add_argument("--fdt", type=int, default=2000, help="in.mpathd failure detection time, ms")
@@ -392,7 +397,7 @@ def main(argv=None) -> int:
     if os.geteuid() != 0:
         p.error("needs root: the soak runs on a Mininet lab (network namespaces, veths)")
     seconds = args.seconds if args.seconds is not None else 60 * (args.minutes if args.minutes is not None else 10)
-    summary = soak(seconds, args.subscribers, args.seed, args.fdt, args.reports)
+    summary = soak(seconds, args.subscribers, args.seed, args.fdt, args.reports, args.steps)
     print(json.dumps(summary, indent=1))
     return 0 if summary["passed"] else 1
 

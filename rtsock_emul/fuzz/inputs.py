@@ -78,7 +78,7 @@ def _mutate(rng, data: bytearray) -> bytearray:
     elif kind == 2:                                          # truncate
         del data[rng.randrange(len(data) + 1):]
     elif kind == 3:                                          # extend
-        data += bytes(rng.randrange(256) for _ in range(rng.randint(1, 300)))
+        data += rng.randbytes(rng.randint(1, 300))
     elif kind == 4 and len(data) > HDR + 2:                  # a sockaddr family
         pos = rng.randrange(HDR, len(data) - 1) & ~1
         data[pos:pos + 2] = rng.choice(_FAMILIES).to_bytes(2, "little")
@@ -110,7 +110,7 @@ def _hostile_sdl(rng) -> bytes:
 def request(rng) -> bytes:
     """One routing-socket write."""
     if rng.random() < 0.15:                                  # plain random bytes
-        data = bytearray(rng.randrange(256) for _ in range(rng.choice([0, 1, 75, 76, rng.randrange(400)])))
+        data = bytearray(rng.randbytes(rng.choice([0, 1, 75, 76, rng.randrange(400)])))
         if rng.random() < 0.5 and len(data) >= HDR:
             _put(data, "rtm_version", C.RTM_VERSION, 1)
             _fix_length(data)
@@ -159,7 +159,7 @@ def admin_record(rng) -> bytes:
     if kind == 4:
         return rng.choice(_ODD_JSON + [b"", b"\xff\xfe", b"{\"argv\": [", _deep(rng), b"{\"argv\":" + _deep(rng)])
     if kind == 5:
-        return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+        return rng.randbytes(rng.randrange(1, 200))
     return json.dumps({"argv": _argv(rng), "extra": _odd_value(rng)}).encode()
 
 
@@ -183,4 +183,4 @@ def control_record(rng) -> bytes:
         return b'{"op": "setsockopt", "level": 65535, "name": 4098, "value": ' + rng.choice(_ODD_JSON) + b"}"
     if kind == 4:
         return rng.choice(_ODD_JSON + [b"", b"\xff", _deep(rng), b'{"op":' + _deep(rng, b"{\"a\":", b"}")])
-    return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 100)))
+    return rng.randbytes(rng.randrange(1, 100))

@@ -93,6 +93,7 @@ def kernel_state(kernel: Kernel) -> tuple[Callable[[], object], Callable[[], dic
 MSG_FIELDS = ("type", "af", "rtsq", "index", "addrs", "pid", "len", "digest", "origin", "to", "dropped", "shut")
 SOCKET_LISTS = ("to", "dropped", "shut")
 INTERNED = 1024        # distinct state parts and socket lists shared before the cache starts over
+_as_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode   # one encoder, not one per dumps()
 
 
 class Journal:
@@ -141,9 +142,7 @@ class Journal:
             self._last_key = key
             state = self._state()   # kept as JSON texts, one per key, each shared while it repeats
             names = self._intern(tuple(sorted(state)))
-            self._append("state", names, tuple(self._intern(json.dumps(state[k], sort_keys=True,
-                                                                        separators=(",", ":")))
-                                               for k in names))
+            self._append("state", names, tuple(self._intern(_as_json(state[k])) for k in names))
 
     def message(self, msg, data, af, rtsq, origin, to, dropped, shut) -> None:
         self.note_state()

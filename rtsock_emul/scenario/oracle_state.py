@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rtsock_emul.wire import constants as C
 
-from .matcher import sa_addr, view
+from .matcher import sa_addr
 
 if TYPE_CHECKING:
     from .truth import HostJournal, State
@@ -34,7 +34,7 @@ def addr_route(msg: Any) -> bool:
 def about_index(msg: Any) -> int | None:
     """The ifindex a message is about, or None (request echoes, MISS, REDIRECT, ...)."""
     if msg.PREFIX in ("ifm_", "ifam_") or addr_route(msg):
-        return view(msg).index
+        return getattr(msg, msg.PREFIX + "index", 0)     # not view(): that re-encodes the message
     return None
 
 
@@ -107,9 +107,12 @@ def join_silence(ctx, sub, placed, journal) -> None:
     messages since X's previous membership change."""
     if sub.aware:
         return
+    changed: dict = {}                 # name -> changes(journal, name), once per name
     for seq, name, group in joins(journal, journal.marks.get("open", journal.start)):
         ctx.judge("M17")
-        since = max((s for s, _, _ in changes(journal, name) if s < seq), default=-1)
+        if name not in changed:
+            changed[name] = changes(journal, name)
+        since = max((s for s, _, _ in changed[name] if s < seq), default=-1)
         down = {}                  # family -> seq of the last IFINFO about name (None: it said UP)
         for r, e in placed:
             if e.seq >= seq:

@@ -31,7 +31,8 @@ class SockaddrIn:
     family: ClassVar[int] = AF_INET
 
     def __post_init__(self) -> None:
-        _set(self, addr=IPv4Address(self.addr))
+        if type(self.addr) is not IPv4Address:     # IPv4Address(an IPv4Address) parses its text
+            _set(self, addr=IPv4Address(self.addr))
 
     def size(self, slot: int | None = None) -> int:
         return SOCKADDR_IN.size
@@ -65,7 +66,8 @@ class SockaddrIn6:
     family: ClassVar[int] = AF_INET6
 
     def __post_init__(self) -> None:
-        _set(self, addr=IPv6Address(self.addr))
+        if type(self.addr) is not IPv6Address:
+            _set(self, addr=IPv6Address(self.addr))
 
     def size(self, slot: int | None = None) -> int:
         return SOCKADDR_IN6.size

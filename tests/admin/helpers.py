@@ -3,7 +3,7 @@ internal subscriber, in.mpathd with a fake prober, ManualClock time."""
 
 import logging
 
-from rtsock_emul.admin import run_verb
+from rtsock_emul.admin.dispatch import run_verb
 from rtsock_emul.context import AgentContext
 from rtsock_emul.kernel import Kernel, ManualClock, Tunables
 from rtsock_emul.kernel.hooks import KernelHooks

@@ -185,7 +185,7 @@ def test_ipmpstat_p_streams_from_its_own_start_with_one_header(lab):
     the stream ends quietly when the agent goes."""
     import io
 
-    from rtsock_emul.admin import run_verb
+    from rtsock_emul.admin.dispatch import run_verb
     from rtsock_emul.admin.ipmpstream import stream
     _probing_pair(lab)
     assert lab.out("ipmpstat -p").startswith("TIME      INTERFACE")     # the snapshot view
@@ -210,7 +210,7 @@ def test_ipmpstat_p_streams_from_its_own_start_with_one_header(lab):
 def test_ipmpstat_p_refusals_come_back_from_the_stream(lab):
     import io
 
-    from rtsock_emul.admin import run_verb
+    from rtsock_emul.admin.dispatch import run_verb
     from rtsock_emul.admin.ipmpstream import stream, wants_stream
     ipmp_pair(lab)
     err = io.StringIO()

@@ -19,6 +19,7 @@ from rtsock_emul.fuzz.flood import flood, hung_up
 from rtsock_emul.util.wait import wait_until
 from rtsock_emul.wire import RtMsg
 from rtsock_emul.wire import constants as C
+from rtsock_emul.wire.structs import RT_MSGHDR
 
 from .agents import SIM_CONFIG, AgentProcess, wait_addresses_up
 from .helpers import add
@@ -53,11 +54,11 @@ def test_M10_overflow_notice_counts_every_dropped_message(fresh_agent):
     with agent.socket() as writer, agent.socket() as stalled:
         writer.setsockopt(C.SOL_SOCKET, C.SO_USELOOPBACK, 0)
         stalled.setsockopt(C.SOL_SOCKET, C.SO_RCVBUF, 16384)
-        route, delete = add("198.51.100.0/24"), RtMsg("RTM_DELETE", dst="198.51.100.0/24", gateway="192.0.2.1")
+        route = add("198.51.100.0/24").encode()      # encoded once; each write patches its seq
+        delete = RtMsg("RTM_DELETE", dst="198.51.100.0/24", gateway="192.0.2.1").encode()
         for seq in range(1, BURST + 1):
-            msg = route if seq % 2 else delete
-            msg.rtm_seq = seq
-            writer.write(msg)  # returns once the agent queued the echo for everyone
+            # returns once the agent queued the echo for everyone
+            writer.write(RT_MSGHDR.patch(route if seq % 2 else delete, rtm_seq=seq))
         with pytest.raises(OSError) as info:
             stalled.read(timeout=2)
         assert info.value.errno == errno.ENOBUFS

@@ -50,13 +50,11 @@ def test_stalled_reader_gets_enobufs_others_get_everything_in_order(fresh_agent)
     for t in threads:
         t.start()
     rss_before = agent.rss_kb()
-    route = add("198.51.100.0/24")
-    delete = RtMsg("RTM_DELETE", dst="198.51.100.0/24", gateway="192.0.2.1")
+    route = add("198.51.100.0/24").encode()       # encoded once; each write patches its seq
+    delete = RtMsg("RTM_DELETE", dst="198.51.100.0/24", gateway="192.0.2.1").encode()
     try:
         for seq in range(1, EVENTS + 1):
-            msg = route if seq % 2 else delete
-            msg.rtm_seq = seq
-            writer.write(msg)
+            writer.write(RT_MSGHDR.patch(route if seq % 2 else delete, rtm_seq=seq))
     finally:
         for t in threads:
             t.join(30)

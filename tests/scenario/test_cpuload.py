@@ -47,8 +47,8 @@ def test_session_option_starts_and_stops_workers(pytester):
             assert len(workers.pids()) == 2
             open("pids.txt", "w").write(" ".join(map(str, workers.pids())))
     """)
-    result = pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
-                                           "--cpu-load", "2", "--cpu-load-seconds", "120")
+    result = pytester.runpytest_inprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
+                                          "--cpu-load", "2", "--cpu-load-seconds", "120")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["--cpu-load: 2 busy worker(s), pids *"])
     pids = [int(p) for p in (pytester.path / "pids.txt").read_text().split()]

@@ -52,11 +52,12 @@ def test_verdict_counts_and_gaps():
 
 @needs_mininet
 def test_a_wrong_count_fails_with_the_line_and_the_packets_and_the_right_count_passes(pytester):
-    """One session (one pytest and scapy start-up) runs both: 4 probes expected fails, 3 passes."""
+    """One session, in this process (no pytest or scapy start-up), runs both: 4 probes
+    expected fails, 3 passes."""
     pytester.makefile(".scenario.yaml", probes=SCENARIO.format(count=4), right=SCENARIO.format(count=3))
-    result = pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
-                                           "--rtsock-mode=mininet", "--rtsock-reports", str(pytester.path / "rep"),
-                                           "-rA")
+    result = pytester.runpytest_inprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
+                                          "--rtsock-mode=mininet", "--rtsock-reports", str(pytester.path / "rep"),
+                                          "-rA")
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines([
         "*step 2 (packets) at *probes.scenario.yaml:8: packets on h1:net0 matching *: "

@@ -41,9 +41,10 @@ PING = RIGHT.replace("name: a wrong", "name: a ping").replace(
 
 
 def _run(pytester, *args):
-    return pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
-                                         "--rtsock-mode=sim", "--rtsock-reports", str(pytester.path / "rep"),
-                                         *args)
+    """In this process (the plugin's session needs none of its own; test_not_root_... runs one)."""
+    return pytester.runpytest_inprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
+                                        "--rtsock-mode=sim", "--rtsock-reports", str(pytester.path / "rep"),
+                                        *args)
 
 
 def test_two_runs_of_one_scenario_write_into_their_own_reports_folders(pytester):

@@ -18,14 +18,14 @@ def test_two_scenarios_of_one_name_are_a_usage_error(pytester):
     for folder in ("dad", "failure-repair"):
         (pytester.path / folder).mkdir()
         (pytester.path / folder / "probes.scenario.yaml").write_text(SCENARIO.format(name=folder))
-    result = pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
-                                           "--collect-only", "-q")
+    result = pytester.runpytest_inprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
+                                          "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.outlines
     result.stderr.fnmatch_lines(["ERROR: failure-repair/probes.scenario.yaml: scenario name 'probes' is also "
                                  "dad/probes.scenario.yaml's; rename one of the files*"])
     (pytester.path / "dad" / "probes.scenario.yaml").rename(pytester.path / "dad" / "dad-probes.scenario.yaml")
-    result = pytester.runpytest_subprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
-                                           "--collect-only", "-q")
+    result = pytester.runpytest_inprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider",
+                                          "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.OK and "2 tests collected" in result.stdout.str(), result.outlines
 
 

@@ -26,11 +26,11 @@ def test_an_xdist_worker_runs_the_heaviest_file_first(pytester):
                           "        open('chunk', 'w').write(str(session.config.option.maxschedchunk))\n")
     ids = ["test_a.py::test_1", "test_a.py::test_2", "test_b.py::test_1"]
     args = ("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider", "-n", "1", "-v")
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest_inprocess(*args)
     assert _executed(result) == ids, result.outlines          # no record: collected order
     assert (pytester.path / "chunk").read_text() == "None"
     (pytester.path / ".test_durations").write_text(json.dumps({"test_b.py::test_1": 5.0, "test_a.py::test_1": 1.0}))
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest_inprocess(*args)
     assert _executed(result) == [ids[2], ids[0], ids[1]], result.outlines
     assert (pytester.path / "chunk").read_text() == "1"        # one test per request, not batches
 
