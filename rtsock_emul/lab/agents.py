@@ -53,7 +53,7 @@ class ZygoteProcess:
         return self._pidfd is None or bool(select.select([self._pidfd], [], [], timeout)[0])
 
     def kill(self) -> None:
-        if self.running():
+        if self._pidfd is not None and self.running():
             signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
     def close(self) -> None:

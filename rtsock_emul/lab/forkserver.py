@@ -2,7 +2,7 @@
 lab's agent zygote (rtsock_emul/lab/zygote.py) with the agent stack already imported.
 
 A cold `python -OO` importing the stack costs ~0.25 s of CPU per lab; a fork of this
-process costs a few ms (docs/performance.md "Lab start"). The server belongs to the
+process costs a few ms (docs/performance.md "Labs after the first"). The server belongs to the
 process that started it, never to a lab, and is never shared with another process:
 - it is started at the first lab (`start_soon()`: it imports while Mininet builds the
   first network) and ended at exit (atexit) or by `shutdown()`; by pid (our child);
@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any, Sequence
 
 from .errors import LabError
 
@@ -55,7 +56,7 @@ class Server:
         try:      # stop signals held: a Ctrl-C inside Popen cannot leave an unrecorded server
             self.proc = subprocess.Popen(
                 [sys.executable, "-OO", "-m", "rtsock_emul.lab.forkserver", str(os.getpid()), str(int(main))],
-                stdin=theirs, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 env=env, cwd=str(PROJECT_ROOT), start_new_session=True)   # Ctrl-C reaches only the lab
         except BaseException:
             ours.close()
@@ -68,7 +69,7 @@ class Server:
         self.key = _startup_key(env)
         self.lock = threading.Lock()      # one request at a time: labs may start in threads
 
-    def request(self, req: dict, fds: list[int] = (), timeout: float = REPLY_TIMEOUT) -> dict:
+    def request(self, req: dict, fds: Sequence[int] = (), timeout: float = REPLY_TIMEOUT) -> dict:
         """One request, one answer; LabError if the server is gone or silent."""
         try:
             with self.lock, selectors.DefaultSelector() as sel:
@@ -285,13 +286,14 @@ def serve(ctl: socket.socket, missing: list[str]) -> int:
                 eof = True
                 sel.unregister(ctl)
                 continue
+            reply: dict[str, Any]
             try:
                 req = json.loads(msg)
                 if req["op"] == "children":
                     _reap(children)      # a zygote its lab saw exit may not be reaped yet
                     reply = {"pids": sorted(children)}
-                elif _changed(files):
-                    reply = {"stale": _changed(files)}
+                elif changed := _changed(files):
+                    reply = {"stale": changed}
                     eof = True           # a fresh server imports the new code
                     sel.unregister(ctl)
                 elif req["op"] == "fork" and len(fds) == 3:
@@ -310,7 +312,12 @@ def serve(ctl: socket.socket, missing: list[str]) -> int:
             finally:
                 for fd in fds:
                     os.close(fd)
-            ctl.send(json.dumps(reply).encode())
+            try:
+                ctl.send(json.dumps(reply).encode())
+            except OSError:              # the process that asked is gone: as EOF
+                if not eof:
+                    eof = True
+                    sel.unregister(ctl)
         _reap(children)
     return 0
 
