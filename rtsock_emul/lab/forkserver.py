@@ -43,6 +43,7 @@ REPLY_TIMEOUT = 20.0        # seconds for an answer (the first one waits for the
 EXIT_TIMEOUT = 5.0          # seconds the server gets to exit after EOF, then SIGKILL
 MAX_MSG = 1 << 20
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 
 
 # --- the lab's side --------------------------------------------------------------
@@ -241,6 +242,8 @@ def _zygote_child(req: dict, fds: list[int], missing: list[str]) -> None:
     code = 1
     try:
         os.setsid()
+        # ps: its command line is still the server's; its name says what it is
+        ctypes.CDLL(None).prctl(PR_SET_NAME, b"ipmp-zygote")
         signal.set_wakeup_fd(-1)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
