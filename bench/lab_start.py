@@ -11,10 +11,15 @@ Targets (docs/performance.md "Lab scale"), at 8, 32 and 128 hosts: ready within
 - bare: `Mininet(controller=None)` with a LinuxBridge switch, the same N hosts
   and 2N links, no agents, from construction to `start()` returning. The
   bridge gets a per-run name (its ports live in the root namespace).
+- first lab of a process: the first sample of each size starts with no fork
+  server (rtsock_emul/lab/forkserver.py), as a fresh process does; it is
+  reported on its own row, and `ours_s` is the median of the later samples,
+  as every later lab of a process sees it (a test session, a script).
 - memory, with every agent running and every group made: Pss and USS
   (Private_Clean + Private_Dirty) from /proc/PID/smaps_rollup of every agent
-  process and of the zygote they were forked from. A process serves a shard
-  of hosts (a thread each) and shares the zygote's pages copy-on-write, so
+  process, of the zygote they were forked from and of the fork server. A
+  process serves a shard of hosts (a thread each) and shares the zygote's
+  pages copy-on-write, so
   per host = (sum over those processes) / N: the memory the agents add, with
   shared pages divided among their sharers (PSS) or left out (USS).
 Bare and ours alternate `--repeats` times per size; medians are compared.
@@ -22,7 +27,8 @@ Every run checks that no link of its own is left in the root namespace.
 
 Results: bench/results/lab_start.json; its `details.curve` is a list, one
 entry per size:
-  {"hosts", "ours_s", "bare_s", "ratio", "pss_per_host_mb", "uss_per_host_mb",
+  {"hosts", "ours_s", "bare_s", "ratio", "ours_first_s", "first_ratio",
+   "pss_per_host_mb", "uss_per_host_mb",
    "agent_processes", "network_s", "agents_s", "groups_s", "ours_runs_s", "bare_runs_s",
    "loadavg_1min"}
 (seconds are medians; the `_runs_s` lists hold every sample).
@@ -114,9 +120,13 @@ def lab_start(n: int, with_memory: bool) -> dict:
         out = {"ours_s": time.perf_counter() - t0, "groups_s": time.perf_counter() - t0 - t_lab,
                **{f"{k}_s": v for k, v in lab.start_times.items()}}
         if with_memory:
+            from rtsock_emul.lab import forkserver
             zpid, pids = lab.zygote.proc.pid, set(lab.agent_pids().values())
             procs = {"zygote": memory(zpid)}     # it serves the last shard itself
             procs.update({f"agent {pid}": memory(pid) for pid in sorted(pids - {zpid})})
+            # the zygote's imported pages are shared with the process's fork server: counted
+            # with it (it exists for the labs), so PSS per host is not halved by the sharing
+            procs["fork server"] = memory(forkserver.server_pid())
             out["memory"] = procs
             out["agent_processes"] = len(pids)
             for key in ("pss", "uss", "rss"):
@@ -140,20 +150,30 @@ def run(repeats: int = 3, out_dir=None, sizes=SIZES) -> dict:
         bare, ours = [], []
         for i in range(repeats):
             bare.append(bare_start(n))
+            if i == 0:     # the first lab of a process starts the fork server: measured as such
+                from rtsock_emul.lab import forkserver
+                forkserver.shutdown()
             ours.append(lab_start(n, with_memory=(i == repeats - 1)))
         b = statistics.median(bare)
-        o = statistics.median(r["ours_s"] for r in ours)
+        later = ours[1:] or ours
+        o = statistics.median(r["ours_s"] for r in later)
+        first = ours[0]["ours_s"]
         mem = ours[-1]
         point = {"hosts": n, "ours_s": o, "bare_s": b, "ratio": o / b,
+                 "ours_first_s": first, "first_ratio": first / b,
                  "pss_per_host_mb": mem["pss_per_host_mb"], "uss_per_host_mb": mem["uss_per_host_mb"],
                  "rss_per_host_mb": mem["rss_per_host_mb"], "agent_processes": mem["agent_processes"],
-                 **{k: statistics.median(r[k] for r in ours) for k in ("network_s", "agents_s", "groups_s")},
+                 **{k: statistics.median(r[k] for r in later) for k in ("network_s", "agents_s", "groups_s")},
                  "ours_runs_s": [r["ours_s"] for r in ours], "bare_runs_s": bare,
                  "loadavg_1min": os.getloadavg()[0], "memory": mem["memory"]}
         curve.append(point)
         rows.append({"metric": f"{n} hosts + groups ready", "target": f"<= {TARGET_FACTOR:g}x bare",
                      "measured": f"{o:.2f} s ({o / b:.2f}x)", "floor": f"bare mininet {b:.2f} s",
                      "ok": o <= TARGET_FACTOR * b})
+        if repeats > 1:
+            rows.append({"metric": f"{n} hosts, first lab of a process", "target": f"<= {TARGET_FACTOR:g}x bare",
+                         "measured": f"{first:.2f} s ({first / b:.2f}x)", "floor": f"bare mininet {b:.2f} s",
+                         "ok": first <= TARGET_FACTOR * b})
         rows.append({"metric": f"{n} hosts: PSS per host", "target": f"<= {TARGET_PSS_MB:g} MB",
                      "measured": f"{point['pss_per_host_mb']:.2f} MB", "ok": point["pss_per_host_mb"] <= TARGET_PSS_MB,
                      "floor": f"USS {point['uss_per_host_mb']:.2f} MB, {point['agent_processes']} procs"})

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import selectors
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import IO, NoReturn, Sequence
 
+from . import forkserver
 from .errors import LabError
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
@@ -23,7 +23,6 @@ READY_TIMEOUT = 20.0        # seconds for every agent of a lab to print READY
 # Hosts per agent process: a crash of the process ends at most this many hosts; the
 # interpreter's memory is shared by them (docs/performance.md "Lab scale").
 HOSTS_PER_PROCESS = int(os.environ.get("RTSOCK_LAB_HOSTS_PER_PROCESS", "16"))
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _hold_stop_signals() -> set[int] | None:
@@ -33,33 +32,70 @@ def _hold_stop_signals() -> set[int] | None:
     return None
 
 
+class ZygoteProcess:
+    """A lab's zygote, forked by the fork server (so not our child): its pipes, and a pidfd
+    to wait for it and signal it without a pid reuse race."""
+
+    def __init__(self, pid: int, stdin_w: int, stdout_r: int) -> None:
+        self.pid = pid
+        self.stdin: IO[bytes] = os.fdopen(stdin_w, "wb")
+        self.stdout: IO[bytes] = os.fdopen(stdout_r, "rb", buffering=0)
+        try:
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:   # already gone (and reaped by the server)
+            self._pidfd = None
+
+    def running(self) -> bool:
+        return self._pidfd is not None and not select.select([self._pidfd], [], [], 0)[0]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once it has exited (it is the server's to reap)."""
+        return self._pidfd is None or bool(select.select([self._pidfd], [], [], timeout)[0])
+
+    def kill(self) -> None:
+        if self._pidfd is not None and self.running():
+            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+
+    def close(self) -> None:
+        for stream in (self.stdin, self.stdout):
+            try:
+                stream.close()
+            except BrokenPipeError:
+                pass
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+
 class Zygote:
-    """A running `python -m rtsock_emul.lab.zygote` and its agents."""
+    """A lab's agent zygote (rtsock_emul/lab/zygote.py) and its agents."""
 
     def __init__(self, registry, run_dir: Path) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-        proc: subprocess.Popen[bytes] | None = None
-        held = _hold_stop_signals()    # a signal inside Popen would leave an unrecorded zygote
+        env = forkserver.server_env()
+        stdin_r, stdin_w = os.pipe()
+        stdout_r, stdout_w = os.pipe()
+        proc: ZygoteProcess | None = None
+        held = _hold_stop_signals()    # a signal before the registry knows it would leave a zygote
         try:
             with open(run_dir / "zygote.log", "ab") as errlog:
-                proc = subprocess.Popen(
-                    # -OO: no docstrings in the zygote, so ~1 MB less in every agent's RSS
-                    [sys.executable, "-OO", "-m", "rtsock_emul.lab.zygote"], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=errlog,
-                    env=env, cwd=str(run_dir), start_new_session=True)   # Ctrl-C reaches only the lab
+                pid = forkserver.fork_zygote(env, str(run_dir), [stdin_r, stdout_w, errlog.fileno()])
+            proc = ZygoteProcess(pid, stdin_w, stdout_r)
             self.registry = registry
-            self.entry = registry.process(proc.pid, "zygote")
-        except BaseException:     # interrupted before the registry knows it: the lab cannot stop it
+            self.entry = registry.process(pid, "zygote")
+        except BaseException:     # our end of its stdin closes: a zygote we cannot record stops
             if proc is not None:
                 proc.kill()
-                proc.wait()
+                proc.close()
+            else:
+                os.close(stdin_w)
+                os.close(stdout_r)
             raise
         finally:
+            os.close(stdin_r)
+            os.close(stdout_w)
             if held is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        assert proc.stdin is not None and proc.stdout is not None     # both are pipes
-        self.proc: subprocess.Popen[bytes] = proc
+        self.proc = proc
         self._stdin: IO[bytes] = proc.stdin
         self._stdout: IO[bytes] = proc.stdout
         self.pids: dict[str, int] = {}       # host -> pid of the process serving it
@@ -84,7 +120,7 @@ class Zygote:
             self._stdin.write((json.dumps(req) + "\n").encode())
             self._stdin.flush()
         except BrokenPipeError:
-            raise LabError(f"the agent zygote exited ({self.proc.poll()}); see {self.run_dir}/zygote.log") from None
+            raise LabError(f"the agent zygote (pid {self.proc.pid}) exited; see {self.run_dir}/zygote.log") from None
 
     def wait_ready(self, hosts: Sequence[str], timeout: float = READY_TIMEOUT, logs=None) -> None:
         """Read zygote events until every host's agent is READY (event-driven)."""
@@ -122,7 +158,7 @@ class Zygote:
     def _read_events(self) -> None:
         chunk = os.read(self._stdout.fileno(), 65536)
         if not chunk:
-            self.errors.append(f"the agent zygote exited ({self.proc.wait()}); see {self.run_dir}/zygote.log")
+            self.errors.append(f"the agent zygote (pid {self.proc.pid}) exited; see {self.run_dir}/zygote.log")
             return
         self._buf += chunk
         while b"\n" in self._buf:
@@ -146,14 +182,15 @@ class Zygote:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the zygote to end its agents and exit; the registry catches the rest."""
-        if self.proc.poll() is None:
+        if self.proc.running():
             try:
                 self._stdin.write(b'{"op": "stop"}\n')
-                self._stdin.close()
+                self._stdin.flush()
             except (BrokenPipeError, ValueError):
                 pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        self._stdout.close()
+        try:
+            self._stdin.close()          # EOF is a stop too
+        except (BrokenPipeError, ValueError):
+            pass
+        self.proc.wait(timeout)
+        self.proc.close()

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from rtsock_emul import client
 
-from . import faults, naming, programs
+from . import faults, forkserver, naming, programs
 from .agents import READY_TIMEOUT, Zygote
 from .cleanup import Registry
 from .errors import LabError
@@ -158,13 +158,14 @@ class Lab:
         _live.add(self)
         try:
             programs.ensure_shim()
-            # the zygote imports the agent stack while Mininet builds the network
+            # the process's first lab: the fork server imports the agent stack while Mininet builds
             t0 = time.perf_counter()
-            self.zygote = Zygote(self.registry, self.run_dir)
+            forkserver.start_soon()
             if self.mode == "mininet":
                 from . import mnet
                 self.net = mnet.build(self.topology, self.run_id, self.registry, self.run_dir)
             t1 = time.perf_counter()
+            self.zygote = Zygote(self.registry, self.run_dir)
             self.zygote.spawn([{"host": name, "netns_pid": self.net[name].pid if self.net else None,
                                 "socket": self.agent_path(name), "log": str(self.logs()[name]),
                                 "platform": "linux" if self.net else "sim",

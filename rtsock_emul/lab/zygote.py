@@ -1,8 +1,10 @@
-"""The agent zygote: import the agent stack once, fork one agent process per shard of hosts.
+"""The agent zygote: a lab's warm process that forks one agent process per shard of hosts.
 
 Thirty-two cold interpreters that each import the stack cannot start a lab in
 about a second (docs/performance.md); one warm process forking children can, and
 the children share the imported pages copy-on-write (gc.freeze keeps them so).
+The zygote is itself a fork of the process's fork server (rtsock_emul/lab/forkserver.py),
+which imported the stack once for every lab the process starts.
 Each child serves a shard of hosts, a thread per host (rtsock_emul/lab/worker.py),
 so the interpreter and the model's code are paid once per shard, not per host.
 
@@ -250,19 +252,18 @@ def warm_imports() -> list[str]:
     return missing
 
 
-def main() -> int:
-    # the lab starts this process with its stop signals blocked (so it is in the registry
-    # before any can land); blocked signals survive exec, so they are let in here
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+def prepare() -> list[str]:
+    """In the fork server, once: import, then keep the pages shareable; what failed to import."""
     missing = warm_imports()
     gc.collect()
     ctypes.CDLL(None).malloc_trim(0)   # return import-time garbage: children inherit less RSS
     gc.freeze()        # keep shared pages shared after fork
+    return missing
+
+
+def serve(missing: list[str]) -> int:
+    """In a zygote the fork server made for a lab (rtsock_emul/lab/forkserver.py)."""
     zyg = Zygote()
     for text in missing:
         zyg.emit(ev="error", text=f"import {text}")
     return zyg.run()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

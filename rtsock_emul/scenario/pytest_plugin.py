@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -75,14 +76,18 @@ def pytest_keyboard_interrupt(excinfo) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session) -> None:
     """An interrupted session stops any lab still live (before the leftover check) and, when
-    SIGTERM or SIGHUP ended it, exits 128+signal as the shell reports a process killed by it."""
-    if not _interrupted:
-        return
-    from rtsock_emul.lab import runtime
-    signum = _interrupted.pop()
-    runtime._stop_all()
-    if signum:
-        session.exitstatus = 128 + signum
+    SIGTERM or SIGHUP ended it, exits 128+signal as the shell reports a process killed by it.
+    Then the process's agent fork server ends, unless a zygote of a leaked lab still runs
+    under it: the leftover check then reports the whole tree."""
+    if _interrupted:
+        from rtsock_emul.lab import runtime
+        signum = _interrupted.pop()
+        runtime._stop_all()
+        if signum:
+            session.exitstatus = 128 + signum
+    forkserver = sys.modules.get("rtsock_emul.lab.forkserver")   # None: no lab ran here
+    if forkserver is not None:
+        forkserver.shutdown(only_if_idle=True)
 
 
 _REPORT_KEY = "ipmp_lab_report"     # a failure report's parts, across pytest-xdist's serialization

@@ -10,7 +10,7 @@ import pytest
 
 from bench import lab_start
 
-CURVE_KEYS = {"hosts", "ours_s", "bare_s", "ratio", "pss_per_host_mb", "uss_per_host_mb",
+CURVE_KEYS = {"hosts", "ours_s", "bare_s", "ratio", "ours_first_s", "first_ratio", "pss_per_host_mb", "uss_per_host_mb",
               "agent_processes", "network_s", "agents_s", "groups_s", "ours_runs_s", "bare_runs_s",
               "loadavg_1min"}
 
@@ -25,7 +25,7 @@ def test_lab_start_benchmark_runs_tiny_and_writes_the_curve(tmp_path):
     assert point["hosts"] == 2 and point["agent_processes"] == 1      # 2 hosts: the zygote serves both
     assert point["ours_s"] >= point["network_s"] + point["agents_s"] > 0 and point["bare_s"] > 0
     assert 0 < point["uss_per_host_mb"] <= point["pss_per_host_mb"]
-    assert set(point["memory"]) == {"zygote"}
+    assert set(point["memory"]) == {"zygote", "fork server"}
 
 
 def test_topology_gives_every_host_two_nics_on_one_switch():
