@@ -73,9 +73,43 @@ def test_a_signal_ends_the_pytest_session_after_tearing_down_its_lab(tmp_path, s
     assert leftovers(env, {rid}) == [], out
 
 
-# a lab started in a child; the parent sends the signal when `trigger` appears in its run dir
-STARTING = textwrap.dedent("""\
+# a lab started in a child that holds right after `trigger` appears in its run dir (at the
+# next audited operation, or in the wait for READY: agents write their logs while the lab
+# waits there) and says so; the parent's signal then lands inside the start, however fast
+HOLDING_START = textwrap.dedent("""\
+    import glob, os, select, signal, sys, threading
     import rtsock_emul.lab as L
+    from rtsock_emul.lab import agents
+    from rtsock_emul.util.wait import wait_until
+
+    TRIGGER = os.path.join(os.environ["RTSOCK_LAB_DIR"], "ipmp-lab-*", sys.argv[1])
+    state = {"held": False, "busy": False}
+
+    def hold():
+        state["held"] = True
+        print("holding", flush=True)
+        never, _ = os.pipe()
+        select.select([never], [], [])      # the signal's handler raises out of here
+
+    def on_event(event, args):
+        if state["held"] or state["busy"] or threading.current_thread() is not threading.main_thread():
+            return
+        state["busy"] = True                # glob is audited too
+        try:
+            found = glob.glob(TRIGGER)
+        finally:
+            state["busy"] = False
+        # not where the lab blocks stop signals (they would wait for its end): at a later event
+        if found and not signal.pthread_sigmask(signal.SIG_BLOCK, []) & {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}:
+            hold()
+
+    def wait_ready(self, *args, **kwargs):
+        if not state["held"]:
+            wait_until(lambda: glob.glob(TRIGGER), 60, interval=0.002, what=TRIGGER)
+            hold()
+
+    sys.addaudithook(on_event)
+    agents.Zygote.wait_ready = wait_ready
     L.start("ipmp-triple").stop()
     print("started and stopped", flush=True)
 """)
@@ -88,18 +122,13 @@ def test_a_signal_during_lab_start_leaves_no_run_directory(tmp_path, sig, trigge
     and say nothing; now the interrupted start removes everything it made."""
     env = child_env(tmp_path / "runs")
     base = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-c", STARTING], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", HOLDING_START, trigger], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_at_a_terminal)
-    seen = set()
-
-    def triggered():
-        seen.update(run_ids(base))
-        return any(base.glob(f"ipmp-lab-*/{trigger}")) or proc.poll() is not None
-
     try:
-        wait_until(triggered, 90, interval=0.002, what=f"{trigger} in the child's run directory")
-        if proc.poll() is not None:
-            pytest.fail(f"the lab started before {trigger} was seen: {proc.communicate()}")
+        line = proc.stdout.readline()       # the child holds inside the start, or it ended
+        if line != "holding\n":
+            pytest.fail(f"the child never held at {trigger}: {line!r} {proc.communicate()}")
+        seen = run_ids(base)
         proc.send_signal(sig)
         rc = _wait_exit(proc)
     finally:
