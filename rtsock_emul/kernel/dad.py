@@ -124,8 +124,13 @@ class DadMixin(Base):
             ills += phy.group.ipmp.ills.values()
         return {(ipif.af, ipif.addr) for ill in ills for ipif in ill.ipifs.values() if ipif.up}
 
-    def _claims_signature(self) -> frozenset:
-        return frozenset((name, af, addr) for name in self._phyints for af, addr in self.claimed(name))
+    def _claims_signature(self) -> tuple:
+        """What every claimed() set follows from (up addresses, group membership), in
+        one pass: computed around each operation."""
+        return tuple((phy.name, phy.group.ipmp.name if phy.group is not None else None,
+                      tuple((ipif.af, ipif.addr) for ill in phy.ills.values()
+                            for ipif in ill.ipifs.values() if ipif.up))
+                     for phy in self._phyints.values())
 
     @operation
     def dad_conflict(self, ifname: str, af: int, addr, src_mac: bytes) -> str | None:

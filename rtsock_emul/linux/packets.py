@@ -176,7 +176,10 @@ class LinkSocket:
 
     def __init__(self, ifname: str, proto: int) -> None:
         self.ifname, self.proto = ifname, proto
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
+        # protocol 0 receives nothing until bind() sets it: made with `proto`, the socket
+        # would first listen on every interface and bind() would wait for an RCU grace
+        # period (synchronize_net, ~9 ms) to take that back
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         self.claimed: frozenset = frozenset()
         attach_filter(self.sock, claim_filter(proto, ()))    # before bind: nothing unfiltered queues
         self.sock.bind((ifname, proto))
