@@ -116,7 +116,7 @@ def parse_claim(frame: bytes):
     return None
 
 
-SO_ATTACH_FILTER = 26
+SO_ATTACH_FILTER, SO_DETACH_FILTER = 26, 27
 # Classic BPF (code, jt, jf, k), offsets from the Ethernet header. Each link socket
 # passes only frames whose claimed address (parse_claim) is one of `claimed`, the
 # addresses up on that interface or its group (Kernel.claimed): on a LAN shared by
@@ -180,7 +180,7 @@ class LinkSocket:
         # would first listen on every interface and bind() would wait for an RCU grace
         # period (synchronize_net, ~9 ms) to take that back
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        self.claimed: frozenset = frozenset()
+        self.claimed: frozenset | None = frozenset()    # None: unfiltered
         attach_filter(self.sock, claim_filter(proto, ()))    # before bind: nothing unfiltered queues
         self.sock.bind((ifname, proto))
         self.sock.setblocking(False)
@@ -190,7 +190,12 @@ class LinkSocket:
         already queued stay queued)."""
         addrs = frozenset(addrs)
         if addrs != self.claimed:
-            attach_filter(self.sock, claim_filter(self.proto, addrs))
+            try:
+                attach_filter(self.sock, claim_filter(self.proto, addrs))
+            except OSError:    # no filter at all then: every frame reaches the agent, which judges it
+                self.sock.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
+                self.claimed = None
+                raise
             self.claimed = addrs
 
     def send(self, frame: bytes) -> None:

@@ -115,7 +115,7 @@ class LinuxPlatform:
         for sock in self._socks:
             try:
                 sock.claim(addr for _af, addr in kernel.claimed(sock.ifname))
-            except OSError as exc:     # unfiltered frames would only cost time, never meaning
+            except OSError as exc:     # the socket passes every frame then: slower, same verdicts
                 self.log.warning("linux: claim filter on %s: %s", sock.ifname, exc)
 
     def link_info(self, name: str) -> LinkInfo | None:

@@ -64,6 +64,16 @@ rx["arp"].claim([OURS4, A("0.0.0.0")]); rx["ip6"].claim([OURS6])
 out["ours claimed"] = seen()
 rx["arp"].claim([NEW4]); rx["ip6"].claim([NEW6])
 out["after the change"] = seen()
+
+def no_memory(*_args):
+    raise OSError(12, "Cannot allocate memory")
+packets.attach_filter = no_memory        # a program the kernel refuses: no filter at all then
+for sock in rx.values():
+    try:
+        sock.claim([OURS4, OURS6])
+    except OSError:
+        out.setdefault("refused", []).append(sock.claimed)
+out["unfiltered"] = seen()
 print(json.dumps(out))
 '''
 
@@ -76,6 +86,11 @@ def test_R104_only_claims_of_our_addresses_reach_the_link_sockets():
     assert out["none claimed"] == []
     assert out["ours claimed"] == ["garp ours", "na ours", "ns ours", "probe ours"]
     assert out["after the change"] == ["ns new", "probe new"]
+    # a refused program leaves the socket unfiltered (slower, but every claim is judged)
+    assert out["refused"] == [None, None]
+    assert out["unfiltered"] == sorted(["ns ours", "ns other", "na ours", "na other", "ns new", "echo ours",
+                                        "probe ours", "probe other", "garp ours", "garp other",
+                                        "who-has ours", "probe new"])
 
 
 def test_filter_programs_stay_within_what_the_kernel_accepts():
