@@ -172,16 +172,18 @@ def attach_filter(sock: socket.socket, program) -> None:
 
 class LinkSocket:
     """An AF_PACKET socket on one interface: sends frames, receives the ARP or IPv6 ND
-    frames that claim one of the addresses given to claim() (none at first)."""
+    frames that claim one of the addresses given to claim() (none at first), or with
+    tap=True every frame of `proto` (a capture, as the benchmarks use)."""
 
-    def __init__(self, ifname: str, proto: int) -> None:
+    def __init__(self, ifname: str, proto: int, tap: bool = False) -> None:
         self.ifname, self.proto = ifname, proto
         # protocol 0 receives nothing until bind() sets it: made with `proto`, the socket
         # would first listen on every interface and bind() would wait for an RCU grace
         # period (synchronize_net, ~9 ms) to take that back
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        self.claimed: frozenset | None = frozenset()    # None: unfiltered
-        attach_filter(self.sock, claim_filter(proto, ()))    # before bind: nothing unfiltered queues
+        self.claimed: frozenset | None = None if tap else frozenset()    # None: unfiltered
+        if not tap:
+            attach_filter(self.sock, claim_filter(proto, ()))    # before bind: nothing unfiltered queues
         self.sock.bind((ifname, proto))
         self.sock.setblocking(False)
 
