@@ -131,12 +131,12 @@ class StageTracer(threading.Thread):
             self.h1.bind((0, netlink.RTMGRP_LINK | RTMGRP_IPV4_IFADDR))
             # taps on the members see the agent's gratuitous ARP leave (only
             # ETH_P_ALL sockets are shown outgoing frames: dev_queue_xmit_nit)
-            self.h1_arp = [packets.LinkSocket(m, ETH_P_ALL) for m in members]
+            self.h1_arp = [packets.LinkSocket(m, ETH_P_ALL, tap=True) for m in members]
         with in_netns(h2_pid):
             self.h2 = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, netlink.NETLINK_ROUTE)
             self.h2.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, netlink.RCVBUF)
             self.h2.bind((0, RTMGRP_NEIGH))
-            self.arp = packets.LinkSocket(peer_if, packets.ETH_P_ARP)
+            self.arp = packets.LinkSocket(peer_if, packets.ETH_P_ARP, tap=True)
         for ls in (self.arp, *self.h1_arp):
             ls.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._kinds = {self.h1.fileno(): ("h1", self.h1), self.h2.fileno(): ("h2", self.h2),

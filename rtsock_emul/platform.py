@@ -75,6 +75,7 @@ class Platform(Protocol):
     def stop(self) -> None: ...
     def dad_probe(self, phyint: str, af: int, addr, probe_no: int) -> None: ...
     def announce(self, phyint: str, af: int, addr) -> None: ...
+    def claims_changed(self) -> None: ...
     def changed(self) -> None: ...
 
 
@@ -111,6 +112,9 @@ class PlatformHooks(KernelHooks):
 
     def announce(self, phyint, af, addr) -> None:
         self.platform.announce(phyint, af, addr)
+
+    def claims_changed(self) -> None:
+        self.platform.claims_changed()
 
     def changed(self) -> None:
         self.platform.changed()

@@ -25,12 +25,13 @@ AF_WORD = {AF_INET: "inet", AF_INET6: "inet6"}
 def operation(fn):
     """Public operations (and timer callbacks) run deferred work at the outermost
     level (e.g. the IPMP interface's link message, queued after the ioctl as on
-    illumos) and then call hooks.changed() if the realized state moved."""
+    illumos) and then call hooks.claims_changed() if what a DAD claim must name to
+    concern us moved, and hooks.changed() if the realized state moved."""
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
         outer = self._depth == 0
         if outer:
-            before = self._signature()
+            before, claims = self._signature(), self._claims_signature()
         self._depth += 1
         try:
             return fn(self, *args, **kwargs)
@@ -43,6 +44,8 @@ def operation(fn):
                         self._deferred.pop(0)()
                 finally:
                     self._depth -= 1
+                if self._claims_signature() != claims:
+                    self.hooks.claims_changed()
                 if self._signature() != before:
                     self.hooks.changed()
     return wrapper
@@ -64,6 +67,7 @@ class Base:
 
     if TYPE_CHECKING:   # what one mixin calls of another
         def _signature(self) -> Any: ...
+        def _claims_signature(self) -> tuple: ...
         def _ipif_up(self, ipif: Ipif) -> Ipif: ...
         def _ipif_down(self, ipif: Ipif) -> None: ...
         def _dad_start(self, ipif: Ipif) -> None: ...

@@ -112,6 +112,26 @@ class DadMixin(Base):
             return False
         return self._ipif_with_addr(phy, af, addr) is not None
 
+    def claimed(self, ifname: str) -> set:
+        """(af, addr) of every address `claims` is true for on `ifname`: what a claim
+        seen there must name to concern us (the platform filters the rest in its
+        kernel, so the frames of other hosts' DAD never wake the agent)."""
+        phy = self._phyints.get(ifname)
+        if phy is None:
+            return set()
+        ills = list(phy.ills.values())
+        if phy.group is not None and not phy.is_ipmp:
+            ills += phy.group.ipmp.ills.values()
+        return {(ipif.af, ipif.addr) for ill in ills for ipif in ill.ipifs.values() if ipif.up}
+
+    def _claims_signature(self) -> tuple:
+        """What every claimed() set follows from (up addresses, group membership), in
+        one pass: computed around each operation."""
+        return tuple((phy.name, phy.group.ipmp.name if phy.group is not None else None,
+                      tuple((ipif.af, ipif.addr) for ill in phy.ills.values()
+                            for ipif in ill.ipifs.values() if ipif.up))
+                     for phy in self._phyints.values())
+
     @operation
     def dad_conflict(self, ifname: str, af: int, addr, src_mac: bytes) -> str | None:
         """A conflicting ARP/NA/NS for `addr` seen on `ifname`. Returns what the

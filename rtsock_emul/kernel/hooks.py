@@ -21,5 +21,9 @@ class KernelHooks:
     def announce(self, phyint: str, af: int, addr) -> None:
         """Gratuitous ARP / unsolicited NA for `addr` on `phyint`."""
 
+    def claims_changed(self) -> None:
+        """The addresses a DAD claim on some interface must name to concern us
+        (Kernel.claimed) changed; the first DAD probe may go before this call."""
+
     def changed(self) -> None:
         """Realized state (addresses, routes, bindings) changed: reconcile."""

@@ -65,11 +65,13 @@ class Registry:
             self._save()
         return entry
 
-    def add_many(self, kind: str, entries: list[dict]) -> None:
+    def add_many(self, kind: str, entries: list[dict]) -> list[dict]:
         """Record several items with one write of the registry file."""
+        added = [{"kind": kind, **fields} for fields in entries]
         with self._lock:
-            self.items.extend({"kind": kind, **fields} for fields in entries)
+            self.items.extend(added)
             self._save()
+        return added
 
     def process(self, pid: int, kind: str = "process", **fields) -> dict:
         return self.add(kind, pid=pid, starttime=proc_starttime(pid), **fields)

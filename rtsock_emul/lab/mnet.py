@@ -20,6 +20,7 @@ from mininet.net import Mininet
 from mininet.node import Host, Switch
 
 from . import naming
+from .cleanup import proc_starttime
 from .errors import LabError
 
 # Inside every host (per-namespace sysctls). Lab interfaces inherit `default`.
@@ -50,22 +51,24 @@ def _unrecorded_killed(node: Host) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        _kill_shells([node])
+        raise
+
+
+def _kill_shells(hosts) -> None:
+    for node in hosts:
         shell = getattr(node, "shell", None)
         if shell is not None and shell.poll() is None:
             shell.kill()
             shell.wait()
-        raise
 
 
 class LabHost(Host):
-    """A Mininet host whose shell pid is in the cleanup registry.
+    """A Mininet host whose shell is started without waiting for the prompt; build()
+    waits for every host's at once (finish_shell), so N shells start in about the
+    time of one, and records their pids in the cleanup registry in one write."""
 
-    Its shell is started without waiting for the prompt; build() waits for every
-    host's at once (finish_shell), so N shells start in about the time of one."""
-
-    def __init__(self, name: str, registry=None, **params) -> None:
-        self._registry = registry
-        super().__init__(name, **params)
+    registry_entry: dict
 
     def startShell(self, mnopts=None) -> None:
         with _unrecorded_killed(self):
@@ -76,8 +79,6 @@ class LabHost(Host):
                 super().startShell(mnopts)
             finally:
                 del self.read, self.cmd
-            if self._registry is not None:
-                self.registry_entry = self._registry.process(self.pid, "host", host=self.name)
 
     def finish_shell(self) -> None:
         """Wait for the prompt, then send Mininet's shell set-up (collect with waitOutput)."""
@@ -175,8 +176,18 @@ def build(topology, run_id: str, registry, run_dir: Path) -> Mininet:
     net = Mininet(topo=None, controller=None, switch=LabBridge, host=LabHost, link=Link,
                   build=False, autoSetMacs=False, autoStaticArp=False, waitConnected=False,
                   inNamespace=False)
-    for host in topology.hosts.values():
-        net.addHost(host.name, ip=None, registry=registry)
+    started: list[LabHost] = []
+    try:
+        for host in topology.hosts.values():
+            started.append(net.addHost(host.name, ip=None))
+    except BaseException:         # the registry does not know them yet
+        _kill_shells(started)
+        raise
+    # one registry write for all (a write per host costs ~2 ms, N of them)
+    entries = registry.add_many("host", [{"pid": h.pid, "starttime": proc_starttime(h.pid), "host": h.name}
+                                         for h in started])
+    for h, entry in zip(started, entries):
+        h.registry_entry = entry
     for host in topology.hosts.values():      # all shells started: now wait for them
         net[host.name].finish_shell()
     for host in topology.hosts.values():

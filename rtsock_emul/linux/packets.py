@@ -116,20 +116,50 @@ def parse_claim(frame: bytes):
     return None
 
 
-SO_ATTACH_FILTER = 26
-# classic BPF for the IPv6 socket: keep only ICMPv6 neighbor solicitations and
-# advertisements (all that dissect() reports); on a LAN shared by many hosts every
-# multicast frame (probes to ff02::1, MLD) would otherwise wake every agent
-# (code, jt, jf, k); offsets from the Ethernet header
-ND_ONLY_BPF = (
-    (0x30, 0, 0, ETH_HLEN + 6),            # ldb [20]: IPv6 next header
-    (0x15, 0, 4, IPPROTO_ICMPV6),          # jeq #58, else drop
-    (0x30, 0, 0, ETH_HLEN + IPV6_HLEN),    # ldb [54]: ICMPv6 type
-    (0x15, 1, 0, ND_NEIGHBOR_SOLICIT),     # jeq #135: accept
-    (0x15, 0, 1, ND_NEIGHBOR_ADVERT),      # jeq #136: accept, else drop
-    (0x06, 0, 0, 0x40000),                 # accept (whole frame)
-    (0x06, 0, 0, 0),                       # drop
-)
+SO_ATTACH_FILTER, SO_DETACH_FILTER = 26, 27
+# Classic BPF (code, jt, jf, k), offsets from the Ethernet header. Each link socket
+# passes only frames whose claimed address (parse_claim) is one of `claimed`, the
+# addresses up on that interface or its group (Kernel.claimed): on a LAN shared by
+# many hosts every other host's DAD probe, announcement and ARP request would
+# otherwise wake every agent. The agent still judges each frame that passes.
+BPF_LD_W, BPF_LD_B, BPF_JEQ, BPF_RET = 0x20, 0x30, 0x15, 0x06
+ACCEPT, DROP = (BPF_RET, 0, 0, 0x40000), (BPF_RET, 0, 0, 0)
+ARP_SPA, ARP_TPA = ETH_HLEN + 14, ETH_HLEN + 24
+ND_TARGET_LAST_WORD = ETH_HLEN + IPV6_HLEN + 8 + 12
+BPF_MAXINSNS = 4096
+
+
+def _one_of(words) -> list:
+    """Accept when the accumulator is one of `words` (jump offsets stay short), else drop."""
+    prog = []
+    for word in sorted(set(words)):
+        prog += [(BPF_JEQ, 0, 1, word), ACCEPT]
+    return prog + [DROP]
+
+
+def claim_filter(proto: int, claimed) -> list:
+    """The program for a link socket of `proto`, given the addresses we claim there.
+    ARP: the sender address, or a probe's (sender 0.0.0.0) target. IPv6: neighbor
+    solicitations and advertisements whose target ends in the last 32 bits of one
+    of ours (the agent compares the whole address)."""
+    if proto == ETH_P_ARP:
+        words = [int.from_bytes(a.packed, "big") for a in claimed if a.version == 4]
+        prog = [(BPF_LD_W, 0, 0, ARP_SPA),
+                (BPF_JEQ, 0, 1, 0),                   # a probe: its target is what it claims
+                (BPF_LD_W, 0, 0, ARP_TPA)]
+    else:
+        words = [int.from_bytes(a.packed[12:], "big") for a in claimed if a.version == 6]
+        prog = [(BPF_LD_B, 0, 0, ETH_HLEN + 6),       # IPv6 next header
+                (BPF_JEQ, 0, 3, IPPROTO_ICMPV6),
+                (BPF_LD_B, 0, 0, ETH_HLEN + IPV6_HLEN),   # ICMPv6 type
+                (BPF_JEQ, 2, 0, ND_NEIGHBOR_SOLICIT),
+                (BPF_JEQ, 1, 0, ND_NEIGHBOR_ADVERT),
+                DROP,
+                (BPF_LD_W, 0, 0, ND_TARGET_LAST_WORD)]
+    tail = _one_of(words)
+    if len(prog) + len(tail) > BPF_MAXINSNS:   # more addresses than a program holds: judge in Python
+        tail = [ACCEPT]
+    return prog + tail
 
 
 def attach_filter(sock: socket.socket, program) -> None:
@@ -141,15 +171,34 @@ def attach_filter(sock: socket.socket, program) -> None:
 
 
 class LinkSocket:
-    """An AF_PACKET socket on one interface: sends frames, receives ARP and IPv6 ND."""
+    """An AF_PACKET socket on one interface: sends frames, receives the ARP or IPv6 ND
+    frames that claim one of the addresses given to claim() (none at first), or with
+    tap=True every frame of `proto` (a capture, as the benchmarks use)."""
 
-    def __init__(self, ifname: str, proto: int) -> None:
-        self.ifname = ifname
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
-        if proto == ETH_P_IPV6:
-            attach_filter(self.sock, ND_ONLY_BPF)
+    def __init__(self, ifname: str, proto: int, tap: bool = False) -> None:
+        self.ifname, self.proto = ifname, proto
+        # protocol 0 receives nothing until bind() sets it: made with `proto`, the socket
+        # would first listen on every interface and bind() would wait for an RCU grace
+        # period (synchronize_net, ~9 ms) to take that back
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        self.claimed: frozenset | None = None if tap else frozenset()    # None: unfiltered
+        if not tap:
+            attach_filter(self.sock, claim_filter(proto, ()))    # before bind: nothing unfiltered queues
         self.sock.bind((ifname, proto))
         self.sock.setblocking(False)
+
+    def claim(self, addrs) -> None:
+        """Let through the claims of exactly these addresses from now on (frames
+        already queued stay queued)."""
+        addrs = frozenset(addrs)
+        if addrs != self.claimed:
+            try:
+                attach_filter(self.sock, claim_filter(self.proto, addrs))
+            except OSError:    # no filter at all then: every frame reaches the agent, which judges it
+                self.sock.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
+                self.claimed = None
+                raise
+            self.claimed = addrs
 
     def send(self, frame: bytes) -> None:
         self.sock.send(frame)

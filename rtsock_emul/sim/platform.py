@@ -125,6 +125,9 @@ class SimPlatform:
         self.events.append(("announce", phyint, af, str(addr)))
         self.log.info("sim: announce %s on %s", addr, phyint)
 
+    def claims_changed(self) -> None:
+        """Nothing to filter: the sim's conflicts come from its config, not a wire."""
+
     def changed(self) -> None:
         self.events.append(("changed",))
         self.log.debug("sim: kernel state changed")

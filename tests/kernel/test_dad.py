@@ -287,3 +287,51 @@ def test_R104_R105_claims_answers_whether_dad_conflict_could_act(kernel, clock, 
     assert hooks.take() == []
     for addr in ("192.0.2.99", "198.51.100.1"):
         assert kernel.dad_conflict("net0", V4, addr, STRANGER) is None
+
+
+class ClaimWatch(Recorder):
+    """Records Kernel.claimed(net0) at each claims_changed, as the platform's filter would."""
+
+    def __init__(self):
+        super().__init__()
+        self.kernel, self.seen = None, []
+
+    def claims_changed(self):
+        self.seen.append(sorted(str(a) for _af, a in self.kernel.claimed("net0")))
+
+    def dad_probe(self, phyint, af, addr, probe_no):
+        super().dad_probe(phyint, af, addr, probe_no)   # the first probe may go before the hook
+        self.seen.append(("probe", str(addr)))
+
+
+def test_R104_R105_claims_changed_follows_what_a_claim_must_name():
+    """claimed() is the set claims() is true for; claims_changed is called at the end of
+    each operation that moves it: a join that brings the group's data addresses, an
+    address up (with DAD still running), a data address down, and a duplicate taken
+    down (R104)."""
+    clock = ManualClock()
+    hooks = ClaimWatch()
+    kernel = hooks.kernel = Kernel(clock, hooks, Tunables.fast())
+    kernel.plumb("ipmp0", V4, ipmp=True)
+    kernel.plumb("net0", V4, mac=MAC0)
+    kernel.set_addr("ipmp0", V4, "192.0.2.50", 24)
+    kernel.set_flags("ipmp0", V4, set=C.IFF_UP)
+    assert hooks.seen and all(s == [] for s in hooks.seen)   # ipmp0's address; net0 holds nothing
+    kernel.set_groupname("net0", V4, "ipmp0")
+    assert hooks.seen[-1] == ["192.0.2.50"]
+    kernel.set_addr("net0", V4, "192.0.2.100", 24)
+    hooks.seen.clear()
+    kernel.set_flags("net0", V4, set=C.IFF_NOFAILOVER | C.IFF_UP)
+    assert [s for s in hooks.seen if not isinstance(s, tuple)] == [["192.0.2.100", "192.0.2.50"]]
+    assert {str(a) for _af, a in kernel.claimed("net0")} == {
+        a for a in ("192.0.2.100", "192.0.2.50", "192.0.2.99") if kernel.claims("net0", V4, a)}
+    hooks.seen.clear()
+    clock.advance(5)                             # DAD of the test address ends: claims unchanged
+    assert [s for s in hooks.seen if not isinstance(s, tuple)] == []
+    kernel.set_flags("ipmp0", V4, clear=C.IFF_UP)
+    assert hooks.seen[-1] == ["192.0.2.100"]
+    for _ in range(kernel.tunables.max_defend + 1):    # defended max_defend times, then duplicate (R108)
+        kernel.dad_conflict("net0", V4, "192.0.2.100", STRANGER)
+    assert kernel.phyint("net0").ills[V4].ipifs[0].ipif_flags & C.IFF_DUPLICATE
+    assert hooks.seen[-1] == [] and kernel.claimed("net0") == set()
+    assert kernel.claimed("net9") == set()
