@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from ..util.textfile import read_text
+from ..util.textfile import read_text, yaml_compose
 from . import naming
 from .errors import TopologyError
 
@@ -106,7 +106,7 @@ def load(spec) -> Topology:
     text = read_text(path, "topology", lambda line, what, hint: TopologyError(
         f"{where}:{line}" if line else where, f"{what}; {hint}"))
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml_compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{where}:{mark.line + 1}" if mark else where

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from rtsock_emul.util.textfile import MAX_FILE_BYTES, read_text  # noqa: F401 (MAX_FILE_BYTES: tests)
+from rtsock_emul.util.textfile import MAX_FILE_BYTES, read_text, yaml_compose  # noqa: F401 (MAX_FILE_BYTES: tests)
 
 from .errors import ScenarioError
 
@@ -116,7 +116,7 @@ def line_of(container: Any, key: Any, default: int = 0) -> int:
 def load_text(text: str, path="<string>"):
     """Parse YAML text into LMap/LList/scalars; YAML syntax errors become ScenarioError."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml_compose(text)
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError(path, *yaml_error_place(exc),
                             "check indentation and quoting; `:` inside a value needs quotes") from None

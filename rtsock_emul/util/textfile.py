@@ -3,6 +3,8 @@ import os
 import sys
 from collections.abc import Callable
 
+import yaml
+
 MAX_FILE_BYTES = 1 << 20        # a scenario or topology is a few KB; more is a mistake or an attack
 
 
@@ -42,3 +44,18 @@ def generated_doc(doc, text: str, argv, command: str, write_by_default: bool = F
     else:
         print(text)
     return 0
+
+
+def yaml_compose(text: str) -> yaml.Node | None:
+    """The YAML node tree of `text`, with line marks, by libyaml where PyYAML has it
+    (pure Python is 8x slower: a pytest session composes every scenario to collect it).
+    A file libyaml rejects is parsed again in pure Python for its error, which names
+    what it expected ("but got '<stream end>'") where libyaml's does not."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is None:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    try:
+        return yaml.compose(text, Loader=fast)
+    except yaml.YAMLError:
+        yaml.compose(text, Loader=yaml.SafeLoader)
+        raise
