@@ -9,8 +9,9 @@ together and in their order, so module-scoped fixtures start once per worker. A
 session without `-n`, or without the record, keeps pytest's order.
 
 `-n auto` starts WORKERS_PER_CPU workers per CPU: labs and scenarios mostly wait on
-timers the emulated kernel must keep (DAD spacing, FDT, quiet windows), so one worker
-per CPU leaves the CPUs half idle. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set.
+timers the emulated kernel must keep (DAD spacing, FDT, quiet windows): on 2 CPUs the
+whole suite kept them ~50 % busy with one worker per CPU, 76 % with two, 90 % with
+three (docs/performance.md). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set.
 """
 import json
 import os
@@ -19,7 +20,7 @@ from collections import defaultdict
 import pytest
 
 DURATIONS = ".test_durations"
-WORKERS_PER_CPU = 2
+WORKERS_PER_CPU = 3
 
 
 def file_of(nodeid: str) -> str:

@@ -35,12 +35,12 @@ def test_an_xdist_worker_runs_the_heaviest_file_first(pytester):
     assert (pytester.path / "chunk").read_text() == "1"        # one test per request, not batches
 
 
-def test_n_auto_starts_two_workers_per_cpu_unless_the_environment_says(pytester, monkeypatch):
-    """The suite mostly waits on the emulated kernel's timers: `-n auto` is two workers
+def test_n_auto_starts_three_workers_per_cpu_unless_the_environment_says(pytester, monkeypatch):
+    """The suite mostly waits on the emulated kernel's timers: `-n auto` is three workers
     per CPU; PYTEST_XDIST_AUTO_NUM_WORKERS (xdist's own setting) still wins."""
     import os
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
     config = pytester.parseconfigure("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider")
-    assert config.hook.pytest_xdist_auto_num_workers(config=config) == 2 * len(os.sched_getaffinity(0))
+    assert config.hook.pytest_xdist_auto_num_workers(config=config) == 3 * len(os.sched_getaffinity(0))
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
     assert config.hook.pytest_xdist_auto_num_workers(config=config) == 3
