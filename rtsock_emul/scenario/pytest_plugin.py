@@ -67,6 +67,11 @@ def pytest_unconfigure(config) -> None:
 
 
 _interrupted: list = []    # signal numbers (0 for Ctrl-C) of sessions being interrupted
+_open_sessions: list = []  # sessions of this process not finished: a test's in-process session is nested
+
+
+def pytest_sessionstart(session) -> None:
+    _open_sessions.append(session)
 
 
 def pytest_keyboard_interrupt(excinfo) -> None:
@@ -77,16 +82,18 @@ def pytest_keyboard_interrupt(excinfo) -> None:
 def pytest_sessionfinish(session) -> None:
     """An interrupted session stops any lab still live (before the leftover check) and, when
     SIGTERM or SIGHUP ended it, exits 128+signal as the shell reports a process killed by it.
-    Then the process's agent fork server ends, unless a zygote of a leaked lab still runs
-    under it: the leftover check then reports the whole tree."""
+    Then the process's agent fork server ends (after the outermost session only), unless a
+    zygote of a leaked lab still runs under it: the leftover check then reports the whole tree."""
     if _interrupted:
         from rtsock_emul.lab import runtime
         signum = _interrupted.pop()
         runtime._stop_all()
         if signum:
             session.exitstatus = 128 + signum
+    if session in _open_sessions:
+        _open_sessions.remove(session)
     forkserver = sys.modules.get("rtsock_emul.lab.forkserver")   # None: no lab ran here
-    if forkserver is not None:
+    if forkserver is not None and not _open_sessions:    # the outer session's labs still use it
         forkserver.shutdown(only_if_idle=True)
 
 

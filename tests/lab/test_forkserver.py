@@ -158,3 +158,14 @@ def test_a_changed_source_file_gets_a_fresh_server(tmp_path):
     s1, s2, s3 = json.loads(res.stdout)
     assert s1 == s2 != s3
     assert marked_processes(env) == []
+
+
+def test_a_nested_pytest_session_leaves_the_outer_sessions_server(pytester):
+    """A test's in-process pytest session (pytester) used to end the process's server when
+    it finished, so the worker's next lab paid a cold one; only the outermost session ends it."""
+    lab_api.start("ipmp-pair", mode="sim").stop()
+    server = forkserver.server_pid()
+    pytester.makepyfile(test_inner="def test_nothing():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert forkserver.server_pid() == server and pid_alive(server)
