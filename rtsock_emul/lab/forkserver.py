@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from .errors import LabError
 
@@ -237,35 +237,27 @@ def _changed(files: dict[str, tuple[int, int]]) -> str | None:
     return None
 
 
-def _zygote_child(req: dict, fds: list[int], missing: list[str]) -> None:
-    """In the forked child: become the lab's zygote. Never returns."""
-    code = 1
-    try:
-        os.setsid()
-        # ps: its command line is still the server's; its name says what it is
-        ctypes.CDLL(None).prctl(PR_SET_NAME, b"ipmp-zygote")
-        signal.set_wakeup_fd(-1)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-        os.closerange(3, 1 << 16)        # the control socket, the server's selector, fds
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        os.environ.clear()
-        os.environ.update(req["env"])
-        os.chdir(req["cwd"])
-        from .zygote import serve
-        code = serve(missing)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
-        import traceback
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+def _zygote_child(req: dict, fds: list[int], missing: list[str]) -> NoReturn:
+    """In the forked child: become the lab's zygote."""
+    from . import zygote
+    zygote.exit_after(lambda: _become_zygote(req, fds, missing))
+
+
+def _become_zygote(req: dict, fds: list[int], missing: list[str]) -> int:
+    os.setsid()
+    # ps: its command line is still the server's; its name says what it is
+    ctypes.CDLL(None).prctl(PR_SET_NAME, b"ipmp-zygote")
+    signal.set_wakeup_fd(-1)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    os.closerange(3, 1 << 16)        # the control socket, the server's selector, fds
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(req["env"])
+    os.chdir(req["cwd"])
+    from . import zygote
+    return zygote.serve(missing)
 
 
 def serve(ctl: socket.socket, missing: list[str]) -> int:

@@ -27,7 +27,7 @@ import selectors
 import signal
 import sys
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, NoReturn
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -38,26 +38,12 @@ STOP_TIMEOUT = 3.0          # seconds children get after SIGTERM, then SIGKILL
 PR_SET_PDEATHSIG = 1
 
 
-def _child(reqs: list, events_w: int, zygote_pid: int) -> None:
-    """In the forked child: serve the hosts of `reqs`. Never returns."""
+def exit_after(body: Callable[[], int]) -> NoReturn:
+    """In a forked child: run `body`, then leave with its exit code (1 if it raised, with the
+    traceback on stderr) without returning into the parent's code the fork copied."""
     code = 1
     try:
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        # a zygote killed outright (SIGKILL) cannot stop us: the kernel sends SIGTERM then
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != zygote_pid:
-            os._exit(0)
-        signal.set_wakeup_fd(-1)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(2, 1)            # fd 1 is the zygote's event channel: not ours to write
-        os.closerange(3, events_w)
-        os.closerange(events_w + 1, 1 << 16)
-        sys.stdout = os.fdopen(1, "w", buffering=1)
-        sys.stderr = os.fdopen(2, "w", buffering=1)
-        from .worker import run_worker
-        code = run_worker(reqs, events_w)
+        code = body()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -68,6 +54,30 @@ def _child(reqs: list, events_w: int, zygote_pid: int) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _child(reqs: list, events_w: int, zygote_pid: int) -> NoReturn:
+    """In the forked child: serve the hosts of `reqs`."""
+    exit_after(lambda: _serve_shard(reqs, events_w, zygote_pid))
+
+
+def _serve_shard(reqs: list, events_w: int, zygote_pid: int) -> int:
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    # a zygote killed outright (SIGKILL) cannot stop us: the kernel sends SIGTERM then
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != zygote_pid:
+        return 0
+    signal.set_wakeup_fd(-1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(2, 1)            # fd 1 is the zygote's event channel: not ours to write
+    os.closerange(3, events_w)
+    os.closerange(events_w + 1, 1 << 16)
+    sys.stdout = os.fdopen(1, "w", buffering=1)
+    sys.stderr = os.fdopen(2, "w", buffering=1)
+    from .worker import run_worker
+    return run_worker(reqs, events_w)
 
 
 class Zygote:
