@@ -87,9 +87,14 @@ HOLDING_START = textwrap.dedent("""\
 
     def hold():
         state["held"] = True
+        # the signal may reach another thread of ours: its wakeup byte ends the select,
+        # then the handler raises out of here in the main thread
+        woken, wake = os.pipe()
+        os.set_blocking(wake, False)
+        signal.set_wakeup_fd(wake)
         print("holding", flush=True)
-        never, _ = os.pipe()
-        select.select([never], [], [])      # the signal's handler raises out of here
+        select.select([woken], [], [])
+        raise AssertionError("woken, and no signal handler raised")
 
     def on_event(event, args):
         if state["held"] or state["busy"] or threading.current_thread() is not threading.main_thread():
