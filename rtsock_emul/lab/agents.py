@@ -10,26 +10,17 @@ import os
 import select
 import selectors
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import IO, NoReturn, Sequence
 
-from . import forkserver
+from . import forkserver, stopsignals
 from .errors import LabError
 
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 READY_TIMEOUT = 20.0        # seconds for every agent of a lab to print READY
 # Hosts per agent process: a crash of the process ends at most this many hosts; the
 # interpreter's memory is shared by them (docs/performance.md "Lab scale").
 HOSTS_PER_PROCESS = int(os.environ.get("RTSOCK_LAB_HOSTS_PER_PROCESS", "16"))
-
-
-def _hold_stop_signals() -> set[int] | None:
-    """Block SIGINT/SIGTERM/SIGHUP (main thread only); the previous mask, or None."""
-    if threading.current_thread() is threading.main_thread():
-        return signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    return None
 
 
 class ZygoteProcess:
@@ -75,26 +66,24 @@ class Zygote:
         stdin_r, stdin_w = os.pipe()
         stdout_r, stdout_w = os.pipe()
         proc: ZygoteProcess | None = None
-        held = _hold_stop_signals()    # a signal before the registry knows it would leave a zygote
-        try:
-            with open(run_dir / "zygote.log", "ab") as errlog:
-                pid = forkserver.fork_zygote(env, str(run_dir), [stdin_r, stdout_w, errlog.fileno()])
-            proc = ZygoteProcess(pid, stdin_w, stdout_r)
-            self.registry = registry
-            self.entry = registry.process(pid, "zygote")
-        except BaseException:     # our end of its stdin closes: a zygote we cannot record stops
-            if proc is not None:
-                proc.kill()
-                proc.close()
-            else:
-                os.close(stdin_w)
-                os.close(stdout_r)
-            raise
-        finally:
-            os.close(stdin_r)
-            os.close(stdout_w)
-            if held is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        with stopsignals.held():      # a signal before the registry knows it would leave a zygote
+            try:
+                with open(run_dir / "zygote.log", "ab") as errlog:
+                    pid = forkserver.fork_zygote(env, str(run_dir), [stdin_r, stdout_w, errlog.fileno()])
+                proc = ZygoteProcess(pid, stdin_w, stdout_r)
+                self.registry = registry
+                self.entry = registry.process(pid, "zygote")
+            except BaseException:     # our end of its stdin closes: a zygote we cannot record stops
+                if proc is not None:
+                    proc.kill()
+                    proc.close()
+                else:
+                    os.close(stdin_w)
+                    os.close(stdout_r)
+                raise
+            finally:
+                os.close(stdin_r)
+                os.close(stdout_w)
         self.proc = proc
         self._stdin: IO[bytes] = proc.stdin
         self._stdout: IO[bytes] = proc.stdout

@@ -35,14 +35,13 @@ import threading
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+from . import stopsignals, zygote
 from .errors import LabError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 REPLY_TIMEOUT = 20.0        # seconds for an answer (the first one waits for the imports)
 EXIT_TIMEOUT = 5.0          # seconds the server gets to exit after EOF, then SIGKILL
 MAX_MSG = 1 << 20
-PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 
 
@@ -53,19 +52,18 @@ class Server:
     def __init__(self, env: dict) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         main = threading.current_thread() is threading.main_thread()
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS) if main else None
-        try:      # stop signals held: a Ctrl-C inside Popen cannot leave an unrecorded server
-            self.proc = subprocess.Popen(      # -OO: no docstrings, ~1 MB less in every agent's RSS
-                [sys.executable, "-OO", "-m", "rtsock_emul.lab.forkserver", str(os.getpid()), str(int(main))],
-                stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=env, cwd=str(PROJECT_ROOT), start_new_session=True)   # Ctrl-C reaches only the lab
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-            if held is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        # stop signals held: a Ctrl-C inside Popen cannot leave an unrecorded server
+        with stopsignals.held():
+            try:
+                self.proc = subprocess.Popen(      # -OO: no docstrings, ~1 MB less in every agent's RSS
+                    [sys.executable, "-OO", "-m", "rtsock_emul.lab.forkserver", str(os.getpid()), str(int(main))],
+                    stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    env=env, cwd=str(PROJECT_ROOT), start_new_session=True)   # Ctrl-C reaches only the lab
+            except BaseException:
+                ours.close()
+                raise
+            finally:
+                theirs.close()
         self.sock = ours
         self.key = _startup_key(env)
         self.lock = threading.Lock()      # one request at a time: labs may start in threads
@@ -239,7 +237,6 @@ def _changed(files: dict[str, tuple[int, int]]) -> str | None:
 
 def _zygote_child(req: dict, fds: list[int], missing: list[str]) -> NoReturn:
     """In the forked child: become the lab's zygote."""
-    from . import zygote
     zygote.exit_after(lambda: _become_zygote(req, fds, missing))
 
 
@@ -256,7 +253,6 @@ def _become_zygote(req: dict, fds: list[int], missing: list[str]) -> int:
     os.environ.clear()
     os.environ.update(req["env"])
     os.chdir(req["cwd"])
-    from . import zygote
     return zygote.serve(missing)
 
 
@@ -292,12 +288,12 @@ def serve(ctl: socket.socket, missing: list[str]) -> int:
                     eof = True           # a fresh server imports the new code
                     sel.unregister(ctl)
                 elif req["op"] == "fork" and len(fds) == 3:
-                    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-                    pid = os.fork()
-                    if pid == 0:
-                        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-                        _zygote_child(req, fds, missing)
-                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                    with stopsignals.held() as before:
+                        pid = os.fork()
+                        if pid == 0:
+                            if before is not None:
+                                signal.pthread_sigmask(signal.SIG_SETMASK, before)
+                            _zygote_child(req, fds, missing)
                     children.add(pid)
                     reply = {"pid": pid}
                 else:
@@ -332,16 +328,15 @@ def _reap(children: set[int]) -> None:
 def main() -> int:
     owner, by_main_thread = int(sys.argv[1]), sys.argv[2] == "1"
     if by_main_thread:
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL(None).prctl(zygote.PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != owner:        # it died before the prctl
         return 0
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)   # held by the lab around our start
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stopsignals.STOP_SIGNALS)   # held by the lab around our start
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctl = socket.socket(fileno=os.dup(0))
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)   # fd 0 of a zygote is its lab's pipe
     try:
-        from .zygote import prepare
-        missing = prepare()
+        missing = zygote.prepare()
     except BaseException as exc:     # said to the lab that asks first
         msg, _fds, _, _ = socket.recv_fds(ctl, MAX_MSG, 3)
         if msg:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from rtsock_emul import client
 
-from . import faults, forkserver, naming, programs
+from . import faults, forkserver, naming, programs, stopsignals
 from .agents import READY_TIMEOUT, Zygote
 from .cleanup import Registry
 from .errors import LabError
@@ -31,7 +31,6 @@ STARTED_RUN_IDS: list[str] = []   # every run this process started (the session 
 _hooks_installed = False
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)   # blocked while a lab tears down
 
 
 class Interrupted(KeyboardInterrupt):
@@ -194,12 +193,11 @@ class Lab:
             if self._stopped:
                 return []
             self._stopped = True
-            blocked = _block_signals()
-            try:
-                return self._teardown()
-            finally:
-                _live.discard(self)
-                _unblock_signals(blocked)
+            with stopsignals.held():
+                try:
+                    return self._teardown()
+                finally:
+                    _live.discard(self)
 
     def _teardown(self) -> list[str]:
         for prog in self._programs:      # before their hosts and agents go
@@ -340,17 +338,6 @@ class Lab:
         self._host(src_host)
         self._need_net("ping")
         return faults.ping(self.net[src_host].pid, dst_addr, count, interval, src_host=src_host)
-
-
-def _block_signals() -> set[int] | None:
-    if threading.current_thread() is threading.main_thread():
-        return signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
-    return None
-
-
-def _unblock_signals(previous) -> None:
-    if previous is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def start(topology, mode: str = "mininet", config: dict | None = None, run_id: str | None = None,
