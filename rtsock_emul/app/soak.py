@@ -83,9 +83,13 @@ class Chaos:
         self.joined = False
         self.kinds: Counter[str] = Counter()
 
+    def _more(self, made: int) -> bool:
+        """Another change: until `steps` were made, or (without steps) the deadline."""
+        return made < self.steps if self.steps is not None else time.monotonic() < self.deadline
+
     def __iter__(self) -> Iterator[Step]:
         n = 0
-        while n < self.steps if self.steps is not None else time.monotonic() < self.deadline:
+        while self._more(n):
             n += 1
             kind, args = self.pick()
             self.kinds[kind] += 1
