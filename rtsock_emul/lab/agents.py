@@ -117,6 +117,12 @@ class Zygote:
         deadline = time.monotonic() + timeout
         sel = selectors.DefaultSelector()
         sel.register(self._stdout, selectors.EVENT_READ)
+        with stopsignals.wakeup() as woken:
+            if woken is not None:
+                sel.register(woken, selectors.EVENT_READ)
+            self._wait_ready(want, deadline, timeout, sel, woken, logs)
+
+    def _wait_ready(self, want: set, deadline: float, timeout: float, sel, woken, logs) -> None:
         try:
             while not want <= self.ready:
                 dead = sorted(h for h in want if h in self.exited)
@@ -127,8 +133,11 @@ class Zygote:
                     late = sorted(want - self.ready)
                     raise LabError(f"agents of {', '.join(late)} not READY after {timeout:g}s; "
                                    f"see {self._log_hint(late, logs)}")
-                if sel.select(left):
-                    self._read_events()
+                for key, _ in sel.select(left):
+                    if key.fileobj == woken:
+                        os.read(woken, 512)    # the handler runs now, in this thread
+                    else:
+                        self._read_events()
         finally:
             sel.close()
 

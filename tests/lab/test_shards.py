@@ -6,6 +6,9 @@ import os
 import selectors
 import signal
 import socket
+import sys
+import threading
+import time
 
 import pytest
 
@@ -112,3 +115,39 @@ def test_agent_processes_end_when_the_zygote_is_killed_outright(zygote, tmp_path
     zygote.proc.wait()
     wait_until(lambda: not pid_alive(pid), 10, what=f"agent process {pid} to end after its zygote")
     assert not (tmp_path / "h1.sock").exists()      # it stopped cleanly: serve() removed its socket
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_signal_that_reaches_another_thread_ends_the_ready_wait_at_once(zygote):
+    """Python runs signal handlers in the main thread only; the kernel may give a signal to
+    any thread. The wait for READY also waits on a wakeup fd, so a signal taken by another
+    thread ends it at once, not at the next zygote event or the timeout."""
+    main = threading.main_thread()
+
+    def waiting_in_select():     # in the selector's select and asleep: inside the system call
+        frame = sys._current_frames().get(main.ident)
+        with open(f"/proc/self/task/{main.native_id}/stat") as f:
+            asleep = f.read().rsplit(")", 1)[1].split()[0] == "S"
+        return frame is not None and frame.f_code.co_name == "select" and asleep
+
+    def signal_this_thread():
+        wait_until(waiting_in_select, 10, interval=0.001, what="the main thread in the READY wait")
+        signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+
+    def raise_stop(signum, frame):
+        raise _Stop
+
+    previous = signal.signal(signal.SIGUSR1, raise_stop)
+    sender = threading.Thread(target=signal_this_thread)
+    try:
+        sender.start()
+        t0 = time.monotonic()
+        with pytest.raises(_Stop):
+            zygote.wait_ready(["h1"], timeout=60)     # nothing spawned: no event will come
+        assert time.monotonic() - t0 < 30
+    finally:
+        sender.join()
+        signal.signal(signal.SIGUSR1, previous)
