@@ -30,6 +30,10 @@ class Batcher:
         self.events.append(("batch", [(op, index, str(addr)) for op, index, addr, _ in ops]))
         return [0] * len(ops)
 
+    def routes(self, ops):
+        self.events.append(("routes", [op for op, *_ in ops]))
+        return [0] * len(ops)
+
     def drain(self):
         pass
 
@@ -37,22 +41,14 @@ class Batcher:
         pass
 
 
-class Ipr:
-    def __init__(self, events):
-        self.events = events
-
-    async def route(self, op, **kw):
-        self.events.append(("route", op))
-
-
 def _realizer():
     """(events, the stand-in kernel, a Realizer over net0/net1) in the running loop;
-    every netlink batch, route call and announcement lands in events, in order."""
+    every netlink batch (addresses, routes) and announcement lands in events, in order."""
     events: list = []
     kernel = Kernel()
     ctx = SimpleNamespace(kernel=kernel, loop=asyncio.get_running_loop())
     ifaces = {"net0": SimpleNamespace(index=2), "net1": SimpleNamespace(index=3)}
-    r = Realizer(ctx, Ipr(events), ifaces, logging.getLogger("test"),
+    r = Realizer(ctx, ifaces, logging.getLogger("test"),
                  lambda *a: events.append(("announce", a)), batcher=Batcher(events))
     return events, kernel, r
 
@@ -73,7 +69,7 @@ def test_R88_a_move_is_one_batch_and_its_announcement_follows_at_once():
     events, addrs = asyncio.run(main())
     assert events[0] == ("batch", [("add", 3, str(DATA)), ("del", 2, str(DATA))])
     assert events[1] == ("announce", ("net1", AF_INET, DATA))
-    assert events[2:] == [("route", "replace")]
+    assert events[2:] == [("routes", ["replace"])]
     assert addrs == {("net1", DATA, 24)}
 
 
