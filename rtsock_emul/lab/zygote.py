@@ -232,7 +232,8 @@ def warm_imports() -> list[str]:
     """Import what every agent needs, once; return what could not be imported.
     (Both platforms: modules the children would import later cost each of them.)"""
     missing = []
-    for mod in ("rtsock_emul.agent", "rtsock_emul.linux", "rtsock_emul.sim"):
+    # the worker too: else each zygote and each agent process it forks imports it after the fork
+    for mod in ("rtsock_emul.agent", "rtsock_emul.linux", "rtsock_emul.sim", "rtsock_emul.lab.worker"):
         try:
             __import__(mod)
         except ImportError as exc:

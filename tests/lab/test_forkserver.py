@@ -183,3 +183,23 @@ def test_the_fork_server_imports_no_pyroute2_scapy_or_mininet():
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout == "[]\n"
+
+
+AFTER_FORK = textwrap.dedent("""\
+    import rtsock_emul.lab as lab_api
+    with lab_api.start("ipmp-pair", mode="sim") as lab:
+        lab.admin_ok("h1", "ipadm show-if")
+        log = (lab.run_dir / "zygote.log").read_text()     # the zygote's and its children's stderr
+    print(sorted({line.split("'")[1] for line in log.splitlines() if line.startswith("import '")}))
+""")
+
+
+def test_the_zygote_and_the_agents_it_forks_import_nothing_of_their_own(tmp_path):
+    """Python's verbose mode names every import: the zygote, an agent process it forked (one
+    host a process) and a command they served all use what the fork server imported."""
+    env = dict(child_env(tmp_path / "runs"), PYTHONVERBOSE="1", RTSOCK_LAB_HOSTS_PER_PROCESS="1")
+    res = subprocess.run([sys.executable, "-c", AFTER_FORK], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout == "[]\n"
+    assert marked_processes(env) == []
