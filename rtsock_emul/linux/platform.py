@@ -77,9 +77,8 @@ class LinuxPlatform:
             _sysctl(key, value, self.log)
         for name in names:
             link = by_name[name]
-            mac = link.address
-            self.ifaces[name] = Iface(name, link.index, mac, link.mtu, link.flags)
-            self._our_macs.add(mac)
+            self.ifaces[name] = Iface(name, link.index, link.address, link.mtu, link.flags)
+            self._our_macs.add(link.address)
             for key, value in IF_SYSCTLS.items():
                 _sysctl(key.format(name), value, self.log)
         self.realizer = Realizer(ctx, self.ifaces, self.log, self._send_announce)
