@@ -59,11 +59,11 @@ def parse_links(buf: bytes):
 
 
 class Link(NamedTuple):
-    index: int
-    name: str
+    ifi_index: int
+    ifname: str             # IFLA_IFNAME
     address: bytes          # IFLA_ADDRESS, the link-layer address (b"" if the link has none)
-    mtu: int
-    flags: int
+    mtu: int                # IFLA_MTU
+    ifi_flags: int
 
 
 def link_request(seq: int) -> bytes:

@@ -66,7 +66,7 @@ class LinuxPlatform:
         wanted = [i["name"] for i in self.config.get("interfaces", ())]
         # watch before reading, so no change between the dump and the watch is lost
         self.watcher = netlink.LinkWatcher(loop, wanted or (), self._carrier, self.log)
-        by_name = {link.name: link for link in netlink.dump_links()}
+        by_name = {link.ifname: link for link in netlink.dump_links()}
         names = wanted or [n for n in by_name if n != "lo"]
         missing = [n for n in names if n not in by_name]
         if missing:
@@ -77,7 +77,7 @@ class LinuxPlatform:
             _sysctl(key, value, self.log)
         for name in names:
             link = by_name[name]
-            self.ifaces[name] = Iface(name, link.index, link.address, link.mtu, link.flags)
+            self.ifaces[name] = Iface(name, link.ifi_index, link.address, link.mtu, link.ifi_flags)
             self._our_macs.add(link.address)
             for key, value in IF_SYSCTLS.items():
                 _sysctl(key.format(name), value, self.log)

@@ -66,7 +66,7 @@ DUMP = textwrap.dedent("""\
     for n in range(40):          # more than one part of a dump
         sh(f"ip link add net{n} address 02:00:00:00:01:{n:02x} mtu {1280 + n} type veth peer name far{n}")
     sh("ip link set net0 up && ip link set far0 up && ip link set net1 up")
-    print(json.dumps([[l.index, l.name, l.address.hex(":"), l.mtu, l.flags] for l in netlink.dump_links()]))
+    print(json.dumps([[l.ifi_index, l.ifname, l.address.hex(":"), l.mtu, l.ifi_flags] for l in netlink.dump_links()]))
     print(sh("ip -j link show"))
 """)
 

@@ -56,9 +56,9 @@ def _realizer(batcher=None):
 
 
 def test_routes_go_as_one_batch_removals_first_and_a_refused_one_is_a_warning_retried_later(caplog):
-    net = lambda s: ipaddress.ip_network(s)
     gw = ipaddress.ip_address("192.0.2.1")
-    old, new, dflt = (net("203.0.113.0/24"), gw, None), (net("198.51.100.0/24"), gw, "net1"), (net("0.0.0.0/0"), gw, None)
+    old, new, dflt = ((ipaddress.ip_network(dst), gw, dev) for dst, dev in
+                      (("203.0.113.0/24", None), ("198.51.100.0/24", "net1"), ("0.0.0.0/0", None)))
 
     async def main():
         events, _kernel, r = _realizer()
