@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rtsock_emul.mpathd.prober import Prober
     from rtsock_emul.rtsock.hub import RtsHub
 
-# Platform name -> module; imported only when chosen (linux pulls in pyroute2/scapy).
+# Platform name -> module; imported only when chosen (linux opens netlink and packet sockets).
 PLATFORMS = {"sim": "rtsock_emul.sim", "linux": "rtsock_emul.linux"}
 
 

@@ -228,33 +228,12 @@ def _monotonic() -> float:
     return time.monotonic()
 
 
-def _pyroute2_without_package_init() -> None:
-    """pyroute2/__init__.py imports every family it has (conntrack, ipdb, ndb, nl80211,
-    plan9, ...): over half the zygote's start-up. The agent uses AsyncIPRoute only, so
-    the package is entered without running its __init__ and AsyncIPRoute set on it.
-    Only in this process (and its children): the lab's own process keeps the full package."""
-    import importlib.util
-    if "pyroute2" in sys.modules:
-        return
-    spec = importlib.util.find_spec("pyroute2")
-    if spec is None:
-        return
-    package = importlib.util.module_from_spec(spec)
-    sys.modules["pyroute2"] = package
-    try:
-        from pyroute2.iproute.linux import AsyncIPRoute
-    except ImportError:                # another layout: the ordinary import below
-        del sys.modules["pyroute2"]
-        return
-    package.__dict__["AsyncIPRoute"] = AsyncIPRoute
-
-
 def warm_imports() -> list[str]:
     """Import what every agent needs, once; return what could not be imported.
     (Both platforms: modules the children would import later cost each of them.)"""
     missing = []
-    _pyroute2_without_package_init()
-    for mod in ("rtsock_emul.agent", "rtsock_emul.linux", "rtsock_emul.sim"):
+    # the worker too: else each zygote and each agent process it forks imports it after the fork
+    for mod in ("rtsock_emul.agent", "rtsock_emul.linux", "rtsock_emul.sim", "rtsock_emul.lab.worker"):
         try:
             __import__(mod)
         except ImportError as exc:

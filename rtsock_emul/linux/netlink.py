@@ -1,23 +1,31 @@
-"""Carrier events from Linux: RTM_NEWLINK on the RTMGRP_LINK multicast group.
+"""Links from Linux: the dump at start (RTM_GETLINK) and carrier events after it
+(RTM_NEWLINK on the RTMGRP_LINK multicast group).
 
-A plain NETLINK_ROUTE socket whose fd sits on the agent's event loop
-(add_reader): a far-end `ip link set down` reaches `kernel.link_change`
+The watcher is a plain NETLINK_ROUTE socket whose fd sits on the agent's event
+loop (add_reader): a far-end `ip link set down` reaches `kernel.link_change`
 within milliseconds, with no polling. Only the fields needed are dissected
-(struct nlmsghdr, struct ifinfomsg, the IFLA_IFNAME attribute).
+(struct nlmsghdr, struct ifinfomsg, the IFLA_IFNAME, IFLA_ADDRESS and IFLA_MTU
+attributes).
 """
 from __future__ import annotations
 
+import os
 import socket
 import struct
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 NETLINK_ROUTE = 0
 RTMGRP_LINK = 0x1
-RTM_NEWLINK, RTM_DELLINK = 16, 17
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSGHDR = struct.Struct("=IHHII")          # nlmsg_len, nlmsg_type, nlmsg_flags, nlmsg_seq, nlmsg_pid
 IFINFOMSG = struct.Struct("=BxHiII")        # ifi_family, ifi_type, ifi_index, ifi_flags, ifi_change
 RTATTR = struct.Struct("=HH")               # rta_len, rta_type
-IFLA_IFNAME = 3
+NLMSGERR = struct.Struct("=i")              # struct nlmsgerr: error, then the request's nlmsghdr
+U32 = struct.Struct("=I")
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU = 1, 3, 4
+DUMP_TIMEOUT = 5.0          # seconds; the kernel answers a dump in the recv call itself
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
 RCVBUF = 1 << 20
@@ -48,6 +56,63 @@ def parse_links(buf: bytes):
                 attr += _align(alen)
             yield mtype, index, name, flags
         off += _align(length)
+
+
+class Link(NamedTuple):
+    ifi_index: int
+    ifname: str             # IFLA_IFNAME
+    address: bytes          # IFLA_ADDRESS, the link-layer address (b"" if the link has none)
+    mtu: int                # IFLA_MTU
+    ifi_flags: int
+
+
+def link_request(seq: int) -> bytes:
+    """RTM_GETLINK with NLM_F_DUMP: every link of the namespace."""
+    body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+
+
+def parse_dump(buf: bytes, links: list[Link]) -> bool:
+    """Append the RTM_NEWLINK messages of buf to links; True at NLMSG_DONE.
+    An NLMSG_ERROR raises OSError with its errno."""
+    off = 0
+    while off + NLMSGHDR.size <= len(buf):
+        length, mtype, _flags, _seq, _pid = NLMSGHDR.unpack_from(buf, off)
+        if length < NLMSGHDR.size:
+            break
+        body, end = off + NLMSGHDR.size, off + length
+        if mtype == NLMSG_DONE:
+            return True
+        if mtype == NLMSG_ERROR:
+            err = -NLMSGERR.unpack_from(buf, body)[0]
+            raise OSError(err, f"netlink: link dump: {os.strerror(err)}")
+        if mtype == RTM_NEWLINK:
+            _fam, _type, index, flags, _change = IFINFOMSG.unpack_from(buf, body)
+            attrs, attr = {}, body + IFINFOMSG.size
+            while attr + RTATTR.size <= end:
+                alen, atype = RTATTR.unpack_from(buf, attr)
+                if alen < RTATTR.size:
+                    break
+                attrs[atype] = buf[attr + RTATTR.size:attr + alen]
+                attr += _align(alen)
+            mtu = attrs.get(IFLA_MTU)
+            links.append(Link(index, attrs.get(IFLA_IFNAME, b"").split(b"\0", 1)[0].decode(),
+                              attrs.get(IFLA_ADDRESS, b""), U32.unpack(mtu)[0] if mtu else 0, flags))
+        off += _align(length)
+    return False
+
+
+def dump_links() -> list[Link]:
+    """Every link of this network namespace (a blocking call: the kernel fills each
+    part of a dump inside our recv, it never waits for anything)."""
+    links: list[Link] = []
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
+        sock.settimeout(DUMP_TIMEOUT)
+        sock.bind((0, 0))
+        sock.send(link_request(1))
+        while not parse_dump(sock.recv(RECV_SIZE), links):
+            pass
+    return links
 
 
 def running(flags: int) -> bool:

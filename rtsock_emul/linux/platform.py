@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import AsyncIPRoute
-
 from rtsock_emul.platform import LinkInfo, PlatformError, boot, plumbed
 from rtsock_emul.wire.constants import AF_INET, AF_INET6, RTF_GATEWAY, RTF_STATIC, RTF_UP
 
@@ -55,7 +53,6 @@ class LinuxPlatform:
         self.ctx: Any = None          # the agent's context, from start()
         self.ifaces: dict[str, Iface] = {}
         self.prober: LinuxProber | None = None
-        self.ipr: AsyncIPRoute | None = None
         self.watcher: netlink.LinkWatcher | None = None
         self.realizer: Realizer | None = None
         self._socks: list[packets.LinkSocket] = []
@@ -66,12 +63,10 @@ class LinuxPlatform:
     # --- lifecycle ------------------------------------------------------------
     async def start(self, ctx) -> None:
         self.ctx, loop = ctx, ctx.loop
-        self.ipr = AsyncIPRoute()
         wanted = [i["name"] for i in self.config.get("interfaces", ())]
         # watch before reading, so no change between the dump and the watch is lost
         self.watcher = netlink.LinkWatcher(loop, wanted or (), self._carrier, self.log)
-        links = [link async for link in await self.ipr.get_links()]
-        by_name = {link.get("ifname"): link for link in links}
+        by_name = {link.ifname: link for link in netlink.dump_links()}
         names = wanted or [n for n in by_name if n != "lo"]
         missing = [n for n in names if n not in by_name]
         if missing:
@@ -82,12 +77,11 @@ class LinuxPlatform:
             _sysctl(key, value, self.log)
         for name in names:
             link = by_name[name]
-            mac = bytes.fromhex(link.get("address").replace(":", ""))
-            self.ifaces[name] = Iface(name, link["index"], mac, link.get("mtu"), link["flags"])
-            self._our_macs.add(mac)
+            self.ifaces[name] = Iface(name, link.ifi_index, link.address, link.mtu, link.ifi_flags)
+            self._our_macs.add(link.address)
             for key, value in IF_SYSCTLS.items():
                 _sysctl(key.format(name), value, self.log)
-        self.realizer = Realizer(ctx, self.ipr, self.ifaces, self.log, self._send_announce)
+        self.realizer = Realizer(ctx, self.ifaces, self.log, self._send_announce)
         self.prober = LinuxProber(loop, self.log, lambda n: self.ifaces[n].index)
         for iface in self.ifaces.values():
             self._open_link_sockets(iface)
@@ -177,9 +171,6 @@ class LinuxPlatform:
         self._socks.clear()
         if self.realizer is not None:
             self.realizer.close()
-        if self.ipr is not None:
-            self.ipr.close()
-            self.ipr = None
 
     # --- events from Linux -------------------------------------------------------
     def _carrier(self, ifname: str, running: bool) -> None:

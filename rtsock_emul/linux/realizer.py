@@ -9,8 +9,9 @@ returns; announcements queued meanwhile (gratuitous ARP / unsolicited NA
 after a move) are sent right after it, before any route work, so a peer
 learns the new MAC one system call after the move. `sync()`, called at the
 end of each kernel operation that changed the realized state, does that
-at once; routes follow in a task with pyroute2, one pass at a time
-(changes that arrive while it works trigger one more pass).
+at once; routes follow in a task, one pass at a time (changes that arrive
+while it works trigger one more pass), each pass's removals and replacements
+one rtnetlink batch too.
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ from . import rtnl
 
 
 class Realizer:
-    def __init__(self, ctx, ipr, ifaces: dict, log, send_announce, batcher=None):
-        self.ctx, self.ipr, self.ifaces, self.log = ctx, ipr, ifaces, log
-        self.batcher = batcher if batcher is not None else rtnl.AddrBatcher()
+    def __init__(self, ctx, ifaces: dict, log, send_announce, batcher=None):
+        self.ctx, self.ifaces, self.log = ctx, ifaces, log
+        self.batcher = batcher if batcher is not None else rtnl.Batcher()
         self.send_announce = send_announce
         self.addrs: set[tuple] = set()      # (ifname, addr, prefixlen) applied
         self.routes: set[tuple] = set()     # (network, gateway, dev) applied
@@ -90,7 +91,7 @@ class Realizer:
             self._flush_announce()      # the addresses are on Linux now: before route work
             self._log_applied()
             try:
-                await self.apply_routes()
+                self.apply_routes()
             except Exception as exc:
                 self.log.exception("realizer: %s", exc)
         self.settled.set()
@@ -101,11 +102,6 @@ class Realizer:
             self.send_announce(*item)
 
     # --- applying -------------------------------------------------------------
-    async def reconcile(self) -> None:
-        self.apply_addrs()
-        self._log_applied()
-        await self.apply_routes()
-
     def apply_addrs(self) -> None:
         """The address difference as one batch, adds before removals (a moved
         address is never absent from the host)."""
@@ -139,23 +135,24 @@ class Realizer:
     def close(self) -> None:
         self.batcher.close()
 
-    async def apply_routes(self) -> None:
+    def apply_routes(self) -> None:
+        """Removals, then replacements, in one batch (applied when its send returns).
+        A failed request is logged, not raised; a replacement left out is retried
+        on the next change."""
         want_routes = self.wanted_routes()
-        for item in sorted(self.routes - want_routes, key=str):
-            await self._route("del", *item)
-            self.routes.discard(item)
-        for item in sorted(want_routes - self.routes, key=str):
-            if await self._route("replace", *item):
-                self.routes.add(item)
-
-    async def _route(self, op: str, net, gateway, dev) -> bool:
-        kw = {"dst": str(net), "gateway": str(gateway)}
-        if dev is not None:
-            kw["oif"] = self.ifaces[dev].index
-        try:
-            await self.ipr.route(op, **kw)
-        except Exception as exc:
-            self.log.warning("realizer: route %s %s via %s: %s", op, net, gateway, exc)
-            return False
-        self.log.info("realizer: route %s %s via %s%s", op, net, gateway, f" dev {dev}" if dev else "")
-        return True
+        ops = [("del", *item) for item in sorted(self.routes - want_routes, key=str)] + \
+              [("replace", *item) for item in sorted(want_routes - self.routes, key=str)]
+        if not ops:
+            return
+        self.batcher.drain()
+        results = self.batcher.routes([(op, net, gateway, None if dev is None else self.ifaces[dev].index)
+                                       for op, net, gateway, dev in ops])
+        for (op, net, gateway, dev), err in zip(ops, results):
+            if op == "del":
+                self.routes.discard((net, gateway, dev))
+            elif err == 0:
+                self.routes.add((net, gateway, dev))
+            if err == 0:
+                self.log.info("realizer: route %s %s via %s%s", op, net, gateway, f" dev {dev}" if dev else "")
+            else:
+                self.log.warning("realizer: route %s %s via %s: %s", op, net, gateway, rtnl.describe(err))

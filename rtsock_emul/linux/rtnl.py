@@ -1,12 +1,12 @@
-"""Address changes as one batch of rtnetlink requests, done when send() returns.
+"""Address and route changes as one batch of rtnetlink requests, done when send() returns.
 
 The kernel handles NETLINK_ROUTE requests in the sender's system call
-(rtnetlink_rcv): once `send` of the batch returns, every RTM_NEWADDR and
-RTM_DELADDR in it has been applied and its ack (NLMSG_ERROR, 0 on success)
-is already queued on our socket. So a failover's whole address move costs
-one system call and no event-loop turn; the gratuitous ARP can follow at
-once. Laid out from the Linux structs (struct nlmsghdr, struct ifaddrmsg,
-struct rtattr).
+(rtnetlink_rcv): once `send` of the batch returns, every RTM_NEWADDR,
+RTM_DELADDR, RTM_NEWROUTE and RTM_DELROUTE in it has been applied, in order,
+and its ack (NLMSG_ERROR, 0 on success) is already queued on our socket. So a
+failover's whole address move costs one system call and no event-loop turn;
+the gratuitous ARP can follow at once. Laid out from the Linux structs
+(struct nlmsghdr, struct ifaddrmsg, struct rtmsg, struct rtattr).
 """
 from __future__ import annotations
 
@@ -18,12 +18,19 @@ import struct
 from . import netlink
 
 RTM_NEWADDR, RTM_DELADDR = 20, 21
+RTM_NEWROUTE, RTM_DELROUTE = 24, 25
 NLMSG_ERROR = 2
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
+NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
+NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400
 IFADDRMSG = struct.Struct("=BBBBI")        # ifa_family, ifa_prefixlen, ifa_flags, ifa_scope, ifa_index
+# rtm_family, rtm_dst_len, rtm_src_len, rtm_tos, rtm_table, rtm_protocol, rtm_scope, rtm_type, rtm_flags
+RTMSG = struct.Struct("=BBBBBBBBI")
 NLMSGERR = struct.Struct("=i")             # struct nlmsgerr: error, then the request's nlmsghdr
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
 IFA_F_NODAD = 0x02
+RTA_DST, RTA_OIF, RTA_GATEWAY = 1, 4, 5
+RT_TABLE_MAIN, RTPROT_STATIC, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 4, 0, 1
+U32 = struct.Struct("=I")
 RCVBUF = 1 << 20
 RECV_SIZE = 65536
 FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
@@ -51,6 +58,22 @@ def addr_request(op: str, index: int, addr, prefixlen: int, seq: int) -> bytes:
     return netlink.NLMSGHDR.pack(netlink.NLMSGHDR.size + len(body), mtype, nl_flags, seq, 0) + body
 
 
+def route_request(op: str, net, gateway, oif: int | None, seq: int) -> bytes:
+    """One RTM_NEWROUTE ("replace": create or overwrite) or RTM_DELROUTE ("del") of a
+    static gateway route in the main table; oif None lets the kernel pick the device."""
+    net, gateway = ipaddress.ip_network(net), ipaddress.ip_address(gateway)
+    body = RTMSG.pack(FAMILY[net.version], net.prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_STATIC,
+                      RT_SCOPE_UNIVERSE, RTN_UNICAST, 0)
+    if net.prefixlen:                       # a default route has no RTA_DST
+        body += _attr(RTA_DST, net.network_address.packed)
+    body += _attr(RTA_GATEWAY, gateway.packed)
+    if oif is not None:
+        body += _attr(RTA_OIF, U32.pack(oif))
+    mtype, nl_flags = (RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE) \
+        if op == "replace" else (RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK)
+    return netlink.NLMSGHDR.pack(netlink.NLMSGHDR.size + len(body), mtype, nl_flags, seq, 0) + body
+
+
 def parse_acks(buf: bytes) -> dict[int, int]:
     """nlmsg_seq -> errno (0 = done) of each NLMSG_ERROR in buf."""
     out, off = {}, 0
@@ -64,8 +87,8 @@ def parse_acks(buf: bytes) -> dict[int, int]:
     return out
 
 
-class AddrBatcher:
-    """A NETLINK_ROUTE socket in the agent's namespace that applies address batches."""
+class Batcher:
+    """A NETLINK_ROUTE socket in the agent's namespace that applies address and route batches."""
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, netlink.NETLINK_ROUTE)
@@ -77,13 +100,22 @@ class AddrBatcher:
     def apply(self, ops: list[tuple]) -> list[int | None]:
         """ops: (op, ifindex, addr, prefixlen). Sends them in one batch; returns each one's
         errno (0 done, EEXIST already there, ...) or None when no ack came (unknown)."""
+        return self._batch(addr_request, ops)
+
+    def routes(self, ops: list[tuple]) -> list[int | None]:
+        """ops: (op, network, gateway, oif or None), applied in order; each one's errno
+        as apply() gives it (ESRCH: a route to delete is not there)."""
+        return self._batch(route_request, ops)
+
+    def _batch(self, build, ops: list[tuple]) -> list[int | None]:
+        """build(*op, seq) makes each request; all go in one send."""
         if not ops:
             return []
         seqs, parts = [], []
-        for op, index, addr, plen in ops:
+        for op in ops:
             self.seq = self.seq % 0x7FFFFFFF + 1
             seqs.append(self.seq)
-            parts.append(addr_request(op, index, addr, plen, self.seq))
+            parts.append(build(*op, self.seq))
         self.sock.send(b"".join(parts))
         acks: dict[int, int] = {}
         while len(acks) < len(seqs):

@@ -169,3 +169,37 @@ def test_a_nested_pytest_session_leaves_the_outer_sessions_server(pytester):
     result = pytester.runpytest_inprocess("-p", "rtsock_emul.scenario.pytest_plugin", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert forkserver.server_pid() == server and pid_alive(server)
+
+
+IMPORTS = ("from rtsock_emul.lab import forkserver, zygote; zygote.prepare(); import sys; "
+           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'scapy', 'mininet')))")
+
+
+def test_the_fork_server_imports_no_pyroute2_scapy_or_mininet():
+    """Every agent is forked from the server's imports: the agent speaks rtnetlink itself
+    (rtsock_emul/linux/rtnl.py, netlink.py), so pyroute2's ~0.13 s of import CPU is paid
+    by no lab, and the children share no pages of it."""
+    res = subprocess.run([sys.executable, "-OO", "-c", IMPORTS], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "[]\n"
+
+
+AFTER_FORK = textwrap.dedent("""\
+    import rtsock_emul.lab as lab_api
+    with lab_api.start("ipmp-pair", mode="sim") as lab:
+        lab.admin_ok("h1", "ipadm show-if")
+        log = (lab.run_dir / "zygote.log").read_text()     # the zygote's and its children's stderr
+    print(sorted({line.split("'")[1] for line in log.splitlines() if line.startswith("import '")}))
+""")
+
+
+def test_the_zygote_and_the_agents_it_forks_import_nothing_of_their_own(tmp_path):
+    """Python's verbose mode names every import: the zygote, an agent process it forked (one
+    host a process) and a command they served all use what the fork server imported."""
+    env = dict(child_env(tmp_path / "runs"), PYTHONVERBOSE="1", RTSOCK_LAB_HOSTS_PER_PROCESS="1")
+    res = subprocess.run([sys.executable, "-c", AFTER_FORK], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout == "[]\n"
+    assert marked_processes(env) == []
