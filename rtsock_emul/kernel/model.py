@@ -36,7 +36,6 @@ MAXPLEN = {AF_INET: 32, AF_INET6: 128}
 
 
 _ADDR_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
-_NETWORKS = {4: ipaddress.IPv4Network, 6: ipaddress.IPv6Network}
 
 
 def addr_of(af: int, value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -51,7 +50,9 @@ def addr_of(af: int, value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 def network_of(addr: Addr, prefixlen: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     """ip_network((addr, prefixlen), strict=False) of an address object, built from its
     integer: ipaddress would parse the address's text again."""
-    return _NETWORKS[addr.version]((int(addr), prefixlen), strict=False)
+    if addr.version == 4:
+        return ipaddress.IPv4Network((int(addr), prefixlen), strict=False)
+    return ipaddress.IPv6Network((int(addr), prefixlen), strict=False)
 
 
 def mask_of(af: int, prefixlen: int):
