@@ -57,9 +57,9 @@ class Subscriber(threading.Thread):
                 return
             self.received += 1
             if len(raw) >= RT_MSGHDR.size:
-                hdr = RT_MSGHDR.unpack(raw)
-                if hdr["rtm_pid"] == pid and hdr["rtm_seq"] >= PROBE_SEQ:
-                    self.probe_seen = max(self.probe_seen, hdr["rtm_seq"])
+                seq = RT_MSGHDR.peek(raw, "rtm_seq")
+                if seq >= PROBE_SEQ and RT_MSGHDR.peek(raw, "rtm_pid") == pid:
+                    self.probe_seen = max(self.probe_seen, seq)
 
 
 class FuzzSession:

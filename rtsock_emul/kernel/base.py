@@ -26,12 +26,16 @@ def operation(fn):
     """Public operations (and timer callbacks) run deferred work at the outermost
     level (e.g. the IPMP interface's link message, queued after the ioctl as on
     illumos) and then call hooks.claims_changed() if what a DAD claim must name to
-    concern us moved, and hooks.changed() if the realized state moved."""
+    concern us moved, and hooks.changed() if the realized state moved. Both are
+    compared with their values at the end of the previous operation (kept: the state
+    changes only inside operations), so each is computed once per operation."""
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
         outer = self._depth == 0
         if outer:
-            before, claims = self._signature(), self._claims_signature()
+            if self._signatures is None:
+                self._signatures = self._signature(), self._claims_signature()
+            before, claims = self._signatures
         self._depth += 1
         try:
             return fn(self, *args, **kwargs)
@@ -44,9 +48,10 @@ def operation(fn):
                         self._deferred.pop(0)()
                 finally:
                     self._depth -= 1
-                if self._claims_signature() != claims:
+                self._signatures = after = self._signature(), self._claims_signature()
+                if after[1] != claims:
                     self.hooks.claims_changed()
-                if self._signature() != before:
+                if after[0] != before:
                     self.hooks.changed()
     return wrapper
 
@@ -64,6 +69,7 @@ class Base:
     _condemned: list[Route]
     _deferred: list
     _depth: int
+    _signatures: tuple | None    # (_signature(), _claims_signature()) after the last operation
 
     if TYPE_CHECKING:   # what one mixin calls of another
         def _signature(self) -> Any: ...

@@ -31,6 +31,7 @@ class Kernel(Interfaces, Addresses, Routes, Ipmp, DadMixin, Base):
         self._condemned: list = []
         self._deferred: list = []
         self._depth = 0
+        self._signatures = None
 
     def _signature(self):
         """What the platform realizes: addresses, bindings, routes."""

@@ -35,12 +35,24 @@ UNSPEC: dict[int, Addr] = {AF_INET: ipaddress.IPv4Address(0), AF_INET6: ipaddres
 MAXPLEN = {AF_INET: 32, AF_INET6: 128}
 
 
+_ADDR_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
+
 def addr_of(af: int, value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """Parse `value` as an address of family `af` (illumos AF numbers)."""
-    a = ipaddress.ip_address(value)
+    """Parse `value` as an address of family `af` (illumos AF numbers). An address
+    object is kept (ipaddress would rebuild it from its text: most of a request's cost)."""
+    a = value if type(value) in _ADDR_TYPES else ipaddress.ip_address(value)
     if (af == AF_INET) != (a.version == 4):
         raise ValueError(f"{value} is not an address of family {C.name_of(C.AF_NAMES, af)}")
     return a
+
+
+def network_of(addr: Addr, prefixlen: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """ip_network((addr, prefixlen), strict=False) of an address object, built from its
+    integer: ipaddress would parse the address's text again."""
+    if addr.version == 4:
+        return ipaddress.IPv4Network((int(addr), prefixlen), strict=False)
+    return ipaddress.IPv6Network((int(addr), prefixlen), strict=False)
 
 
 def mask_of(af: int, prefixlen: int):

@@ -12,7 +12,7 @@ from rtsock_emul.wire import constants as C
 from . import messages as M
 from .base import Base, operation
 from .errors import KernelError
-from .model import AF_INET, AF_INET6, MAXPLEN, UNSPEC, Addr, Ill, Ipif, mask_of
+from .model import AF_INET, AF_INET6, MAXPLEN, UNSPEC, Addr, Ill, Ipif, mask_of, network_of
 
 # rts_setmetrics: what RTM_ADD/RTM_CHANGE may set (RTT/RTTVAR stored in ms)
 SETTABLE_METRICS = (C.RTV_MTU | C.RTV_RTT | C.RTV_SSTHRESH | C.RTV_RTTVAR
@@ -46,7 +46,7 @@ class Route:
 
     @property
     def network(self):
-        return ipaddress.ip_network((self.dst, self.prefixlen), strict=False)
+        return network_of(self.dst, self.prefixlen)
 
     @property
     def ifindex(self) -> int:
@@ -74,7 +74,7 @@ def prefixlen_of(af: int, mask) -> int:
         return MAXPLEN[af]
     if isinstance(mask, int):
         return mask
-    bits = int(ipaddress.ip_address(mask))
+    bits = int(mask if isinstance(mask, (ipaddress.IPv4Address, ipaddress.IPv6Address)) else ipaddress.ip_address(mask))
     width = MAXPLEN[af]
     plen = bin(bits).count("1")
     if bits != ((1 << width) - 1) ^ ((1 << (width - plen)) - 1):
@@ -122,7 +122,7 @@ class Routes(Base):
                                flags | C.RTF_HOST, ipif.ill, ipif=ipif))
         elif ipif.prefixlen < MAXPLEN[ipif.af] and not ipif.flags & C.IFF_LOOPBACK:
             # ipif_add_ires_v4/v6: a loopback address gets its IRE_LOOPBACK only
-            net = ipaddress.ip_network((ipif.addr, ipif.prefixlen), strict=False)
+            net = network_of(ipif.addr, ipif.prefixlen)
             table.append(Route(ipif.af, net.network_address, ipif.prefixlen, ipif.addr,
                                flags, ipif.ill, ipif=ipif))
 
@@ -151,7 +151,7 @@ class Routes(Base):
         RTV_ bits to wire values (RTT/RTTVAR in µs)."""
         dst, gateway = self._addr(af, dst), self._addr(af, gateway)
         plen = MAXPLEN[af] if flags & C.RTF_HOST else prefixlen_of(af, mask)
-        dst = ipaddress.ip_network((dst, plen), strict=False).network_address
+        dst = network_of(dst, plen).network_address
         want = self._want_ill(af, ifindex)
         local = self._local_ipif(af, gateway)
         ill: Ill | None
@@ -207,7 +207,7 @@ class Routes(Base):
         plen = _match_plen(af, mask, flags)
         if plen is None:
             raise KernelError(errno.ESRCH, f"no route {dst} with netmask {mask} (R23)")
-        dst = ipaddress.ip_network((dst, plen), strict=False).network_address
+        dst = network_of(dst, plen).network_address
         want = self._want_ill(af, ifindex)
         for r in self._routes[af]:
             if r.flags & C.RTF_KERNEL or (r.dst, r.prefixlen) != (dst, plen):
@@ -239,7 +239,7 @@ class Routes(Base):
             if plen == MAXPLEN[af]:
                 if dst not in r.network:
                     continue
-            elif (r.prefixlen, r.dst) != (plen, ipaddress.ip_network((dst, plen), strict=False).network_address):
+            elif (r.prefixlen, r.dst) != (plen, network_of(dst, plen).network_address):
                 continue
             if best is None or (r.local, r.prefixlen) > (best.local, best.prefixlen):
                 best = r

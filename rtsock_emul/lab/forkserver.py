@@ -12,7 +12,13 @@ process that started it, never to a lab, and is never shared with another proces
 
 Control socket (SOCK_SEQPACKET, one JSON message each way):
   {"op": "fork", "env", "cwd"} + fds [stdin, stdout, stderr]  ->  {"pid"} | {"error"} | {"stale"}
+  {"op": "command", "argv", "env", "cwd", "user"} + fds [stdout, stderr, status]  ->  {"pid"} | ...
   {"op": "children"}  ->  {"pids": [zygotes still running]}
+A "command" child is the `rtsock` command (`rtsock_emul.admin.cli.main(argv)`, `route` for
+the lab): a process of its own, as a started `rtsock` is (its pid is the rtm_pid of what it
+writes; with "user": [uid, gid] it drops to that user first, and the agent sees that uid),
+without a cold interpreter's start and imports (~80 ms of CPU each). It writes its output to
+the two pipes and its exit status, as text, to the third, then exits; the server reaps it.
 The forked zygote is in a session of its own, reads the lab's stdin pipe, writes events
 to the lab's stdout pipe and its traceback to the lab's zygote.log; EOF on that stdin
 stops it exactly as before. It is the lab's to register and end, by pid; the server only
@@ -32,6 +38,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
@@ -163,6 +170,73 @@ def fork_zygote(env: dict, cwd: str, fds: list[int]) -> int:
     raise AssertionError("unreachable")
 
 
+def run_command(argv: list[str], env: dict, cwd: str, user: tuple[int, int] | None = None,
+                timeout: float = REPLY_TIMEOUT) -> tuple[int, str, str]:
+    """(rc, out, err) of `rtsock ARGV...` run by a child of the fork server (see above).
+    LabError if it does not finish within `timeout` (it is then killed)."""
+    fds: list[int] = []
+    try:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        status_r, status_w = os.pipe()
+        fds = [out_r, out_w, err_r, err_w, status_r, status_w]
+        req = {"op": "command", "argv": list(argv), "env": env, "cwd": cwd,
+               "user": list(user) if user is not None else None}
+        for attempt in (1, 2):
+            server = _get(env)
+            try:
+                reply = server.request(req, [out_w, err_w, status_w])
+            except LabError:
+                _retire(server)
+                if attempt == 2:
+                    raise
+                continue
+            if "stale" in reply and attempt == 1:
+                _retire(server)
+                continue
+            break
+        if "pid" not in reply:
+            raise LabError(f"the agent fork server could not run `rtsock {' '.join(argv)}`: "
+                           f"{reply.get('error') or reply}")
+        for fd in (out_w, err_w, status_w):
+            os.close(fd)
+            fds.remove(fd)
+        got = _read_all([out_r, err_r, status_r], timeout)
+        if got is None:
+            try:
+                os.kill(int(reply["pid"]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            raise LabError(f"`rtsock {' '.join(argv)}` did not finish in {timeout:g}s; killed")
+        out, err, status = (b.decode(errors="replace") for b in got)
+        if not status.strip():           # it died before saying: its traceback is in err
+            return 1, out, err
+        return int(status), out, err
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _read_all(fds: list[int], timeout: float) -> list[bytes] | None:
+    """Everything each fd gives until EOF on all of them; None at the timeout."""
+    chunks: dict[int, list[bytes]] = {fd: [] for fd in fds}
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        for fd in fds:
+            sel.register(fd, selectors.EVENT_READ)
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            for key, _ in sel.select(left):
+                data = os.read(key.fd, 1 << 16)
+                if data:
+                    chunks[key.fd].append(data)
+                else:
+                    sel.unregister(key.fd)
+    return [b"".join(chunks[fd]) for fd in fds]
+
+
 def server_pid() -> int | None:
     with _lock:
         return _server.proc.pid if _server is not None else None
@@ -256,6 +330,40 @@ def _become_zygote(req: dict, fds: list[int], missing: list[str]) -> int:
     return zygote.serve(missing)
 
 
+def _command_child(req: dict, fds: list[int]) -> NoReturn:
+    """In the forked child: be `rtsock ARGV...` with the lab's environment, as its user."""
+    zygote.exit_after(lambda: _run_command(req, fds))
+
+
+def _run_command(req: dict, fds: list[int]) -> int:
+    ctypes.CDLL(None).prctl(PR_SET_NAME, b"rtsock")
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+    out, err, status = fds
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    status = os.dup2(status, 3)
+    os.closerange(4, 1 << 16)         # the control socket, the server's selector, fds
+    os.environ.clear()
+    os.environ.update(req["env"])
+    os.chdir(req["cwd"])
+    if req.get("user") is not None:
+        uid, gid = req["user"]
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    from rtsock_emul.admin.cli import main as rtsock_main
+    try:
+        rc = rtsock_main(list(req["argv"]))
+    except SystemExit as exc:
+        rc = exc.code if isinstance(exc.code, int) else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(status, str(rc).encode())
+    return rc
+
+
 def serve(ctl: socket.socket, missing: list[str]) -> int:
     files = _project_files()
     sel = selectors.DefaultSelector()
@@ -294,6 +402,13 @@ def serve(ctl: socket.socket, missing: list[str]) -> int:
                             if before is not None:
                                 signal.pthread_sigmask(signal.SIG_SETMASK, before)
                             _zygote_child(req, fds, missing)
+                    children.add(pid)
+                    reply = {"pid": pid}
+                elif req["op"] == "command" and len(fds) == 3:
+                    import rtsock_emul.admin.cli  # noqa: F401  once, here: each child has it
+                    pid = os.fork()
+                    if pid == 0:
+                        _command_child(req, fds)
                     children.add(pid)
                     reply = {"pid": pid}
                 else:

@@ -6,7 +6,6 @@ import json
 import os
 import shlex
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -261,18 +260,10 @@ class Lab:
         if argv and argv[0] == "rtsock":
             argv = argv[1:]
         if argv and argv[0] == "route":      # a routing-socket client, not an agent verb
-            env = dict(os.environ, RTSOCK_AGENT=self.agent_path(host))
-            as_user: dict[str, Any] = {}
-            if user is not None:
-                uid, gid = client.resolve_user(user)
-                as_user = {"user": uid, "group": gid, "extra_groups": []}
-            try:
-                res = subprocess.run([str(VENV_BIN / "rtsock"), *argv], env=env, capture_output=True,
-                                     text=True, timeout=ADMIN_TIMEOUT, **as_user)
-            except PermissionError as exc:
-                raise LabError(f"user {user} cannot run {exc.filename}: the checkout is not readable "
-                               "by that user (e.g. it is under /root); clone it where they can read it") from None
-            return res.returncode, res.stdout, res.stderr
+            # a process of its own (its pid is the rtm_pid), forked warm by the fork server
+            env = forkserver.server_env(dict(os.environ, RTSOCK_AGENT=self.agent_path(host)))
+            as_user = client.resolve_user(user) if user is not None else None
+            return forkserver.run_command(argv, env, str(self.run_dir), as_user, ADMIN_TIMEOUT)
         try:
             return client.admin_call(self.agent_path(host), argv, user=user, timeout=ADMIN_TIMEOUT)
         except OSError as exc:

@@ -344,16 +344,19 @@ def selection(ctx, host: str) -> None:
     subs = {n: s for n, s in ctx.sc.subscribers.items() if s.host == host}
     opened = journal.marks.get("open", journal.next)
     ever_under = set().union(*(set(st.under) for st in journal.states()))
+    classes: dict = {}                         # (protocol, aware) -> names: the same for every message
+    for n, s in subs.items():
+        classes.setdefault((s.protocol, s.aware), []).append(n)
+    aware = {n: s.aware for n, s in subs.items()}
+    idents = {n: ctx.res.idents[n] for n in subs if n in ctx.res.idents}   # a missing one: KeyError below, as before
     for e in journal.messages():
         if e.seq < opened or e.origin is not None:
             continue
-        chosen = {n: e.selected(ctx.res.idents[n]) for n in subs}
+        selected = {*e.to, *e.dropped, *e.shut}        # Entry.selected, for every subscriber at once
+        chosen = {n: idents[n] in selected for n in subs}
         fam_ok = {n: s.protocol in (C.AF_UNSPEC, e.af) for n, s in subs.items()}
         about = _about_name(ctx, e)
         under = e.state.under.get(about) if about else None
-        classes: dict = {}
-        for n, s in subs.items():
-            classes.setdefault((s.protocol, s.aware), []).append(n)
         for names in classes.values():
             if len(names) > 1:
                 ctx.judge("R38")
@@ -364,7 +367,7 @@ def selection(ctx, host: str) -> None:
                                             f"journal entry {e.seq} that {got[0]} was chosen for "
                                             f"(same protocol and awareness)")
         for a, sa in subs.items():
-            if not sa.aware or not fam_ok[a]:
+            if not aware[a] or not fam_ok[a]:
                 continue
             if under:
                 ctx.judge("M19")
@@ -375,7 +378,7 @@ def selection(ctx, host: str) -> None:
             if about in ever_under:
                 continue
             for n, sn in subs.items():
-                if sn.aware or sn.protocol != sa.protocol:
+                if aware[n] or sn.protocol != sa.protocol:
                     continue
                 ctx.judge("R40")
                 if chosen[a] != chosen[n]:

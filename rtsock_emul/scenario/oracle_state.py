@@ -39,7 +39,16 @@ def about_index(msg: Any) -> int | None:
 
 
 def changes(journal, name: str):
-    """[(seq, IPMP interface before, after)] for each change of name's membership."""
+    """[(seq, IPMP interface before, after)] for each change of name's membership.
+    Kept on the journal per name and length: every subscriber's checks ask again."""
+    cache = journal.__dict__.setdefault("_changes", {})
+    key = (name, len(journal.entries))
+    if key not in cache:
+        cache[key] = _changes(journal, name)
+    return cache[key]
+
+
+def _changes(journal, name: str):
     out, prev = [], journal.base.under.get(name)
     for e in journal.entries:
         if e.kind == "state" and e.state.under.get(name) != prev:

@@ -18,6 +18,7 @@ from rtsock_emul.wire import WireError, decode, decode_request
 from rtsock_emul.wire.structs import RT_MSGHDR
 
 MAX_MSG = 1 << 16
+DECODED_KEPT = 256       # recent distinct messages whose decode is shared by the subscribers
 
 
 class Reader:
@@ -33,6 +34,9 @@ class Reader:
         self._want_read: dict[str, bool] = {}          # name -> bool, applied by the reader thread
         self._applied = threading.Condition(self._lock)
         self._generation = self._done = 0
+        # the hub sends one message's same bytes to every subscriber it selects: decoded once
+        # (the decode is a pure function of the bytes; nothing changes a recorded message)
+        self._decoded: dict[bytes, Any] = {}
 
     def add(self, name: str, rsock, hold=False) -> None:
         dup = socket.socket(fileno=os.dup(rsock.fileno()))
@@ -107,7 +111,12 @@ class Reader:
             self.sel.unregister(sock)
             return
         try:
-            msg = decode(data)
+            msg = self._decoded.get(data)
+            if msg is None:
+                msg = decode(data)
+                if len(self._decoded) >= DECODED_KEPT:
+                    self._decoded.clear()
+                self._decoded[data] = msg
             self.streams.add(name, raw=data, msg=msg)
         except Exception as exc:  # a malformed message is a finding, not a crash (R42)
             echo = echo_of_request(data)

@@ -208,31 +208,35 @@ def sockaddr_size(family: int, slot: int | None = None) -> int:
     return SIZE_BY_FAMILY[family]
 
 
+def _where(slot: int | None) -> str:
+    """The field name an error about the sockaddr in `slot` gives (made only on an error)."""
+    return f"sockaddrs[{'sockaddr' if slot is None else RTAX_NAMES.get(slot, 'sockaddr')}]"
+
+
 def decode_sockaddr(buf: Buffer, offset: int = 0, slot: int | None = None) -> tuple[Sockaddr, int]:
     """(sockaddr, size) of the sockaddr at buf[offset:] in RTAX slot `slot`.
 
     Raises WireError (offset relative to buf) for a truncated sockaddr, an
     unknown family, or a family the slot does not allow.
     """
-    where = f"sockaddrs[{'sockaddr' if slot is None else RTAX_NAMES.get(slot, 'sockaddr')}]"
     if offset + 2 > len(buf):
-        raise WireError(f"{where}.sa_family", offset,
+        raise WireError(f"{_where(slot)}.sa_family", offset,
                         f"{len(buf) - offset} bytes left, a sockaddr needs at least 2")
     family = int.from_bytes(buf[offset:offset + 2], "little")
     cls = SOCKADDR_TYPES.get(family)
     if cls is None:
-        raise WireError(f"{where}.sa_family", offset,
+        raise WireError(f"{_where(slot)}.sa_family", offset,
                         f"unknown address family {family}; expected one of "
                         + ", ".join(f"{AF_NAMES[f]} ({f})" for f in SOCKADDR_TYPES))
     allowed = None if slot is None else SLOT_FAMILIES.get(slot)
     if allowed and family not in allowed:
-        raise WireError(f"{where}.sa_family", offset,
+        raise WireError(f"{_where(slot)}.sa_family", offset,
                         f"{AF_NAMES[family]} is not allowed here; use "
                         + " or ".join(AF_NAMES[f] for f in allowed))
     size = sockaddr_size(family, slot)
     if offset + size > len(buf):
-        raise WireError(where, offset, f"{AF_NAMES[family]} sockaddr needs {size} bytes, "
-                                       f"only {len(buf) - offset} left")
+        raise WireError(_where(slot), offset, f"{AF_NAMES[family]} sockaddr needs {size} bytes, "
+                                              f"only {len(buf) - offset} left")
     return cls.from_bytes(buf, offset, size), size
 
 

@@ -45,6 +45,10 @@ class Layout:
         self.struct = struct.Struct(fmt)
         self.size = self.struct.size
         self.names = tuple(n for n, _ in self._slots)
+        self._flat_only = all(sub is None for _, sub in self._slots)   # unpack: one zip, no nesting
+        # patch/peek: one compiled struct per top-level scalar field (the decode of every request)
+        self._scalars = {fname: struct.Struct("<" + code) for fname, code in self.fields
+                         if isinstance(code, str) and fname in self.offsets}
 
     def __repr__(self) -> str:
         return f"<Layout {self.name} {self.size} bytes>"
@@ -77,28 +81,33 @@ class Layout:
 
         factories maps a layout name to a callable taking its fields as keywords
         (e.g. {"rt_metrics": RtMetrics}); nested structs and the result use it."""
-        return self._nest(iter(self.struct.unpack_from(buf, offset)), factories or {})
+        values = self.struct.unpack_from(buf, offset)
+        if self._flat_only and not factories:
+            return dict(zip(self.names, values))
+        return self._nest(iter(values), factories or {})
 
     def patch(self, buf: Buffer, **values: int) -> bytes:
         """A copy of buf with the named top-level scalar fields replaced."""
         out = bytearray(buf)
         for fname, value in values.items():
-            struct.pack_into("<" + self._scalar(fname), out, self.offsets[fname], value)
+            self._scalar(fname).pack_into(out, self.offsets[fname], value)
         return bytes(out)
 
     def peek(self, buf: Buffer, fname: str) -> Any:
         """One top-level scalar field read from buf, or None if buf ends before it
         (for looking into bytes that need not be a whole struct)."""
-        code = "<" + self._scalar(fname)
+        code = self._scalar(fname)
         offset = self.offsets[fname]
-        if len(buf) < offset + struct.calcsize(code):
+        if len(buf) < offset + code.size:
             return None
-        return struct.unpack_from(code, buf, offset)[0]
+        return code.unpack_from(buf, offset)[0]
 
-    def _scalar(self, fname: str) -> str:
-        code = dict(self.fields)[fname]
-        if not isinstance(code, str):
-            raise TypeError(f"{self.name}.{fname} is a nested struct, not a scalar field")
+    def _scalar(self, fname: str) -> struct.Struct:
+        code = self._scalars.get(fname)
+        if code is None:
+            if isinstance(dict(self.fields).get(fname), Layout):
+                raise TypeError(f"{self.name}.{fname} is a nested struct, not a scalar field")
+            raise KeyError(fname)
         return code
 
 

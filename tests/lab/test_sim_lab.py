@@ -134,3 +134,24 @@ def test_R9_admin_as_a_user_runs_as_that_uid():
         assert lab.admin("h1", "ipadm create-ipmp ipmp7")[0] == 0
     finally:
         assert lab.stop() == []
+
+
+def test_R28_route_through_the_lab_is_a_process_of_its_own(sim_lab):
+    """`route` through lab.admin is a routing-socket client in a process of its own, as
+    route(8) is: the RTM_ADD a subscriber reads carries its pid (R28), neither the lab's
+    nor the fork server's, and a new one for the next command; its output, exit status
+    (the illumos errno) and stderr come back."""
+    from rtsock_emul.lab import forkserver
+    from rtsock_emul.wire import constants as C
+    with sim_lab.open_socket("h3") as sub:
+        pids = []
+        for dst in ("198.18.1.0/24", "198.18.2.0/24"):
+            rc, out, err = sim_lab.admin("h3", f"route add {dst} 192.0.2.1")
+            assert (rc, out, err) == (0, f"add net {dst}: gateway 192.0.2.1\n", "")
+            msg = next(m for m in iter(lambda: sub.read_msg(timeout=5), None) if m.type == C.RTM_ADD)
+            pids.append(msg.rtm_pid)
+    assert len(set(pids)) == 2 and not {os.getpid(), forkserver.server_pid(), 0} & set(pids), pids
+    rc, out, err = sim_lab.admin("h3", "route add 198.18.1.0/24 192.0.2.1")
+    assert (rc, out) == (C.ILLUMOS_ERRNO["EEXIST"], "add net 198.18.1.0/24: gateway 192.0.2.1: entry exists\n")
+    rc, out, err = sim_lab.admin("h3", "route frob")
+    assert rc != 0 and out == "" and "frob" in err
