@@ -12,7 +12,6 @@ import sys
 
 import pytest
 
-from rtsock_emul.util.loadavg import load_average  # noqa: F401  (here too for the plugin's users)
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 
 DEFAULT_SECONDS = 3600.0
