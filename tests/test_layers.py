@@ -9,6 +9,7 @@ cycle, between units (packages or top-level modules) or between modules. Imports
 from __future__ import annotations
 
 import ast
+import functools
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,12 @@ def modules(root: Path, package: str) -> dict[str, tuple[Path, bool]]:
     return found
 
 
+@functools.lru_cache(maxsize=None)
+def _parse(text: str, filename: str) -> ast.Module:
+    """Parsed once per process: the checks here read the same files."""
+    return ast.parse(text, filename)
+
+
 def _typing_only_nodes(tree: ast.AST) -> set[int]:
     """ids of import nodes inside `if TYPE_CHECKING:` (or `typing.TYPE_CHECKING`)."""
     ids: set[int] = set()
@@ -77,7 +84,7 @@ def imports(root: Path = ROOT, package: str = PACKAGE) -> list[Import]:
     known = modules(root, package)
     found = []
     for mod, (path, is_pkg) in known.items():
-        tree = ast.parse(path.read_text(), str(path))
+        tree = _parse(path.read_text(), str(path))
         typing_only = _typing_only_nodes(tree)
         here = mod if is_pkg else mod.rpartition(".")[0]
         for node in ast.walk(tree):
@@ -271,3 +278,55 @@ def test_internals_doc_names_the_same_layers():
     documented = [tuple(name.strip().strip("`").rstrip("/").removesuffix(".py") for name in row[2].split(","))
                   for row in rows]
     assert documented == LAYERS
+
+
+def import_time_closure(start: str, root: Path = ROOT, package: str = PACKAGE) -> dict[str, str]:
+    """Every module importing `start` imports, project or not: {name: the first file:line
+    that imports it}. Only imports that run at import time count (not those in functions
+    or under `if TYPE_CHECKING:`); a package's parents count too, as Python runs them."""
+    known = modules(root, package)
+    seen: dict[str, str] = {}
+    todo = [start]
+    while todo:
+        mod = todo.pop()
+        path, is_pkg = known[mod]
+        tree = _parse(path.read_text(), str(path))
+        typing_only = _typing_only_nodes(tree)
+        here = mod if is_pkg else mod.rpartition(".")[0]
+        for node in _run_at_import(tree):
+            if id(node) in typing_only or not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                base = node.module or ""
+                if node.level:
+                    parts = here.split(".")
+                    base = ".".join(parts[:len(parts) - (node.level - 1)] + ([node.module] if node.module else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+            for target in targets:
+                parts = target.split(".")
+                for name in (".".join(parts[:i]) for i in range(1, len(parts) + 1)):
+                    name = _resolve(name, known) or name if name.startswith(package) else name
+                    if name not in seen:
+                        seen[name] = f"{path.relative_to(root)}:{node.lineno}"
+                        if name in known:
+                            todo.append(name)
+    return seen
+
+
+def _run_at_import(node: ast.AST):
+    """The nodes under `node` outside function bodies (class bodies run at import)."""
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            yield child
+            yield from _run_at_import(child)
+
+
+def test_the_lab_cli_and_labs_do_not_import_pytest():
+    """A program that starts labs (the lab CLI, a script calling lab.start, the soak run)
+    pays ~0.15 s of CPU per process for importing pytest: only the pytest plugins may."""
+    for start in ("rtsock_emul.app.cli", "rtsock_emul.app.soak", "rtsock_emul.lab"):
+        seen = import_time_closure(start)
+        assert "pytest" not in seen and "_pytest" not in seen, \
+            f"{start} imports pytest at import time, through {seen.get('pytest') or seen.get('_pytest')}"

@@ -7,7 +7,6 @@ by pid when it ends, also after Ctrl-C, and never by name.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -22,15 +21,6 @@ _BUSY = ("import os,sys,time\n"
          "end=time.monotonic()+float(sys.argv[1]);parent=os.getppid()\n"
          "while time.monotonic()<end and os.getppid()==parent:\n"
          "    for _ in range(200000): pass\n")
-
-
-def load_average() -> str:
-    """'load average 1.97 1.20 0.88 on 2 CPUs', for timeout messages."""
-    try:
-        one, five, fifteen = os.getloadavg()
-    except OSError:
-        return "load average unknown"
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 class BusyWorkers:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from rtsock_emul.util.loadavg import load_average
 from rtsock_emul.util.wait import WaitTimeout, wait_until
 from rtsock_emul.wire import Message
 from rtsock_emul.wire import constants as C
 from rtsock_emul.wire.structs import RT_MSGHDR
 
 from . import matcher, truth
-from .cpuload import load_average
 from .errors import OracleViolation, StepFailure
 from .matcher import Expectation
 from .reader import Reader

@@ -54,8 +54,11 @@ def test_a_signal_ends_the_pytest_session_after_tearing_down_its_lab(tmp_path, s
     now each ends the session like Ctrl-C: no further test runs, exit 128+signal."""
     (tmp_path / "test_session.py").write_text(SESSION)
     env = child_env(tmp_path / "runs")
+    # --confcutdir: with `-c /dev/null` pytest would otherwise list every entry of /tmp as it
+    # walks down to tmp_path (~0.4 s of CPU); no hypothesis plugin (-c skips pytest.ini's addopts)
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "rtsock_emul.scenario.pytest_plugin",
-                             "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tmp_path),
+                             "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-c", "/dev/null",
+                             "--rootdir", str(tmp_path), "--confcutdir", str(tmp_path),
                              "-q", str(tmp_path / "test_session.py")],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=sigint_as_at_a_terminal)
@@ -77,13 +80,23 @@ def test_a_signal_ends_the_pytest_session_after_tearing_down_its_lab(tmp_path, s
 # next audited operation, or in the wait for READY: agents write their logs while the lab
 # waits there) and says so; the parent's signal then lands inside the start, however fast
 HOLDING_START = textwrap.dedent("""\
-    import glob, os, select, signal, sys, threading
+    import os, select, signal, sys, threading
     import rtsock_emul.lab as L
     from rtsock_emul.lab import agents
     from rtsock_emul.util.wait import wait_until
 
-    TRIGGER = os.path.join(os.environ["RTSOCK_LAB_DIR"], "ipmp-lab-*", sys.argv[1])
-    state = {"held": False, "busy": False}
+    BASE = os.environ["RTSOCK_LAB_DIR"]
+    state = {"held": False, "busy": False, "trigger": None}
+
+    def appeared():
+        # checked at every audited event: one stat once the lab's run directory is known
+        # (a glob of BASE/ipmp-lab-*/TRIGGER each time cost ~0.1 s of CPU per start)
+        if state["trigger"] is None:
+            runs = [n for n in os.listdir(BASE) if n.startswith("ipmp-lab-")]
+            if not runs:
+                return False
+            state["trigger"] = os.path.join(BASE, runs[0], sys.argv[1])
+        return os.path.exists(state["trigger"])
 
     def hold():
         state["held"] = True
@@ -99,9 +112,9 @@ HOLDING_START = textwrap.dedent("""\
     def on_event(event, args):
         if state["held"] or state["busy"] or threading.current_thread() is not threading.main_thread():
             return
-        state["busy"] = True                # glob is audited too
+        state["busy"] = True                # os.listdir is audited too
         try:
-            found = glob.glob(TRIGGER)
+            found = appeared()
         finally:
             state["busy"] = False
         # not where the lab blocks stop signals (they would wait for its end): at a later event
@@ -110,7 +123,7 @@ HOLDING_START = textwrap.dedent("""\
 
     def wait_ready(self, *args, **kwargs):
         if not state["held"]:
-            wait_until(lambda: glob.glob(TRIGGER), 60, interval=0.002, what=TRIGGER)
+            wait_until(appeared, 60, interval=0.002, what=sys.argv[1])
             hold()
 
     sys.addaudithook(on_event)

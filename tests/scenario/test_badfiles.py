@@ -98,6 +98,7 @@ def test_nothing_is_started_for_any_bad_file(tmp_path):
             shutil.copy(p, tmp_path / (p.stem + ".scenario.yaml"))
     res = subprocess.run([sys.executable, "-m", "pytest", "-p", "rtsock_emul.scenario.pytest_plugin",
                           "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-c", "/dev/null", "--rootdir", str(tmp_path),
+                          "--confcutdir", str(tmp_path),      # else pytest lists every entry of /tmp
                           "--rtsock-reports", str(tmp_path / "rep"), str(tmp_path)],
                          env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=100)
     scenarios = [p for p in FILES if p.name.startswith("s-")]

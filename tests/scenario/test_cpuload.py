@@ -1,7 +1,8 @@
 """--cpu-load N: bounded busy workers for contended runs, stopped by pid."""
 import os
 
-from rtsock_emul.scenario.cpuload import BusyWorkers, load_average
+from rtsock_emul.scenario.cpuload import BusyWorkers
+from rtsock_emul.util.loadavg import load_average
 from rtsock_emul.util.wait import wait_until
 
 
