@@ -14,11 +14,16 @@ lifts the loss and waits for RTM_IFINFO net0 -IFF_FAILED.
 
 The schedule is in.mpathd's (mpd_probe.c, mpd_main.c; R111-R113): probe
 interval = FDT / (NUM_PROBE_FAILS + 2) ms, one probe per interval at a
-random 50-100% point of it; phyint_inst_timer judges the last unicast
-probes at each tick (lost once their crtt passed, here well under one
-interval), so the 5th lost probe (NUM_PROBE_FAILS) is judged one tick after
-it was sent; repair comes with the reply to the 10th good probe
-(NUM_PROBE_REPAIRS). `schedule()` draws that many times (Monte Carlo, fixed
+random 50-100% point of it; phyint_inst_timer judges the last two unicast
+probes at each tick: one is lost once its send time plus the target's crtt
+has passed, or plus the probe interval while the crtt is 0, and the older
+of the two is lost regardless. The crtt is kept in whole ms (ns2ms of the
+smoothed RTT plus 4 deviations); between two namespaces over veths the
+probes' RTT is about 0.3-0.6 ms (`ipmpstat -p`), so the crtt is 0 and a
+lost probe is judged at the first tick a full interval after it was sent,
+or at the second tick after it. Failure comes at the tick that judges the
+5th lost probe (NUM_PROBE_FAILS); repair with the reply to the 10th good
+probe (NUM_PROBE_REPAIRS). `schedule()` draws that many times (Monte Carlo, fixed
 seed) for the expected mean of both; the ratio measured / expected is the
 figure. Each figure is bounded below by the schedule itself and the
 loss-apply call (nft or netem through a process, its duration recorded).
@@ -47,11 +52,18 @@ def probe_interval(fdt_ms: int) -> float:
     return (fdt_ms // (NUM_PROBE_FAILS + 2)) / 1000.0
 
 
-def schedule(fdt_ms: int, trials: int = TRIALS, seed: int = SEED) -> dict:
+def judged_at(ticks: list[float], k: int, timeout: float) -> float:
+    """When phyint_inst_timer judges the unacked probe sent at tick k lost: at the first
+    later tick past its send time + timeout, at the second tick after it at the latest."""
+    return next((t for t in ticks[k + 1:k + 2] if t > ticks[k] + timeout), ticks[k + 2])
+
+
+def schedule(fdt_ms: int, trials: int = TRIALS, seed: int = SEED, crtt_ms: int = 0) -> dict:
     """Expected detection and repair times (mean, p50; seconds) under in.mpathd's rules,
     for an event at a uniformly random point of the probe schedule."""
     rng = random.Random(seed)
     step = probe_interval(fdt_ms)
+    timeout = crtt_ms / 1000.0 if crtt_ms else step
     det, rep = [], []
     for _ in range(trials):
         t0 = rng.uniform(0, step)
@@ -59,7 +71,8 @@ def schedule(fdt_ms: int, trials: int = TRIALS, seed: int = SEED) -> dict:
         ticks = [(k + rng.uniform(MIN_RANDOM_FACTOR, MAX_RANDOM_FACTOR)) * step
                  for k in range(NUM_PROBE_REPAIRS + NUM_PROBE_FAILS + 3)]
         first = next(i for i, t in enumerate(ticks) if t > t0)
-        det.append(ticks[first + NUM_PROBE_FAILS] - t0)     # judged one tick after the 5th lost probe
+        lost = range(first, first + NUM_PROBE_FAILS)
+        det.append(max(judged_at(ticks, k, timeout) for k in lost) - t0)
         rep.append(ticks[first + NUM_PROBE_REPAIRS - 1] - t0)   # the 10th good probe's reply
     return {"interval_s": step, "detect": summary(det), "repair": summary(rep),
             "detect_mean": sum(det) / len(det), "repair_mean": sum(rep) / len(rep)}

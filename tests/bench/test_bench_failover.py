@@ -60,6 +60,23 @@ def test_R112_R113_probe_detection_fails_and_repairs_against_a_schedule(tmp_path
     assert 8.5 * step < d["schedule"]["repair_mean"] < 10 * step
 
 
+def test_R112_a_lost_probe_is_judged_a_full_interval_after_it_was_sent_while_crtt_is_0():
+    """mpd_probe.c phyint_inst_timer: an unacked probe is lost once send + crtt has passed
+    (the probe interval while the crtt, in whole ms, is 0), the older of the last two
+    regardless. On veths the crtt is 0: the 5th lost probe is judged at the first tick a
+    full interval after it was sent, or at the second tick after it."""
+    ticks = [0.9, 1.6, 2.95, 3.55]              # probe interval 1.0
+    assert probe_detection.judged_at(ticks, 0, timeout=1.0) == 2.95    # 1.6 is too soon
+    assert probe_detection.judged_at(ticks, 1, timeout=1.0) == 2.95
+    assert probe_detection.judged_at(ticks, 1, timeout=0.001) == 2.95
+    assert probe_detection.judged_at(ticks, 0, timeout=0.001) == 1.6
+    step = probe_detection.probe_interval(1000)
+    at_once = probe_detection.schedule(1000, trials=4000, crtt_ms=1)["detect_mean"]
+    with_crtt_0 = probe_detection.schedule(1000, trials=4000)["detect_mean"]
+    assert 5 * step < at_once < 6 * step          # one tick after the 5th lost probe
+    assert 0.3 * step < with_crtt_0 - at_once < 0.7 * step
+
+
 def fake_results(tmp_path):
     """Result files in the benchmarks' formats, with a few samples each."""
     stages = {name: 1.0 + i for i, name in enumerate(failover_outage.stages.STAGES)}
