@@ -149,13 +149,17 @@ def start_soon() -> None:
 
 
 def fork_zygote(env: dict, cwd: str, fds: list[int]) -> int:
-    """pid of a new zygote with `fds` as its stdin, stdout, stderr, running in `cwd` with `env`.
-    A server that died or went stale is replaced once."""
-    global _server
+    """pid of a new zygote with `fds` as its stdin, stdout, stderr, running in `cwd` with `env`."""
+    return _fork_child(env, {"op": "fork", "env": env, "cwd": cwd}, fds, "start a zygote")
+
+
+def _fork_child(env: dict, req: dict, fds: list[int], what: str) -> int:
+    """pid of the child the server forked for `req`. A server that died or went stale
+    is replaced once."""
     for attempt in (1, 2):
         server = _get(env)
         try:
-            reply = server.request({"op": "fork", "env": env, "cwd": cwd}, fds)
+            reply = server.request(req, fds)
         except LabError:
             _retire(server)          # dead or silent: a new one is tried once
             if attempt == 2:
@@ -166,7 +170,7 @@ def fork_zygote(env: dict, cwd: str, fds: list[int]) -> int:
         if "stale" in reply and attempt == 1:
             _retire(server)
             continue
-        raise LabError(f"the agent fork server could not start a zygote: {reply.get('error') or reply}")
+        raise LabError(f"the agent fork server could not {what}: {reply.get('error') or reply}")
     raise AssertionError("unreachable")
 
 
@@ -182,29 +186,14 @@ def run_command(argv: list[str], env: dict, cwd: str, user: tuple[int, int] | No
         fds = [out_r, out_w, err_r, err_w, status_r, status_w]
         req = {"op": "command", "argv": list(argv), "env": env, "cwd": cwd,
                "user": list(user) if user is not None else None}
-        for attempt in (1, 2):
-            server = _get(env)
-            try:
-                reply = server.request(req, [out_w, err_w, status_w])
-            except LabError:
-                _retire(server)
-                if attempt == 2:
-                    raise
-                continue
-            if "stale" in reply and attempt == 1:
-                _retire(server)
-                continue
-            break
-        if "pid" not in reply:
-            raise LabError(f"the agent fork server could not run `rtsock {' '.join(argv)}`: "
-                           f"{reply.get('error') or reply}")
+        pid = _fork_child(env, req, [out_w, err_w, status_w], f"run `rtsock {' '.join(argv)}`")
         for fd in (out_w, err_w, status_w):
             os.close(fd)
             fds.remove(fd)
         got = _read_all([out_r, err_r, status_r], timeout)
         if got is None:
             try:
-                os.kill(int(reply["pid"]), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             raise LabError(f"`rtsock {' '.join(argv)}` did not finish in {timeout:g}s; killed")

@@ -36,26 +36,41 @@ def _align(n: int) -> int:
     return (n + 3) & ~3
 
 
-def parse_links(buf: bytes):
-    """Yield (nlmsg_type, ifi_index, ifname, ifi_flags) for each link message."""
+def messages(buf: bytes):
+    """Yield (nlmsg_type, nlmsg_seq, body offset, end offset) of each netlink message in buf."""
     off = 0
     while off + NLMSGHDR.size <= len(buf):
-        length, mtype, _flags, _seq, _pid = NLMSGHDR.unpack_from(buf, off)
+        length, mtype, _flags, seq, _pid = NLMSGHDR.unpack_from(buf, off)
         if length < NLMSGHDR.size:
             return
-        if mtype in (RTM_NEWLINK, RTM_DELLINK):
-            body = off + NLMSGHDR.size
-            _fam, _type, index, flags, _change = IFINFOMSG.unpack_from(buf, body)
-            name, attr = None, body + IFINFOMSG.size
-            while attr + RTATTR.size <= off + length:
-                alen, atype = RTATTR.unpack_from(buf, attr)
-                if alen < RTATTR.size:
-                    break
-                if atype == IFLA_IFNAME:
-                    name = buf[attr + RTATTR.size:attr + alen].split(b"\0", 1)[0].decode()
-                attr += _align(alen)
-            yield mtype, index, name, flags
+        yield mtype, seq, off + NLMSGHDR.size, off + length
         off += _align(length)
+
+
+def link_attrs(buf: bytes, body: int, end: int) -> tuple[int, int, dict[int, bytes]]:
+    """ifi_index, ifi_flags and the attributes (IFLA_* -> payload) of a link message."""
+    _fam, _type, index, flags, _change = IFINFOMSG.unpack_from(buf, body)
+    attrs, attr = {}, body + IFINFOMSG.size
+    while attr + RTATTR.size <= end:
+        alen, atype = RTATTR.unpack_from(buf, attr)
+        if alen < RTATTR.size:
+            break
+        attrs[atype] = buf[attr + RTATTR.size:attr + alen]
+        attr += _align(alen)
+    return index, flags, attrs
+
+
+def _ifname(attrs: dict[int, bytes]) -> str | None:
+    raw = attrs.get(IFLA_IFNAME)
+    return raw.split(b"\0", 1)[0].decode() if raw is not None else None
+
+
+def parse_links(buf: bytes):
+    """Yield (nlmsg_type, ifi_index, ifname, ifi_flags) for each link message."""
+    for mtype, _seq, body, end in messages(buf):
+        if mtype in (RTM_NEWLINK, RTM_DELLINK):
+            index, flags, attrs = link_attrs(buf, body, end)
+            yield mtype, index, _ifname(attrs), flags
 
 
 class Link(NamedTuple):
@@ -75,30 +90,17 @@ def link_request(seq: int) -> bytes:
 def parse_dump(buf: bytes, links: list[Link]) -> bool:
     """Append the RTM_NEWLINK messages of buf to links; True at NLMSG_DONE.
     An NLMSG_ERROR raises OSError with its errno."""
-    off = 0
-    while off + NLMSGHDR.size <= len(buf):
-        length, mtype, _flags, _seq, _pid = NLMSGHDR.unpack_from(buf, off)
-        if length < NLMSGHDR.size:
-            break
-        body, end = off + NLMSGHDR.size, off + length
+    for mtype, _seq, body, end in messages(buf):
         if mtype == NLMSG_DONE:
             return True
         if mtype == NLMSG_ERROR:
             err = -NLMSGERR.unpack_from(buf, body)[0]
             raise OSError(err, f"netlink: link dump: {os.strerror(err)}")
         if mtype == RTM_NEWLINK:
-            _fam, _type, index, flags, _change = IFINFOMSG.unpack_from(buf, body)
-            attrs, attr = {}, body + IFINFOMSG.size
-            while attr + RTATTR.size <= end:
-                alen, atype = RTATTR.unpack_from(buf, attr)
-                if alen < RTATTR.size:
-                    break
-                attrs[atype] = buf[attr + RTATTR.size:attr + alen]
-                attr += _align(alen)
+            index, flags, attrs = link_attrs(buf, body, end)
             mtu = attrs.get(IFLA_MTU)
-            links.append(Link(index, attrs.get(IFLA_IFNAME, b"").split(b"\0", 1)[0].decode(),
-                              attrs.get(IFLA_ADDRESS, b""), U32.unpack(mtu)[0] if mtu else 0, flags))
-        off += _align(length)
+            links.append(Link(index, _ifname(attrs) or "", attrs.get(IFLA_ADDRESS, b""),
+                              U32.unpack(mtu)[0] if mtu else 0, flags))
     return False
 
 

@@ -76,15 +76,8 @@ def route_request(op: str, net, gateway, oif: int | None, seq: int) -> bytes:
 
 def parse_acks(buf: bytes) -> dict[int, int]:
     """nlmsg_seq -> errno (0 = done) of each NLMSG_ERROR in buf."""
-    out, off = {}, 0
-    while off + netlink.NLMSGHDR.size <= len(buf):
-        length, mtype, _flags, seq, _pid = netlink.NLMSGHDR.unpack_from(buf, off)
-        if length < netlink.NLMSGHDR.size:
-            break
-        if mtype == NLMSG_ERROR:
-            out[seq] = -NLMSGERR.unpack_from(buf, off + netlink.NLMSGHDR.size)[0]
-        off += (length + 3) & ~3
-    return out
+    return {seq: -NLMSGERR.unpack_from(buf, body)[0]
+            for mtype, seq, body, _end in netlink.messages(buf) if mtype == NLMSG_ERROR}
 
 
 class Batcher:
